@@ -1,0 +1,1 @@
+"""Composition root: settings, app factory, lifespan, non-GraphQL routes, auth, CLI."""

@@ -1,0 +1,121 @@
+"""``create_app(settings)``: the ASGI application and its lifespan (database, broker,
+secrets, first admin). No import-time singletons: everything hangs off the app."""
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from beanie import init_beanie
+from pymongo import AsyncMongoClient
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route, WebSocketRoute
+
+from app import health
+from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
+from app.bootstrap import bootstrap_first_admin
+from app.embedded import EmbeddedMongo
+from app.graphql_view import FidusGraphQL
+from app.logs import RequestIdMiddleware
+from app.settings import Settings
+from models import ALL_DOCUMENTS
+from resolvers.context import Services
+from schema import build_schema
+from subscriptions.broker import Broker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What the lifespan set up; routes reach it through ``app.state.runtime``."""
+
+    settings: Settings
+    mongo: AsyncMongoClient[dict[str, object]]
+    services: Services
+    access_tokens: AccessTokens
+    embedded: EmbeddedMongo | None = None
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Database (embedded or MONGODB_URL), Beanie, broker and signing secret; closed on exit.
+    Also used by CLI commands that need the data layer without serving HTTP."""
+    embedded: EmbeddedMongo | None = None
+    url = settings.mongodb_url
+    if url is None:
+        embedded = EmbeddedMongo(settings.data_dir)
+        url = await asyncio.to_thread(embedded.start)
+    mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url, tz_aware=True)
+    broker = Broker(settings.redis_url)
+    try:
+        await init_beanie(database=mongo[settings.db_name], document_models=ALL_DOCUMENTS)
+        secret = (
+            settings.jwt_secret.get_secret_value()
+            if settings.jwt_secret
+            else await load_or_create_signing_secret()
+        )
+        tokens = AccessTokens(derive_key(secret, "access-token").hex(),
+                              timedelta(minutes=settings.access_token_minutes))
+        await broker.connect()
+        services = Services(
+            passwords=Argon2Hasher(
+                settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+            ),
+            access_tokens=tokens,
+            cursor_key=derive_key(secret, "cursor"),
+            broker=broker,
+            policy=settings.identity_policy(),
+            max_page_size=settings.max_page_size,
+        )
+        yield Runtime(settings, mongo, services, tokens, embedded)
+    finally:
+        await broker.disconnect()
+        await mongo.close()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+def create_app(settings: Settings, announce: Callable[[str], None] | None = None) -> Starlette:
+    """``announce`` receives the one-time message with a generated admin password."""
+    state: dict[str, Runtime] = {}
+
+    def runtime() -> Runtime:
+        return state["runtime"]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_runtime(settings) as rt:
+            state["runtime"] = rt
+            app.state.runtime = rt
+            await bootstrap_first_admin(settings, rt.services, announce)
+            log.info("fidus ready", extra={"embedded": settings.embedded,
+                                           "graphiql": settings.graphiql_enabled})
+            yield
+
+    graphql = FidusGraphQL(
+        build_schema(settings.schema_limits()),
+        runtime,
+        graphiql=settings.graphiql_enabled,
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        keepalive_seconds=settings.ws_keepalive_seconds,
+    )
+    return Starlette(
+        routes=[
+            Route("/health", health.live, methods=["GET"]),
+            Route("/health/ready", health.ready, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        middleware=[Middleware(RequestIdMiddleware)],
+        lifespan=lifespan,
+    )

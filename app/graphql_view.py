@@ -1,0 +1,72 @@
+"""The GraphQL endpoint: HTTP and both WebSocket protocols on /graphql, a RequestContext
+per HTTP request or per WebSocket connection, and auth in ``connection_init``."""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema import BaseSchema
+from strawberry.types.unset import UnsetType
+
+from app.auth import AccessTokens, authenticate_bearer
+from resolvers.context import RequestContext, Services
+
+
+class FidusGraphQL(GraphQL[RequestContext, None]):
+    def __init__(
+        self,
+        schema: BaseSchema,
+        runtime: Callable[[], Any],
+        *,
+        graphiql: bool,
+        max_subscriptions_per_connection: int,
+        keepalive_seconds: float,
+    ) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            keep_alive=True,
+            keep_alive_interval=keepalive_seconds,
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=max_subscriptions_per_connection,
+        )
+        self._runtime = runtime
+
+    def _services(self) -> tuple[Services, AccessTokens]:
+        runtime = self._runtime()
+        return runtime.services, runtime.access_tokens
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> RequestContext:
+        services, tokens = self._services()
+        context = RequestContext(
+            services=services,
+            request_id=str(request.scope.get("state", {}).get("request_id", "")),
+            client_ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+            response=response,
+        )
+        if isinstance(request, Request):
+            context.principal, context.auth_error = await authenticate_bearer(
+                request.headers.get("authorization"), tokens, services.clock()
+            )
+        return context
+
+    async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
+        """Refuse the connection (4403) unless connection_init carries a valid token."""
+        params = context.connection_params or {}
+        authorization = params.get("authorization") or params.get("Authorization")
+        services, tokens = self._services()
+        principal, _error = await authenticate_bearer(
+            authorization if isinstance(authorization, str) else None, tokens, services.clock()
+        )
+        if principal is None:
+            raise ConnectionRejectionError({"reason": "authentication required"})
+        context.principal = principal
+        return {"userId": str(principal.user_id)}

@@ -1,0 +1,36 @@
+"""Liveness and readiness."""
+
+import asyncio
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from subscriptions.broker import Broker
+
+
+async def live(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def mongo_answers(client: AsyncMongoClient[dict[str, object]], timeout: float) -> bool:
+    try:
+        await asyncio.wait_for(client.admin.command("ping"), timeout)
+        return True
+    except (TimeoutError, PyMongoError, OSError):
+        return False
+
+
+async def ready(request: Request) -> JSONResponse:
+    runtime = request.app.state.runtime
+    client: AsyncMongoClient[dict[str, object]] = runtime.mongo
+    broker: Broker = runtime.services.broker
+    mongo_ok, broker_ok = await asyncio.gather(mongo_answers(client, 1.0), broker.ping(1.0))
+    checks = {"mongodb": "ok" if mongo_ok else "unavailable",
+              "broker": "ok" if broker_ok else "unavailable"}
+    if mongo_ok and broker_ok:
+        return JSONResponse({"status": "ready", "checks": checks})
+    failed = [name for name, state in checks.items() if state != "ok"]
+    return JSONResponse({"status": "unavailable", "failed": failed, "checks": checks},
+                        status_code=503)

@@ -1,0 +1,81 @@
+"""All configuration, from the environment only (prefix ``FIDUS_``, plus the conventional
+``MONGODB_URL`` and ``REDIS_URL``)."""
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from resolvers.context import IdentityPolicy
+from schema import SchemaLimits
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIDUS_", extra="ignore")
+
+    mongodb_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("MONGODB_URL", "FIDUS_MONGODB_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "FIDUS_REDIS_URL")
+    )
+    db_name: str = "fidus"
+    data_dir: Path = Path(".fidus")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    graphiql: bool | None = None  # default: on for the embedded install, off otherwise
+
+    jwt_secret: SecretStr | None = None  # unset: generated once, kept in the database
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+
+    max_query_depth: int = Field(default=12, ge=2)
+    max_aliases: int = Field(default=30, ge=1)
+    max_tokens: int = Field(default=5000, ge=100)
+    max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    max_page_size: int = Field(default=100, ge=1, le=1000)
+    ws_keepalive_seconds: float = Field(default=15.0, gt=0)
+
+    bootstrap_tenant: str | None = None
+    bootstrap_email: str | None = None
+    bootstrap_password: SecretStr | None = None
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("FIDUS_JWT_SECRET must be at least 32 characters")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """No MONGODB_URL: Fidus starts its own SecantusDB under the data dir."""
+        return self.mongodb_url is None
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.embedded if self.graphiql is None else self.graphiql
+
+    def identity_policy(self) -> IdentityPolicy:
+        return IdentityPolicy(
+            refresh_ttl=timedelta(days=self.refresh_token_days),
+            account_failure_limit=self.login_failures_per_account,
+            address_failure_limit=self.login_failures_per_address,
+        )
+
+    def schema_limits(self) -> SchemaLimits:
+        return SchemaLimits(
+            max_depth=self.max_query_depth,
+            max_aliases=self.max_aliases,
+            max_tokens=self.max_tokens,
+        )

@@ -1,0 +1,24 @@
+"""Append-only audit trail of privileged actions."""
+
+from typing import Any
+
+from beanie import PydanticObjectId
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from models.base import TenantDocument
+
+
+class AuditEntry(TenantDocument):
+    actor_id: PydanticObjectId | None
+    action: str
+    target_type: str
+    target_id: PydanticObjectId | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+    class Settings:
+        name = "audit_log"
+        indexes = [
+            IndexModel([("tenant_id", ASCENDING), ("target_id", ASCENDING)]),
+            IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING)]),
+        ]

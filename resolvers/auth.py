@@ -1,0 +1,193 @@
+"""Sign-in and credential life cycle: login, refresh rotation with reuse detection,
+logout, invitations, password change and reset."""
+
+import logging
+
+from pymongo import ReturnDocument
+
+from models.errors import Unauthenticated
+from models.identity import ActionToken, RefreshSession, TokenPurpose
+from models.tenants import Tenant
+from models.users import User, normalize_email
+from resolvers import mfa, throttle
+from resolvers.context import RequestContext
+from resolvers.credentials import (
+    AuthResult,
+    check_password_policy,
+    consume_action_token,
+    hash_password,
+    hash_secret,
+    issue_action_token,
+    issue_tokens,
+    new_secret,
+    revoke_user_sessions,
+    set_password,
+    split_refresh_token,
+    start_session,
+    verify_password,
+)
+
+log = logging.getLogger(__name__)
+_BAD_CREDENTIALS = "Invalid tenant, email or password"
+_MAX_CREDENTIAL_LENGTH = 1024
+
+
+async def login(
+    ctx: RequestContext, tenant_slug: str, email: str, password: str, otp: str | None
+) -> AuthResult:
+    email = normalize_email(email)[:_MAX_CREDENTIAL_LENGTH]
+    tenant_slug = tenant_slug.strip().lower()[:_MAX_CREDENTIAL_LENGTH]
+    policy, now = ctx.services.policy, ctx.now()
+    account = throttle.account_key(tenant_slug, email)
+    address = throttle.address_key(ctx.client_ip)
+    await throttle.ensure_not_locked([k for k in (account, address) if k], now)
+
+    tenant = await Tenant.find_one({"slug": tenant_slug})
+    user = await User.find_one({"tenant_id": tenant.id, "email": email}) if tenant else None
+    password_ok = await verify_password(
+        ctx.services,
+        user.password_hash if user else None,
+        password[: policy.password_max_length],
+    )
+    if user is None or not password_ok:
+        await throttle.record_failures(account, address, policy, now)
+        raise Unauthenticated(_BAD_CREDENTIALS)
+    if user.mfa_enabled:
+        if not otp:
+            raise Unauthenticated("A one-time code is required", mfaRequired=True)
+        if not await mfa.accept_code(user, otp, now.timestamp()):
+            await throttle.record_failures(account, address, policy, now)
+            raise Unauthenticated("Invalid one-time code", mfaRequired=True, field="otp")
+    await throttle.clear(account)
+    assert user.password_hash is not None
+    if ctx.services.passwords.needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(ctx.services, password)
+        await user.save()
+    return await start_session(ctx, user)
+
+
+async def refresh(ctx: RequestContext, refresh_token: str) -> AuthResult:
+    """Rotate the refresh token. Presenting an already-rotated token means it leaked:
+    the whole session (token family) is revoked."""
+    invalid = Unauthenticated("Invalid or expired refresh token")
+    parts = split_refresh_token(refresh_token)
+    if parts is None:
+        raise invalid
+    session_id, secret = parts
+    presented, now = hash_secret(secret), ctx.now()
+    new = new_secret()
+    collection = RefreshSession.get_pymongo_collection()
+    doc = await collection.find_one_and_update(
+        {"_id": session_id, "token_hash": presented, "revoked_at": None, "expires_at": {"$gt": now}},
+        {
+            "$set": {"token_hash": hash_secret(new), "last_used_at": now},
+            "$push": {"previous_hashes": {"$each": [presented], "$slice": -100}},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is None:
+        reused = await collection.update_one(
+            {"_id": session_id, "previous_hashes": presented, "revoked_at": None},
+            {"$set": {"revoked_at": now, "revoked_reason": "refresh token reuse"}},
+        )
+        if reused.modified_count:
+            log.warning("refresh token reuse detected; session revoked",
+                        extra={"session_id": str(session_id)})
+        raise invalid
+    user = await User.find_one({"_id": doc["user_id"], "tenant_id": doc["tenant_id"]})
+    if user is None:
+        raise invalid
+    return issue_tokens(ctx, user, session_id, new)
+
+
+async def logout(ctx: RequestContext, refresh_token: str) -> bool:
+    """Revoke the session the refresh token belongs to; repeating it is harmless."""
+    parts = split_refresh_token(refresh_token)
+    if parts is None:
+        raise Unauthenticated("Invalid refresh token")
+    session_id, secret = parts
+    presented = hash_secret(secret)
+    collection = RefreshSession.get_pymongo_collection()
+    doc = await collection.find_one(
+        {"_id": session_id, "$or": [{"token_hash": presented}, {"previous_hashes": presented}]}
+    )
+    if doc is None:
+        raise Unauthenticated("Invalid refresh token")
+    await collection.update_one(
+        {"_id": session_id, "revoked_at": None},
+        {"$set": {"revoked_at": ctx.now(), "revoked_reason": "logout"}},
+    )
+    return True
+
+
+async def accept_invitation(ctx: RequestContext, token: str, password: str) -> AuthResult:
+    def policy_check(user: User) -> None:
+        check_password_policy(password, ctx.services, field="password", email=user.email)
+
+    user = await consume_action_token(ctx, token, TokenPurpose.INVITATION, check=policy_check)
+    await set_password(ctx, user, password)
+    return await start_session(ctx, user)
+
+
+async def change_password(ctx: RequestContext, current_password: str, new_password: str) -> bool:
+    principal = ctx.require_principal()
+    user, policy, now = principal.user, ctx.services.policy, ctx.now()
+    account = throttle.account_key(await _tenant_slug(user), user.email)
+    await throttle.ensure_not_locked([account], now)
+    if not await verify_password(ctx.services, user.password_hash, current_password[:1024]):
+        await throttle.record_failure(account, policy.account_failure_limit, policy, now)
+        raise Unauthenticated("Current password is wrong", field="currentPassword")
+    check_password_policy(new_password, ctx.services, field="newPassword", email=user.email)
+    await set_password(ctx, user, new_password)
+    await revoke_user_sessions(user, now, "password changed", keep=principal.session_id)
+    return True
+
+
+async def request_password_reset(ctx: RequestContext, tenant_slug: str, email: str) -> bool:
+    """Always True, whether or not the account exists (no enumeration)."""
+    email = normalize_email(email)[:_MAX_CREDENTIAL_LENGTH]
+    tenant = await Tenant.find_one({"slug": tenant_slug.strip().lower()[:100]})
+    user = await User.find_one({"tenant_id": tenant.id, "email": email}) if tenant else None
+    if user is None:
+        return True
+    recent = await _recent_reset_requests(ctx, user)
+    if recent >= 3:
+        log.info("password reset request dropped: too many recent requests")
+        return True
+    await issue_action_token(
+        ctx,
+        user,
+        TokenPurpose.PASSWORD_RESET,
+        "Reset your Fidus password",
+        "Use this token to reset your password within the hour: {token}",
+    )
+    return True
+
+
+async def _recent_reset_requests(ctx: RequestContext, user: User) -> int:
+    since = ctx.now() - ctx.services.policy.password_reset_ttl
+    return await ActionToken.find(
+        {
+            "tenant_id": user.tenant_id,
+            "user_id": user.id,
+            "purpose": TokenPurpose.PASSWORD_RESET.value,
+            "created_at": {"$gt": since},
+        }
+    ).count()
+
+
+async def reset_password(ctx: RequestContext, token: str, new_password: str) -> bool:
+    def policy_check(user: User) -> None:
+        check_password_policy(new_password, ctx.services, field="newPassword", email=user.email)
+
+    user = await consume_action_token(ctx, token, TokenPurpose.PASSWORD_RESET, check=policy_check)
+    await set_password(ctx, user, new_password)
+    await revoke_user_sessions(user, ctx.now(), "password reset")
+    await throttle.clear(throttle.account_key(await _tenant_slug(user), user.email))
+    return True
+
+
+async def _tenant_slug(user: User) -> str:
+    tenant = await Tenant.get(user.tenant_id)
+    return tenant.slug if tenant else ""
+

@@ -1,0 +1,103 @@
+"""The typed context every use case takes, and the ports the app layer fills in."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from beanie import PydanticObjectId
+
+from models.base import utc_now
+from models.errors import Forbidden, Unauthenticated
+from models.users import Role, User
+from subscriptions.broker import Broker
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class AccessTokenIssuer(Protocol):
+    def issue(self, user: User, session_id: PydanticObjectId) -> tuple[str, datetime]: ...
+
+
+@dataclass(frozen=True)
+class IdentityPolicy:
+    """Tunable identity rules (filled in from Settings)."""
+
+    refresh_ttl: timedelta = timedelta(days=30)
+    password_reset_ttl: timedelta = timedelta(hours=1)
+    invitation_ttl: timedelta = timedelta(days=7)
+    password_min_length: int = 12
+    password_max_length: int = 256
+    account_failure_limit: int = 5
+    address_failure_limit: int = 20
+    failure_window: timedelta = timedelta(minutes=15)
+    lockout_base: timedelta = timedelta(seconds=30)
+    lockout_max: timedelta = timedelta(minutes=15)
+    mfa_issuer: str = "Fidus"
+
+
+@dataclass
+class Services:
+    """Process-wide collaborators shared by every request."""
+
+    passwords: PasswordHasher
+    access_tokens: AccessTokenIssuer
+    cursor_key: bytes
+    broker: Broker
+    policy: IdentityPolicy = field(default_factory=IdentityPolicy)
+    max_page_size: int = 100
+    clock: Callable[[], datetime] = utc_now
+    dummy_password_hash: str | None = None
+
+
+@dataclass
+class Principal:
+    """Who is calling: the user as loaded from the database, and the session used."""
+
+    user: User
+    session_id: PydanticObjectId | None
+
+    @property
+    def tenant_id(self) -> PydanticObjectId:
+        return self.user.tenant_id
+
+    @property
+    def user_id(self) -> PydanticObjectId:
+        assert self.user.id is not None
+        return self.user.id
+
+    @property
+    def role(self) -> Role:
+        return self.user.role
+
+
+@dataclass
+class RequestContext:
+    """Per request (HTTP) or per connection (WebSocket)."""
+
+    services: Services
+    request_id: str = ""
+    client_ip: str | None = None
+    user_agent: str | None = None
+    principal: Principal | None = None
+    auth_error: str | None = None
+    connection_params: dict[str, Any] | None = None
+    response: Any = None
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated(self.auth_error or "Authentication required")
+        return self.principal
+
+    def require_role(self, *roles: Role) -> Principal:
+        principal = self.require_principal()
+        if principal.role not in roles:
+            raise Forbidden("Your role does not allow this operation")
+        return principal
+
+    def now(self) -> datetime:
+        return self.services.clock()

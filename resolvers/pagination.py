@@ -1,0 +1,88 @@
+"""Relay-style pages with keyset cursors: opaque, HMAC-signed and bound to one list, so a
+forged or foreign cursor is BAD_USER_INPUT instead of a silent wrong page."""
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import orjson
+from beanie import PydanticObjectId
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from models.base import TenantDocument
+from models.errors import BadUserInput
+
+D = TypeVar("D", bound=TenantDocument)
+_SIGNATURE_BYTES = 16
+
+
+@dataclass(frozen=True)
+class Page(Generic[D]):
+    items: list[tuple[str, D]]  # (cursor, node)
+    has_next_page: bool
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.items[-1][0] if self.items else None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def encode_cursor(key: bytes, list_name: str, last_id: ObjectId) -> str:
+    body = orjson.dumps({"l": list_name, "k": str(last_id)})
+    signature = hmac.new(key, body, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+    return f"{_b64(body)}.{_b64(signature)}"
+
+
+def decode_cursor(key: bytes, list_name: str, cursor: str) -> PydanticObjectId:
+    invalid = BadUserInput("'after' is not a valid cursor for this list", field="after")
+    try:
+        body_part, signature_part = cursor.split(".", 1)
+        body, signature = _unb64(body_part), _unb64(signature_part)
+        expected = hmac.new(key, body, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+        if not hmac.compare_digest(signature, expected):
+            raise invalid
+        payload = orjson.loads(body)
+        if payload.get("l") != list_name:
+            raise invalid
+        return PydanticObjectId(ObjectId(payload["k"]))
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, InvalidId) as exc:
+        raise invalid from exc
+
+
+def check_first(first: int, max_page_size: int) -> int:
+    if first < 1 or first > max_page_size:
+        raise BadUserInput(f"'first' must be between 1 and {max_page_size}", field="first")
+    return first
+
+
+async def keyset_page(
+    model: type[D],
+    criteria: dict[str, Any],
+    *,
+    key: bytes,
+    list_name: str,
+    first: int,
+    after: str | None,
+    max_page_size: int,
+) -> Page[D]:
+    """One page ordered by ``_id`` (creation order): a single indexed range query."""
+    first = check_first(first, max_page_size)
+    query = dict(criteria)
+    if after is not None:
+        query["_id"] = {"$gt": decode_cursor(key, list_name, after)}
+    docs = await model.find(query).sort("_id").limit(first + 1).to_list()
+    has_next = len(docs) > first
+    docs = docs[:first]
+    items = [(encode_cursor(key, list_name, doc.id), doc) for doc in docs if doc.id is not None]
+    return Page(items=items, has_next_page=has_next)

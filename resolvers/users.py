@@ -1,0 +1,164 @@
+"""People in a tenant: who may see whom, creating users, profiles and KYC review."""
+
+import re
+from dataclasses import dataclass
+
+from models.errors import BadUserInput, Conflict, Forbidden, NotFound
+from models.identity import TokenPurpose
+from models.users import (
+    CURRENCY_PATTERN,
+    MAX_NAME_LENGTH,
+    PHONE_PATTERN,
+    STAFF_ROLES,
+    TENANT_READERS,
+    KycStatus,
+    Role,
+    User,
+    is_valid_email,
+    normalize_email,
+    search_terms,
+)
+from pymongo.errors import DuplicateKeyError
+
+from resolvers import audit
+from resolvers.context import RequestContext
+from resolvers.credentials import check_password_policy, hash_password, issue_action_token
+from resolvers.pagination import Page, keyset_page
+from resolvers.scope import get_in_tenant, tenant_filter
+
+MAX_SEARCH_LENGTH = 100
+MAX_REASON_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class NewUser:
+    email: str
+    full_name: str
+    role: Role
+    password: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    full_name: str | None = None
+    phone: str | None = None
+    base_currency: str | None = None
+
+
+def clean_full_name(value: str, field: str = "fullName") -> str:
+    name = " ".join(value.split())
+    if not name:
+        raise BadUserInput("Full name must not be empty", field=field)
+    if len(name) > MAX_NAME_LENGTH:
+        raise BadUserInput(f"Full name must be at most {MAX_NAME_LENGTH} characters", field=field)
+    return name
+
+
+def clean_email(value: str, field: str = "email") -> str:
+    email = normalize_email(value)
+    if not is_valid_email(email):
+        raise BadUserInput("Not a valid email address", field=field)
+    return email
+
+
+async def get_user(ctx: RequestContext, raw_id: str) -> User:
+    """Staff and analysts see everyone in their tenant; an investor sees only themself."""
+    principal = ctx.require_principal()
+    user = await get_in_tenant(User, principal, raw_id, what="User")
+    if principal.role not in TENANT_READERS and user.id != principal.user_id:
+        raise NotFound("User not found")
+    return user
+
+
+async def list_users(
+    ctx: RequestContext, first: int, after: str | None, role: Role | None, search: str | None
+) -> Page[User]:
+    principal = ctx.require_role(*TENANT_READERS)
+    criteria = tenant_filter(principal)
+    if role is not None:
+        criteria["role"] = role.value
+    if search is not None and search.strip():
+        term = search.strip().lower()
+        if len(term) > MAX_SEARCH_LENGTH:
+            raise BadUserInput(f"Search is limited to {MAX_SEARCH_LENGTH} characters",
+                               field="search")
+        criteria["search"] = {"$regex": "^" + re.escape(term)}
+    return await keyset_page(
+        User, criteria, key=ctx.services.cursor_key, list_name="users", first=first,
+        after=after, max_page_size=ctx.services.max_page_size,
+    )
+
+
+async def create_user(ctx: RequestContext, new: NewUser) -> User:
+    """ADMIN creates any role; MANAGER creates investors. Without a password, the user
+    gets a single-use invitation through the outbox (no password is ever invented)."""
+    principal = ctx.require_role(*STAFF_ROLES)
+    if principal.role is Role.MANAGER and new.role is not Role.INVESTOR:
+        raise Forbidden("Managers may only create investors")
+    email, full_name = clean_email(new.email), clean_full_name(new.full_name)
+    if new.password is not None:
+        check_password_policy(new.password, ctx.services, field="password", email=email)
+    user = User(
+        tenant_id=principal.tenant_id, email=email, full_name=full_name, role=new.role,
+        search=search_terms(full_name, email),
+    )
+    if new.password is not None:
+        user.password_hash = await hash_password(ctx.services, new.password)
+        user.password_changed_at = ctx.now()
+    try:
+        await user.insert()
+    except DuplicateKeyError as exc:
+        raise Conflict("A user with this email already exists", field="email") from exc
+    if new.password is None:
+        await issue_action_token(
+            ctx, user, TokenPurpose.INVITATION, "You are invited to Fidus",
+            "Accept your invitation and choose a password with this token: {token}",
+        )
+    await audit.record(principal.tenant_id, principal, "user.create", "User", user.id,
+                       role=new.role.value, invited=new.password is None)
+    return user
+
+
+async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:
+    user = ctx.require_principal().user
+    if changes.full_name is not None:
+        user.full_name = clean_full_name(changes.full_name)
+        user.search = search_terms(user.full_name, user.email)
+    if changes.phone is not None:
+        phone = changes.phone.replace(" ", "")
+        if phone and not PHONE_PATTERN.fullmatch(phone):
+            raise BadUserInput("Phone must be in international format, e.g. +41791234567",
+                               field="phone")
+        user.phone = phone or None
+    if changes.base_currency is not None:
+        currency = changes.base_currency.strip().upper()
+        if not CURRENCY_PATTERN.fullmatch(currency):
+            raise BadUserInput("Base currency must be an ISO 4217 code such as USD",
+                               field="baseCurrency")
+        user.base_currency = currency
+    await user.save()
+    return user
+
+
+async def review_kyc(
+    ctx: RequestContext, raw_user_id: str, status: KycStatus, reason: str | None
+) -> User:
+    principal = ctx.require_role(*STAFF_ROLES)
+    user = await get_in_tenant(User, principal, raw_user_id, field="userId", what="User")
+    if user.id == principal.user_id:
+        raise Forbidden("You cannot review your own KYC")
+    if status is KycStatus.NOT_STARTED:
+        raise BadUserInput("A review sets PENDING, APPROVED or REJECTED", field="status")
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON_LENGTH:
+        raise BadUserInput(f"Reason is limited to {MAX_REASON_LENGTH} characters", field="reason")
+    if status is KycStatus.REJECTED and reason is None:
+        raise BadUserInput("A rejection needs a reason", field="reason")
+    previous = user.kyc_status
+    user.kyc_status = status
+    await user.save()
+    await audit.record(principal.tenant_id, principal, "kyc.review", "User", user.id,
+                       previous=previous.value, status=status.value, reason=reason)
+    return user
+
+

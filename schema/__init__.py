@@ -1,0 +1,55 @@
+"""Strawberry types, one module per domain, merged into one schema by ``build_schema``."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+
+from schema.errors import CodedErrors
+from schema.identity import IdentityMutations, IdentityQueries
+from schema.observability import OperationLog
+from schema.ticks import TickSubscriptions
+from schema.users import UserMutations, UserQueries
+
+QUERIES: tuple[type, ...] = (UserQueries, IdentityQueries)
+MUTATIONS: tuple[type, ...] = (IdentityMutations, UserMutations)
+SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions,)
+
+
+@dataclass(frozen=True)
+class SchemaLimits:
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    cache_size: int = 512
+
+
+class FidusSchema(strawberry.Schema):
+    def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
+        """Logging happens in CodedErrors, only for unexpected errors."""
+
+
+def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
+    limits = limits or SchemaLimits()
+    return FidusSchema(
+        query=merge_types("Query", QUERIES),
+        mutation=merge_types("Mutation", MUTATIONS),
+        subscription=merge_types("Subscription", SUBSCRIPTIONS),
+        extensions=[
+            OperationLog(),
+            CodedErrors(),
+            MaxTokensLimiter(max_token_count=limits.max_tokens),
+            ParserCache(maxsize=limits.cache_size),
+            QueryDepthLimiter(max_depth=limits.max_depth),
+            MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            ValidationCache(maxsize=limits.cache_size),
+        ],
+    )

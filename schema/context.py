@@ -1,0 +1,9 @@
+"""The Info type every schema resolver receives."""
+
+from typing import TypeAlias
+
+import strawberry
+
+from resolvers.context import RequestContext
+
+Info: TypeAlias = strawberry.Info[RequestContext, None]

@@ -1,0 +1,43 @@
+"""Live MT5 ticks."""
+
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+
+import strawberry
+
+from resolvers import ticks as use_cases
+from schema.context import Info
+from schema.permissions import IsAuthenticated
+from subscriptions.ticks import TickPayload
+
+
+@strawberry.type
+class Tick:
+    symbol: str
+    time: datetime
+    bid: float
+    ask: float
+    last: float | None
+    volume: float | None
+    flags: int
+
+    @classmethod
+    def from_payload(cls, tick: TickPayload) -> "Tick":
+        return cls(
+            symbol=tick.symbol,
+            time=datetime.fromtimestamp(tick.time_msc / 1000, tz=UTC),
+            bid=tick.bid,
+            ask=tick.ask,
+            last=tick.last or None,
+            volume=tick.volume,
+            flags=tick.flags,
+        )
+
+
+@strawberry.type
+class TickSubscriptions:
+    @strawberry.subscription(permission_classes=[IsAuthenticated])
+    async def ticks(self, info: Info, symbols: list[str]) -> AsyncGenerator[Tick, None]:
+        stream = use_cases.ticks(info.context, symbols)
+        async for tick in stream:
+            yield Tick.from_payload(tick)

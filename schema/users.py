@@ -1,0 +1,106 @@
+"""Users: the User type, the users/user/me queries and user administration mutations."""
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from models import users as user_models
+from resolvers import users as use_cases
+from schema.context import Info
+from schema.permissions import CanReadTenant, IsAuthenticated, IsStaff
+from schema.relay import Connection, to_connection
+
+Role = strawberry.enum(user_models.Role)
+KycStatus = strawberry.enum(user_models.KycStatus)
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    email: str
+    full_name: str
+    role: Role
+    kyc_status: KycStatus
+    created_at: datetime
+    phone: str | None
+    base_currency: str
+    mfa_enabled: bool
+
+    @classmethod
+    def from_model(cls, user: user_models.User) -> "User":
+        return cls(
+            id=strawberry.ID(str(user.id)),
+            email=user.email,
+            full_name=user.full_name,
+            role=user.role,
+            kyc_status=user.kyc_status,
+            created_at=user.created_at,
+            phone=user.phone,
+            base_currency=user.base_currency,
+            mfa_enabled=user.mfa_enabled,
+        )
+
+
+@strawberry.input
+class CreateUserInput:
+    email: str
+    full_name: str
+    role: Role
+    password: str | None = strawberry.field(
+        default=None, description="Omit to send a single-use invitation instead."
+    )
+
+
+@strawberry.input
+class UpdateProfileInput:
+    full_name: str | None = None
+    phone: str | None = None
+    base_currency: str | None = None
+
+
+@strawberry.type
+class UserQueries:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    def me(self, info: Info) -> User:
+        return User.from_model(info.context.require_principal().user)
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def user(self, info: Info, id: strawberry.ID) -> User | None:
+        return User.from_model(await use_cases.get_user(info.context, id))
+
+    @strawberry.field(permission_classes=[CanReadTenant])
+    async def users(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        role: Role | None = None,
+        search: Annotated[str | None, strawberry.argument(description="Name/email prefix")] = None,
+    ) -> Connection[User]:
+        page = await use_cases.list_users(info.context, 20 if first is None else first, after, role, search)
+        return to_connection(page, User.from_model)
+
+
+@strawberry.type
+class UserMutations:
+    @strawberry.mutation(permission_classes=[IsStaff])
+    async def create_user(self, info: Info, input: CreateUserInput) -> User:
+        new = use_cases.NewUser(
+            email=input.email, full_name=input.full_name, role=input.role,
+            password=input.password,
+        )
+        return User.from_model(await use_cases.create_user(info.context, new))
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
+        changes = use_cases.ProfileChanges(
+            full_name=input.full_name, phone=input.phone, base_currency=input.base_currency
+        )
+        return User.from_model(await use_cases.update_profile(info.context, changes))
+
+    @strawberry.mutation(permission_classes=[IsStaff], description="ADMIN/MANAGER, audited")
+    async def review_kyc(
+        self, info: Info, user_id: strawberry.ID, status: KycStatus, reason: str | None = None
+    ) -> User:
+        return User.from_model(await use_cases.review_kyc(info.context, user_id, status, reason))
