@@ -76,6 +76,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             broker=broker,
             policy=settings.identity_policy(),
             max_page_size=settings.max_page_size,
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         )
         yield Runtime(settings, mongo, services, tokens, embedded)
     finally:
@@ -106,7 +107,8 @@ def create_app(settings: Settings, announce: Callable[[str], None] | None = None
         build_schema(settings.schema_limits()),
         runtime,
         graphiql=settings.graphiql_enabled,
-        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        # backstop for every in-flight operation; subscriptions are counted in schema.streams
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection + 10,
         keepalive_seconds=settings.ws_keepalive_seconds,
     )
     return Starlette(

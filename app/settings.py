@@ -12,7 +12,7 @@ from schema import SchemaLimits
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FIDUS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FIDUS_", extra="ignore", populate_by_name=True)
 
     mongodb_url: str | None = Field(
         default=None, validation_alias=AliasChoices("MONGODB_URL", "FIDUS_MONGODB_URL")

@@ -50,6 +50,7 @@ class Services:
     broker: Broker
     policy: IdentityPolicy = field(default_factory=IdentityPolicy)
     max_page_size: int = 100
+    max_subscriptions_per_connection: int = 20
     clock: Callable[[], datetime] = utc_now
     dummy_password_hash: str | None = None
 
@@ -86,6 +87,7 @@ class RequestContext:
     principal: Principal | None = None
     auth_error: str | None = None
     connection_params: dict[str, Any] | None = None
+    active_subscriptions: int = 0
     response: Any = None
 
     def require_principal(self) -> Principal:

@@ -1,6 +1,7 @@
 """Strawberry types, one module per domain, merged into one schema by ``build_schema``."""
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -43,13 +44,13 @@ def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
-        extensions=[
-            OperationLog(),
-            CodedErrors(),
-            MaxTokensLimiter(max_token_count=limits.max_tokens),
-            ParserCache(maxsize=limits.cache_size),
-            QueryDepthLimiter(max_depth=limits.max_depth),
-            MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-            ValidationCache(maxsize=limits.cache_size),
+        extensions=[  # factories: a fresh extension per operation; caches are shared
+            OperationLog,
+            CodedErrors,
+            partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+            partial(ParserCache, maxsize=limits.cache_size),
+            partial(QueryDepthLimiter, max_depth=limits.max_depth),
+            partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+            partial(ValidationCache, maxsize=limits.cache_size),
         ],
     )

@@ -8,6 +8,7 @@ import strawberry
 from resolvers import ticks as use_cases
 from schema.context import Info
 from schema.permissions import IsAuthenticated
+from schema.streams import guarded
 from subscriptions.ticks import TickPayload
 
 
@@ -39,5 +40,5 @@ class TickSubscriptions:
     @strawberry.subscription(permission_classes=[IsAuthenticated])
     async def ticks(self, info: Info, symbols: list[str]) -> AsyncGenerator[Tick, None]:
         stream = use_cases.ticks(info.context, symbols)
-        async for tick in stream:
+        async for tick in guarded(info.context, stream):
             yield Tick.from_payload(tick)

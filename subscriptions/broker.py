@@ -9,6 +9,8 @@ from typing import Any
 from broadcaster import Broadcast
 from redis import asyncio as aioredis
 
+from subscriptions.redis_backend import ResilientRedisBackend
+
 log = logging.getLogger(__name__)
 
 MEMORY_URL = "memory://"
@@ -19,7 +21,9 @@ class Broker:
 
     def __init__(self, redis_url: str | None = None) -> None:
         self.url = redis_url or MEMORY_URL
-        self._broadcast = Broadcast(self.url)
+        self._broadcast = (
+            Broadcast(backend=ResilientRedisBackend(redis_url)) if redis_url else Broadcast(MEMORY_URL)
+        )
         self._redis: Any = aioredis.Redis.from_url(redis_url) if redis_url else None
         self._connected = False
 

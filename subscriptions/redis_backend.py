@@ -1,0 +1,79 @@
+"""A broadcaster backend for Redis pub/sub that survives Redis restarts.
+
+broadcaster's own RedisBackend stops listening for good when its listener races a
+SUBSCRIBE (it sees no channel yet and parks) and never reconnects (upstream issue #144).
+Here the listener waits until a channel is really subscribed, and on a lost connection
+backs off and retries; redis-py re-subscribes the known channels when it reconnects."""
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from broadcaster import Event
+from broadcaster._backends.base import BroadcastBackend
+from redis import asyncio as aioredis
+
+log = logging.getLogger(__name__)
+_FAILURES = (ConnectionError, OSError, aioredis.RedisError)
+
+
+class ResilientRedisBackend(BroadcastBackend):  # type: ignore[misc]
+    def __init__(self, url: str) -> None:
+        self._redis: Any = aioredis.Redis.from_url(url)
+        self._pubsub: Any = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._subscribed = asyncio.Event()
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._listener: asyncio.Task[None] | None = None
+        self.reconnects = 0
+
+    async def connect(self) -> None:
+        await self._redis.ping()
+        self._listener = asyncio.create_task(self._listen(), name="redis-pubsub-listener")
+
+    async def disconnect(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        await self._pubsub.aclose()
+        await self._redis.aclose()
+
+    async def subscribe(self, channel: str) -> None:
+        await self._pubsub.subscribe(channel)
+        self._subscribed.set()
+
+    async def unsubscribe(self, channel: str) -> None:
+        with contextlib.suppress(*_FAILURES):
+            await self._pubsub.unsubscribe(channel)
+        self._pubsub.channels.pop(channel.encode(), None)
+        self._pubsub.channels.pop(channel, None)
+        if not self._pubsub.subscribed:
+            self._subscribed.clear()
+
+    async def publish(self, channel: str, message: Any) -> None:
+        await self._redis.publish(channel, message)
+
+    async def next_published(self) -> Event:
+        return await self._queue.get()
+
+    async def _listen(self) -> None:
+        backoff = 0.05
+        while True:
+            await self._subscribed.wait()
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+                backoff = 0.05
+            except _FAILURES as exc:
+                self.reconnects += 1
+                log.warning("redis pub/sub connection lost; retrying",
+                            extra={"error": str(exc), "retry_in": backoff})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if message is not None and message.get("type") == "message":
+                channel, data = message["channel"], message["data"]
+                self._queue.put_nowait(Event(
+                    channel=channel.decode() if isinstance(channel, bytes) else channel,
+                    message=data.decode() if isinstance(data, bytes) else data,
+                ))

@@ -1,0 +1,144 @@
+"""Session-wide real servers (SecantusDB or MONGODB_URL, redis-server or REDIS_URL), one
+Fidus app under a real uvicorn server, and a database emptied between tests."""
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from app.factory import Runtime, create_app
+from app.settings import Settings
+from models.users import Role, User, search_terms
+from resolvers.credentials import hash_password
+from resolvers.tenants import NewTenant, create_tenant
+from tests.support.api import Api
+from tests.support.servers import live_server, mongo_process, redis_process
+
+PASSWORD = "correct horse battery staple"
+KEEP_COLLECTIONS = {"signing_keys"}
+
+
+@pytest.fixture(scope="session")
+def mongo_url() -> Iterator[str]:
+    if os.environ.get("MONGODB_URL"):
+        yield os.environ["MONGODB_URL"]
+        return
+    with mongo_process() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    with redis_process() as url:
+        yield url
+
+
+def make_settings(mongo_url: str, redis_url: str | None, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "mongodb_url": mongo_url,
+        "redis_url": redis_url,
+        "db_name": f"fidus_test_{os.getpid()}",
+        "jwt_secret": secrets.token_urlsafe(48),
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "argon2_parallelism": 1,
+        "graphiql": True,
+        "max_subscriptions_per_connection": 3,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(mongo_url: str, redis_url: str) -> Settings:
+    return make_settings(mongo_url, redis_url)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Starlette:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+async def base_url(app: Starlette) -> AsyncIterator[str]:
+    async with live_server(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def runtime(app: Starlette, base_url: str) -> Runtime:
+    rt: Runtime = app.state.runtime
+    return rt
+
+
+@pytest.fixture(autouse=True)
+async def _empty_database(runtime: Runtime, settings: Settings) -> AsyncIterator[None]:
+    yield
+    database = runtime.mongo[settings.db_name]
+    for name in await database.list_collection_names():
+        if name not in KEEP_COLLECTIONS:
+            await database[name].delete_many({})
+
+
+@pytest.fixture
+async def api(base_url: str) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield Api(base_url, client)
+
+
+@dataclass
+class Member:
+    tenant: str
+    email: str
+    role: Role
+    id: str = ""
+    token: str = ""
+    refresh: str = ""
+    password: str = PASSWORD
+
+
+@dataclass
+class World:
+    """Two tenants with one user per role (and a second investor)."""
+
+    members: dict[tuple[str, str], Member] = field(default_factory=dict)
+
+    def __call__(self, tenant: str, who: str) -> Member:
+        return self.members[(tenant, who)]
+
+
+WHO = {"admin": Role.ADMIN, "manager": Role.MANAGER, "analyst": Role.ANALYST,
+       "investor": Role.INVESTOR, "investor2": Role.INVESTOR}
+
+
+@pytest.fixture
+async def world(runtime: Runtime, api: Api) -> World:
+    services = runtime.services
+    result = World()
+    password_hash = await hash_password(services, PASSWORD)
+    for slug in ("acme", "globex"):
+        tenant, admin = await create_tenant(
+            services, NewTenant(slug=slug, admin_email=f"admin@{slug}.test", admin_password=PASSWORD)
+        )
+        assert tenant.id is not None
+        result.members[(slug, "admin")] = Member(slug, admin.email, Role.ADMIN, str(admin.id))
+        for who, role in WHO.items():
+            if who == "admin":
+                continue
+            email = f"{who}@{slug}.test"
+            user = User(tenant_id=tenant.id, email=email, full_name=f"{who.title()} {slug.title()}",
+                        role=role, password_hash=password_hash, search=search_terms(who, email))
+            await user.insert()
+            result.members[(slug, who)] = Member(slug, email, role, str(user.id))
+    for member in result.members.values():
+        payload = await api.login(member.tenant, member.email, PASSWORD)
+        member.token, member.refresh = payload["accessToken"], payload["refreshToken"]
+    return result

@@ -1,0 +1,71 @@
+"""A thin GraphQL-over-HTTP client for tests (real HTTP through httpx)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class GraphQLResult:
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def data(self) -> Any:
+        return self.body.get("data")
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return list(self.body.get("errors") or [])
+
+    @property
+    def codes(self) -> list[str]:
+        return [e.get("extensions", {}).get("code") for e in self.errors]
+
+    @property
+    def code(self) -> str | None:
+        return self.codes[0] if self.errors else None
+
+    def ok(self) -> Any:
+        assert not self.errors, self.errors
+        return self.data
+
+
+class Api:
+    def __init__(self, base_url: str, client: httpx.AsyncClient) -> None:
+        self.base_url = base_url
+        self.client = client
+
+    async def gql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> GraphQLResult:
+        all_headers = {"content-type": "application/json", **(headers or {})}
+        if token:
+            all_headers["authorization"] = f"Bearer {token}"
+        response = await self.client.post(
+            f"{self.base_url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=all_headers,
+        )
+        return GraphQLResult(response.status_code, response.json())
+
+    async def login(self, tenant: str, email: str, password: str, otp: str | None = None
+                    ) -> dict[str, Any]:
+        result = await self.gql(LOGIN, {"tenant": tenant, "email": email, "password": password,
+                                        "otp": otp})
+        payload: dict[str, Any] = result.ok()["login"]
+        return payload
+
+
+LOGIN = """
+mutation Login($tenant: String!, $email: String!, $password: String!, $otp: String) {
+  login(tenant: $tenant, email: $email, password: $password, otp: $otp) {
+    accessToken refreshToken expiresAt user { id email role }
+  }
+}
+"""
