@@ -14,7 +14,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
-from schema.errors import CodedErrors
+from schema.errors import CodedErrors, code_all
 from schema.identity import IdentityMutations, IdentityQueries
 from schema.observability import OperationLog
 from schema.ticks import TickSubscriptions
@@ -35,7 +35,14 @@ class SchemaLimits:
 
 class FidusSchema(strawberry.Schema):
     def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
-        """Logging happens in CodedErrors, only for unexpected errors."""
+        """Logging happens in schema.errors, only for unexpected errors."""
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        """Errors raised before the operation hooks ran (e.g. syntax errors caught while
+        parsing through the parser cache) get their code here."""
+        result = await super().execute(*args, **kwargs)
+        code_all(result, kwargs.get("context_value"))
+        return result
 
 
 def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:

@@ -1,0 +1,115 @@
+"""Bad input for every mutation, derived from the live schema so new mutations are covered
+automatically: missing required arguments, wrong types, oversize strings. Plus the
+document limits (depth, aliases, tokens)."""
+
+import pytest
+from graphql import GraphQLNonNull, Undefined, get_named_type
+
+from schema import build_schema
+
+SCHEMA = build_schema()._schema
+MUTATIONS = SCHEMA.mutation_type.fields
+WITH_ARGS = sorted(name for name, field in MUTATIONS.items() if field.args)
+
+
+def _required_args(field) -> list[str]:
+    return [name for name, arg in field.args.items()
+            if isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined]
+
+
+def _selection(field) -> str:
+    named = get_named_type(field.type)
+    return "" if not hasattr(named, "fields") else " { __typename }"
+
+
+@pytest.mark.parametrize("name", WITH_ARGS)
+async def test_missing_required_arguments(api, world, name) -> None:
+    field = MUTATIONS[name]
+    assert _required_args(field), f"{name}: give its optional arguments a bad-input case"
+    result = await api.gql(f"mutation {{ {name}{_selection(field)} }}",
+                           token=world("acme", "admin").token)
+    assert result.code == "BAD_USER_INPUT", result.body
+
+
+@pytest.mark.parametrize("name", WITH_ARGS)
+async def test_wrong_argument_types(api, world, name) -> None:
+    field = MUTATIONS[name]
+    arg_name = _required_args(field)[0]
+    arg_type = field.args[arg_name].type
+    declared = str(arg_type)
+    wrong = {"lists": 12345} if declared.startswith("[") else [[1, 2], {"x": 1}]
+    result = await api.gql(
+        f"mutation($v: {declared}) {{ {name}({arg_name}: $v){_selection(field)} }}",
+        {"v": wrong}, token=world("acme", "admin").token,
+    )
+    assert result.code == "BAD_USER_INPUT", result.body
+
+
+OVERSIZE = "x" * 100_000
+OVERSIZE_CASES = {
+    "login": ('mutation($v: String!) { login(tenant: "acme", email: $v, password: $v) '
+              "{ accessToken } }", "UNAUTHENTICATED"),
+    "requestPasswordReset": ('mutation($v: String!) { requestPasswordReset(tenant: $v, email: $v) }',
+                             None),
+    "resetPassword": ("mutation($v: String!) { resetPassword(token: $v, newPassword: $v) }",
+                      "BAD_USER_INPUT"),
+    "acceptInvitation": ("mutation($v: String!) { acceptInvitation(token: $v, password: $v) "
+                         "{ accessToken } }", "BAD_USER_INPUT"),
+    "refreshToken": ("mutation($v: String!) { refreshToken(refreshToken: $v) { accessToken } }",
+                     "UNAUTHENTICATED"),
+    "changePassword": ("mutation($v: String!) { changePassword(currentPassword: $v, newPassword: $v) }",
+                       "UNAUTHENTICATED"),
+    "createUser": ("mutation($v: String!) { createUser(input: {email: $v, fullName: $v, "
+                   "role: INVESTOR}) { id } }", "BAD_USER_INPUT"),
+    "updateProfile": ("mutation($v: String!) { updateProfile(input: {fullName: $v}) { id } }",
+                      "BAD_USER_INPUT"),
+    "reviewKyc": ("mutation($v: String!) { reviewKyc(userId: $v, status: APPROVED) { id } }",
+                  "BAD_USER_INPUT"),
+    "createServiceToken": ('mutation($v: String!) { createServiceToken(name: $v, scopes: [$v]) '
+                           "{ id } }", "BAD_USER_INPUT"),
+    "revokeSession": ("mutation($v: ID!) { revokeSession(id: $v) }", "BAD_USER_INPUT"),
+    "revokeServiceToken": ("mutation($v: ID!) { revokeServiceToken(id: $v) }", "BAD_USER_INPUT"),
+    "confirmMfa": ("mutation($v: String!) { confirmMfa(code: $v) }", "CONFLICT"),
+    "disableMfa": ("mutation($v: String!) { disableMfa(code: $v) }", "CONFLICT"),
+    "logout": ("mutation($v: String!) { logout(refreshToken: $v) }", "UNAUTHENTICATED"),
+}
+
+
+def test_every_mutation_has_an_oversize_case() -> None:
+    assert set(WITH_ARGS) <= set(OVERSIZE_CASES), set(WITH_ARGS) - set(OVERSIZE_CASES)
+
+
+@pytest.mark.parametrize("name", sorted(OVERSIZE_CASES))
+async def test_oversize_strings_get_a_clear_error(api, world, name) -> None:
+    document, expected = OVERSIZE_CASES[name]
+    result = await api.gql(document, {"v": OVERSIZE}, token=world("acme", "admin").token)
+    assert result.status == 200
+    assert result.code == expected, result.body
+    assert "INTERNAL_SERVER_ERROR" not in str(result.body)
+
+
+async def test_query_depth_is_limited(api, world, settings) -> None:
+    nested = "{ me { id } }"
+    for _ in range(settings.max_query_depth):
+        nested = "{ __schema { types { fields { type " + nested + " } } } }"
+    result = await api.gql(f"query {nested}", token=world("acme", "admin").token)
+    assert result.code == "BAD_USER_INPUT"
+
+
+async def test_aliases_are_limited(api, world, settings) -> None:
+    aliases = " ".join(f"a{i}: me {{ id }}" for i in range(settings.max_aliases + 1))
+    result = await api.gql(f"{{ {aliases} }}", token=world("acme", "admin").token)
+    assert result.code == "BAD_USER_INPUT"
+    assert "alias" in result.errors[0]["message"].lower()
+
+
+async def test_tokens_are_limited(api, world, settings) -> None:
+    fields = " ".join("id" for _ in range(settings.max_tokens))
+    result = await api.gql(f"{{ me {{ {fields} }} }}", token=world("acme", "admin").token)
+    assert result.code == "BAD_USER_INPUT"
+    assert "token" in result.errors[0]["message"].lower()
+
+
+async def test_syntax_errors_are_bad_user_input(api) -> None:
+    result = await api.gql("{ me { ")
+    assert result.code == "BAD_USER_INPUT"
