@@ -1,6 +1,7 @@
 """Credentials at the edge: Argon2id password hashing, access JWTs, and turning an
 ``Authorization: Bearer`` value into a Principal (HTTP and WebSocket alike)."""
 
+import contextlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -104,10 +105,8 @@ async def load_or_create_signing_secret(name: str = "jwt") -> str:
     existing = await SigningKey.find_one({"name": name})
     if existing is not None:
         return existing.secret
-    try:
+    with contextlib.suppress(DuplicateKeyError):  # another process won the race: use its key
         await SigningKey(name=name, secret=secrets.token_urlsafe(48)).insert()
-    except DuplicateKeyError:
-        pass  # another process won the race; use its key
     created = await SigningKey.find_one({"name": name})
     assert created is not None
     return created.secret

@@ -25,30 +25,30 @@ async def bootstrap_first_admin(
     settings: Settings, services: Services, announce: Callable[[str], None] | None = None
 ) -> None:
     announce = announce or _log_announce
-    wanted = (settings.bootstrap_tenant, settings.bootstrap_email, settings.bootstrap_password)
-    if all(value is not None for value in wanted):
-        assert settings.bootstrap_tenant and settings.bootstrap_email
-        assert settings.bootstrap_password is not None
-        if await tenant_exists(settings.bootstrap_tenant.strip().lower()):
+    slug, email, password = (
+        settings.bootstrap_tenant,
+        settings.bootstrap_email,
+        settings.bootstrap_password,
+    )
+    if slug and email and password is not None:
+        if await tenant_exists(slug.strip().lower()):
             return
-        await _create(services, NewTenant(
-            slug=settings.bootstrap_tenant,
-            admin_email=settings.bootstrap_email,
-            admin_password=settings.bootstrap_password.get_secret_value(),
-        ))
-        log.info("bootstrap tenant created", extra={"tenant": settings.bootstrap_tenant})
+        new = NewTenant(slug=slug, admin_email=email, admin_password=password.get_secret_value())
+        await _create(services, new)
+        log.info("bootstrap tenant created", extra={"tenant": slug})
         return
-    if any(value is not None for value in wanted):
+    if any(value is not None for value in (slug, email, password)):
         log.warning("FIDUS_BOOTSTRAP_TENANT, _EMAIL and _PASSWORD must be set together; ignored")
     if not settings.embedded or await Tenant.find_one({}) is not None:
         return
-    password = secrets.token_urlsafe(18)
-    if await _create(services, NewTenant(
-        slug=DEMO_TENANT, admin_email=DEMO_ADMIN_EMAIL, admin_password=password, name="Demo"
-    )):
+    generated = secrets.token_urlsafe(18)
+    demo = NewTenant(
+        slug=DEMO_TENANT, admin_email=DEMO_ADMIN_EMAIL, admin_password=generated, name="Demo"
+    )
+    if await _create(services, demo):
         announce(
             f"Created tenant '{DEMO_TENANT}' with ADMIN {DEMO_ADMIN_EMAIL} and password "
-            f"{password}  (shown once: store it now, then change it)"
+            f"{generated}  (shown once: store it now, then change it)"
         )
 
 

@@ -35,12 +35,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _load_settings(host=args.host, port=args.port)
     configure_logging(settings.log_level, settings.log_json)
     app = create_app(settings, announce=_announce)
-    print(f"Fidus on http://{settings.host}:{settings.port}/graphql"
-          f" (GraphiQL {'on' if settings.graphiql_enabled else 'off'},"
-          f" database {'embedded SecantusDB' if settings.embedded else 'MONGODB_URL'},"
-          f" broker {'Redis' if settings.redis_url else 'in-process memory'})", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
-                proxy_headers=True, server_header=False)
+    print(
+        f"Fidus on http://{settings.host}:{settings.port}/graphql"
+        f" (GraphiQL {'on' if settings.graphiql_enabled else 'off'},"
+        f" database {'embedded SecantusDB' if settings.embedded else 'MONGODB_URL'},"
+        f" broker {'Redis' if settings.redis_url else 'in-process memory'})",
+        flush=True,
+    )
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,
+    )
     return 0
 
 
@@ -59,8 +68,12 @@ def _admin_password() -> str:
 def cmd_tenant_create(args: argparse.Namespace) -> int:
     settings = _load_settings()
     configure_logging("WARNING", settings.log_json)
-    new = NewTenant(slug=args.slug, admin_email=args.admin_email,
-                    admin_password=_admin_password(), name=args.name)
+    new = NewTenant(
+        slug=args.slug,
+        admin_email=args.admin_email,
+        admin_password=_admin_password(),
+        name=args.name,
+    )
 
     async def run() -> str:
         async with open_runtime(settings) as runtime:

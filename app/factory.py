@@ -64,8 +64,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             if settings.jwt_secret
             else await load_or_create_signing_secret()
         )
-        tokens = AccessTokens(derive_key(secret, "access-token").hex(),
-                              timedelta(minutes=settings.access_token_minutes))
+        tokens = AccessTokens(
+            derive_key(secret, "access-token").hex(),
+            timedelta(minutes=settings.access_token_minutes),
+        )
         await broker.connect()
         services = Services(
             passwords=Argon2Hasher(
@@ -99,8 +101,10 @@ def create_app(settings: Settings, announce: Callable[[str], None] | None = None
             state["runtime"] = rt
             app.state.runtime = rt
             await bootstrap_first_admin(settings, rt.services, announce)
-            log.info("fidus ready", extra={"embedded": settings.embedded,
-                                           "graphiql": settings.graphiql_enabled})
+            log.info(
+                "fidus ready",
+                extra={"embedded": settings.embedded, "graphiql": settings.graphiql_enabled},
+            )
             yield
 
     graphql = FidusGraphQL(

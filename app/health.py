@@ -14,9 +14,9 @@ async def live(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-async def mongo_answers(client: AsyncMongoClient[dict[str, object]], timeout: float) -> bool:
+async def mongo_answers(client: AsyncMongoClient[dict[str, object]], within: float) -> bool:
     try:
-        await asyncio.wait_for(client.admin.command("ping"), timeout)
+        await asyncio.wait_for(client.admin.command("ping"), within)
         return True
     except (TimeoutError, PyMongoError, OSError):
         return False
@@ -27,10 +27,13 @@ async def ready(request: Request) -> JSONResponse:
     client: AsyncMongoClient[dict[str, object]] = runtime.mongo
     broker: Broker = runtime.services.broker
     mongo_ok, broker_ok = await asyncio.gather(mongo_answers(client, 1.0), broker.ping(1.0))
-    checks = {"mongodb": "ok" if mongo_ok else "unavailable",
-              "broker": "ok" if broker_ok else "unavailable"}
+    checks = {
+        "mongodb": "ok" if mongo_ok else "unavailable",
+        "broker": "ok" if broker_ok else "unavailable",
+    }
     if mongo_ok and broker_ok:
         return JSONResponse({"status": "ready", "checks": checks})
     failed = [name for name, state in checks.items() if state != "ok"]
-    return JSONResponse({"status": "unavailable", "failed": failed, "checks": checks},
-                        status_code=503)
+    return JSONResponse(
+        {"status": "unavailable", "failed": failed, "checks": checks}, status_code=503
+    )

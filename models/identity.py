@@ -2,7 +2,7 @@
 service tokens, the outbox that stands in for mail, and the JWT signing key."""
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from beanie import Document, PydanticObjectId
 from pydantic import Field
@@ -34,8 +34,8 @@ class RefreshSession(TenantDocument):
         ]
 
 
-class TokenPurpose(str, Enum):
-    PASSWORD_RESET = "PASSWORD_RESET"
+class TokenPurpose(StrEnum):
+    PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a purpose, not a password
     INVITATION = "INVITATION"
 
 

@@ -2,21 +2,23 @@
 
 import re
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
 from models.base import TenantDocument
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+EMAIL_PATTERN = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+)
 PHONE_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 MAX_EMAIL_LENGTH = 254
 MAX_NAME_LENGTH = 200
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     ADMIN = "ADMIN"
     MANAGER = "MANAGER"
     ANALYST = "ANALYST"
@@ -27,7 +29,7 @@ STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
 TENANT_READERS = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST})
 
 
-class KycStatus(str, Enum):
+class KycStatus(StrEnum):
     NOT_STARTED = "NOT_STARTED"
     PENDING = "PENDING"
     APPROVED = "APPROVED"

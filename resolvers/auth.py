@@ -78,7 +78,12 @@ async def refresh(ctx: RequestContext, refresh_token: str) -> AuthResult:
     new = new_secret()
     collection = RefreshSession.get_pymongo_collection()
     doc = await collection.find_one_and_update(
-        {"_id": session_id, "token_hash": presented, "revoked_at": None, "expires_at": {"$gt": now}},
+        {
+            "_id": session_id,
+            "token_hash": presented,
+            "revoked_at": None,
+            "expires_at": {"$gt": now},
+        },
         {
             "$set": {"token_hash": hash_secret(new), "last_used_at": now},
             "$push": {"previous_hashes": {"$each": [presented], "$slice": -100}},
@@ -91,8 +96,10 @@ async def refresh(ctx: RequestContext, refresh_token: str) -> AuthResult:
             {"$set": {"revoked_at": now, "revoked_reason": "refresh token reuse"}},
         )
         if reused.modified_count:
-            log.warning("refresh token reuse detected; session revoked",
-                        extra={"session_id": str(session_id)})
+            log.warning(
+                "refresh token reuse detected; session revoked",
+                extra={"session_id": str(session_id)},
+            )
         raise invalid
     user = await User.find_one({"_id": doc["user_id"], "tenant_id": doc["tenant_id"]})
     if user is None:
@@ -190,4 +197,3 @@ async def reset_password(ctx: RequestContext, token: str, new_password: str) -> 
 async def _tenant_slug(user: User) -> str:
     tenant = await Tenant.get(user.tenant_id)
     return tenant.slug if tenant else ""
-

@@ -12,7 +12,7 @@ from resolvers.context import RequestContext
 from resolvers.credentials import hash_secret, new_secret
 from resolvers.scope import get_in_tenant, tenant_filter
 
-TOKEN_PREFIX = "fst_"
+TOKEN_PREFIX = "fst_"  # noqa: S105 - a prefix, not a secret
 KNOWN_SCOPES = frozenset({"mt5:ingest"})
 MAX_TOKEN_NAME = 100
 
@@ -39,12 +39,22 @@ async def create(ctx: RequestContext, name: str, scopes: list[str]) -> tuple[Ser
         )
     secret = TOKEN_PREFIX + new_secret()
     token = ServiceToken(
-        tenant_id=principal.tenant_id, name=name, scopes=sorted(set(scopes)),
-        token_hash=hash_secret(secret), created_by=principal.user_id,
+        tenant_id=principal.tenant_id,
+        name=name,
+        scopes=sorted(set(scopes)),
+        token_hash=hash_secret(secret),
+        created_by=principal.user_id,
     )
     await token.insert()
-    await audit.record(principal.tenant_id, principal, "service_token.create", "ServiceToken",
-                       token.id, name=name, scopes=token.scopes)
+    await audit.record(
+        principal.tenant_id,
+        principal,
+        "service_token.create",
+        "ServiceToken",
+        token.id,
+        name=name,
+        scopes=token.scopes,
+    )
     return token, secret
 
 
@@ -60,8 +70,9 @@ async def revoke(ctx: RequestContext, raw_id: str) -> bool:
         raise Conflict("Service token is already revoked")
     token.revoked_at = ctx.now()
     await token.save()
-    await audit.record(principal.tenant_id, principal, "service_token.revoke", "ServiceToken",
-                       token.id)
+    await audit.record(
+        principal.tenant_id, principal, "service_token.revoke", "ServiceToken", token.id
+    )
     return True
 
 

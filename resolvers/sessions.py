@@ -21,8 +21,13 @@ async def resolve_principal(
     except Exception:
         return None
     session = await RefreshSession.get_pymongo_collection().find_one(
-        {"_id": sid, "user_id": uid, "tenant_id": tid, "revoked_at": None,
-         "expires_at": {"$gt": now}},
+        {
+            "_id": sid,
+            "user_id": uid,
+            "tenant_id": tid,
+            "revoked_at": None,
+            "expires_at": {"$gt": now},
+        },
         projection={"_id": 1},
     )
     if session is None:
@@ -33,14 +38,18 @@ async def resolve_principal(
 
 async def list_sessions(ctx: RequestContext) -> list[RefreshSession]:
     principal = ctx.require_principal()
-    return await RefreshSession.find(
-        {
-            "tenant_id": principal.tenant_id,
-            "user_id": principal.user_id,
-            "revoked_at": None,
-            "expires_at": {"$gt": ctx.now()},
-        }
-    ).sort("-_id").to_list()
+    return (
+        await RefreshSession.find(
+            {
+                "tenant_id": principal.tenant_id,
+                "user_id": principal.user_id,
+                "revoked_at": None,
+                "expires_at": {"$gt": ctx.now()},
+            }
+        )
+        .sort("-_id")
+        .to_list()
+    )
 
 
 async def revoke_session(ctx: RequestContext, raw_id: str) -> bool:

@@ -43,8 +43,12 @@ async def create_tenant(services: Services, new: NewTenant) -> tuple[Tenant, Use
         raise Conflict(f"Tenant '{slug}' already exists", field="slug") from exc
     assert tenant.id is not None
     admin = User(
-        tenant_id=tenant.id, email=email, full_name=full_name, role=Role.ADMIN,
-        password_hash=password_hash, password_changed_at=services.clock(),
+        tenant_id=tenant.id,
+        email=email,
+        full_name=full_name,
+        role=Role.ADMIN,
+        password_hash=password_hash,
+        password_changed_at=services.clock(),
         search=search_terms(full_name, email),
     )
     try:
@@ -52,6 +56,7 @@ async def create_tenant(services: Services, new: NewTenant) -> tuple[Tenant, Use
     except BaseException:
         await tenant.delete()
         raise
-    await audit.record(tenant.id, None, "tenant.create", "Tenant", tenant.id,
-                       admin_id=str(admin.id))
+    await audit.record(
+        tenant.id, None, "tenant.create", "Tenant", tenant.id, admin_id=str(admin.id)
+    )
     return tenant, admin

@@ -29,9 +29,7 @@ async def ensure_not_locked(keys: list[str], now: datetime) -> None:
     async for doc in cursor:
         wait = max(wait, (doc["locked_until"] - now).total_seconds())
     if wait > 0:
-        raise RateLimited(
-            "Too many failed attempts; try again later", retry_after=math.ceil(wait)
-        )
+        raise RateLimited("Too many failed attempts; try again later", retry_after=math.ceil(wait))
 
 
 async def record_failure(key: str, limit: int, policy: IdentityPolicy, now: datetime) -> None:
@@ -48,7 +46,7 @@ async def record_failure(key: str, limit: int, policy: IdentityPolicy, now: date
         upsert=True,
         return_document=ReturnDocument.AFTER,
     )
-    over = int(doc["failures"]) - limit
+    over = int(doc["failures"] if doc else 1) - limit
     if over >= 0:
         lock_seconds = min(
             policy.lockout_base.total_seconds() * (2 ** min(over, 16)),
@@ -70,4 +68,3 @@ async def record_failures(
 
 async def clear(key: str) -> None:
     await LoginThrottle.get_pymongo_collection().delete_one({"key": key})
-

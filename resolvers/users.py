@@ -3,6 +3,8 @@
 import re
 from dataclasses import dataclass
 
+from pymongo.errors import DuplicateKeyError
+
 from models.errors import BadUserInput, Conflict, Forbidden, NotFound
 from models.identity import TokenPurpose
 from models.users import (
@@ -18,8 +20,6 @@ from models.users import (
     normalize_email,
     search_terms,
 )
-from pymongo.errors import DuplicateKeyError
-
 from resolvers import audit
 from resolvers.context import RequestContext
 from resolvers.credentials import check_password_policy, hash_password, issue_action_token
@@ -80,12 +80,18 @@ async def list_users(
     if search is not None and search.strip():
         term = search.strip().lower()
         if len(term) > MAX_SEARCH_LENGTH:
-            raise BadUserInput(f"Search is limited to {MAX_SEARCH_LENGTH} characters",
-                               field="search")
+            raise BadUserInput(
+                f"Search is limited to {MAX_SEARCH_LENGTH} characters", field="search"
+            )
         criteria["search"] = {"$regex": "^" + re.escape(term)}
     return await keyset_page(
-        User, criteria, key=ctx.services.cursor_key, list_name="users", first=first,
-        after=after, max_page_size=ctx.services.max_page_size,
+        User,
+        criteria,
+        key=ctx.services.cursor_key,
+        list_name="users",
+        first=first,
+        after=after,
+        max_page_size=ctx.services.max_page_size,
     )
 
 
@@ -99,7 +105,10 @@ async def create_user(ctx: RequestContext, new: NewUser) -> User:
     if new.password is not None:
         check_password_policy(new.password, ctx.services, field="password", email=email)
     user = User(
-        tenant_id=principal.tenant_id, email=email, full_name=full_name, role=new.role,
+        tenant_id=principal.tenant_id,
+        email=email,
+        full_name=full_name,
+        role=new.role,
         search=search_terms(full_name, email),
     )
     if new.password is not None:
@@ -111,11 +120,21 @@ async def create_user(ctx: RequestContext, new: NewUser) -> User:
         raise Conflict("A user with this email already exists", field="email") from exc
     if new.password is None:
         await issue_action_token(
-            ctx, user, TokenPurpose.INVITATION, "You are invited to Fidus",
+            ctx,
+            user,
+            TokenPurpose.INVITATION,
+            "You are invited to Fidus",
             "Accept your invitation and choose a password with this token: {token}",
         )
-    await audit.record(principal.tenant_id, principal, "user.create", "User", user.id,
-                       role=new.role.value, invited=new.password is None)
+    await audit.record(
+        principal.tenant_id,
+        principal,
+        "user.create",
+        "User",
+        user.id,
+        role=new.role.value,
+        invited=new.password is None,
+    )
     return user
 
 
@@ -127,14 +146,16 @@ async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:
     if changes.phone is not None:
         phone = changes.phone.replace(" ", "")
         if phone and not PHONE_PATTERN.fullmatch(phone):
-            raise BadUserInput("Phone must be in international format, e.g. +41791234567",
-                               field="phone")
+            raise BadUserInput(
+                "Phone must be in international format, e.g. +41791234567", field="phone"
+            )
         user.phone = phone or None
     if changes.base_currency is not None:
         currency = changes.base_currency.strip().upper()
         if not CURRENCY_PATTERN.fullmatch(currency):
-            raise BadUserInput("Base currency must be an ISO 4217 code such as USD",
-                               field="baseCurrency")
+            raise BadUserInput(
+                "Base currency must be an ISO 4217 code such as USD", field="baseCurrency"
+            )
         user.base_currency = currency
     await user.save()
     return user
@@ -157,8 +178,14 @@ async def review_kyc(
     previous = user.kyc_status
     user.kyc_status = status
     await user.save()
-    await audit.record(principal.tenant_id, principal, "kyc.review", "User", user.id,
-                       previous=previous.value, status=status.value, reason=reason)
+    await audit.record(
+        principal.tenant_id,
+        principal,
+        "kyc.review",
+        "User",
+        user.id,
+        previous=previous.value,
+        status=status.value,
+        reason=reason,
+    )
     return user
-
-

@@ -92,9 +92,7 @@ class IdentityMutations:
     async def login(
         self, info: Info, tenant: str, email: str, password: str, otp: str | None = None
     ) -> AuthPayload:
-        return AuthPayload.from_result(
-            await auth.login(info.context, tenant, email, password, otp)
-        )
+        return AuthPayload.from_result(await auth.login(info.context, tenant, email, password, otp))
 
     @strawberry.mutation
     async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
@@ -138,9 +136,7 @@ class IdentityMutations:
         return await sessions.revoke_session(info.context, id)
 
     @strawberry.mutation(permission_classes=[IsAdmin])
-    async def create_service_token(
-        self, info: Info, name: str, scopes: list[str]
-    ) -> ServiceToken:
+    async def create_service_token(self, info: Info, name: str, scopes: list[str]) -> ServiceToken:
         doc, secret = await service_tokens.create(info.context, name, scopes)
         return _service_token(doc, secret)
 

@@ -28,9 +28,7 @@ class OperationLog(SchemaExtension):
                     "operation": self.execution_context.operation_name,
                     "operation_type": _operation_type(self),
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "error_codes": sorted(
-                        {str((e.extensions or {}).get("code")) for e in errors}
-                    ),
+                    "error_codes": sorted({str((e.extensions or {}).get("code")) for e in errors}),
                 },
             )
             operation_name_var.reset(token)

@@ -11,8 +11,10 @@ from schema.context import Info
 from schema.permissions import CanReadTenant, IsAuthenticated, IsStaff
 from schema.relay import Connection, to_connection
 
-Role = strawberry.enum(user_models.Role)
-KycStatus = strawberry.enum(user_models.KycStatus)
+Role = user_models.Role
+KycStatus = user_models.KycStatus
+strawberry.enum(Role)
+strawberry.enum(KycStatus)
 
 
 @strawberry.type
@@ -78,7 +80,9 @@ class UserQueries:
         role: Role | None = None,
         search: Annotated[str | None, strawberry.argument(description="Name/email prefix")] = None,
     ) -> Connection[User]:
-        page = await use_cases.list_users(info.context, 20 if first is None else first, after, role, search)
+        page = await use_cases.list_users(
+            info.context, 20 if first is None else first, after, role, search
+        )
         return to_connection(page, User.from_model)
 
 
@@ -87,7 +91,9 @@ class UserMutations:
     @strawberry.mutation(permission_classes=[IsStaff])
     async def create_user(self, info: Info, input: CreateUserInput) -> User:
         new = use_cases.NewUser(
-            email=input.email, full_name=input.full_name, role=input.role,
+            email=input.email,
+            full_name=input.full_name,
+            role=input.role,
             password=input.password,
         )
         return User.from_model(await use_cases.create_user(info.context, new))

@@ -22,7 +22,9 @@ class Broker:
     def __init__(self, redis_url: str | None = None) -> None:
         self.url = redis_url or MEMORY_URL
         self._broadcast = (
-            Broadcast(backend=ResilientRedisBackend(redis_url)) if redis_url else Broadcast(MEMORY_URL)
+            Broadcast(backend=ResilientRedisBackend(redis_url))
+            if redis_url
+            else Broadcast(MEMORY_URL)
         )
         self._redis: Any = aioredis.Redis.from_url(redis_url) if redis_url else None
         self._connected = False
@@ -44,14 +46,14 @@ class Broker:
         if self._redis is not None:
             await self._redis.aclose()
 
-    async def ping(self, timeout: float = 1.0) -> bool:
+    async def ping(self, within: float = 1.0) -> bool:
         """True when the backend answers (always, for the memory backend once connected)."""
         if not self._connected:
             return False
         if self._redis is None:
             return True
         try:
-            return bool(await asyncio.wait_for(self._redis.ping(), timeout))
+            return bool(await asyncio.wait_for(self._redis.ping(), within))
         except (TimeoutError, OSError, aioredis.RedisError):
             return False
 

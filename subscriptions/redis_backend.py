@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 _FAILURES = (ConnectionError, OSError, aioredis.RedisError)
 
 
-class ResilientRedisBackend(BroadcastBackend):  # type: ignore[misc]
+class ResilientRedisBackend(BroadcastBackend):
     def __init__(self, url: str) -> None:
         self._redis: Any = aioredis.Redis.from_url(url)
         self._pubsub: Any = self._redis.pubsub(ignore_subscribe_messages=True)
@@ -66,14 +66,18 @@ class ResilientRedisBackend(BroadcastBackend):  # type: ignore[misc]
                 backoff = 0.05
             except _FAILURES as exc:
                 self.reconnects += 1
-                log.warning("redis pub/sub connection lost; retrying",
-                            extra={"error": str(exc), "retry_in": backoff})
+                log.warning(
+                    "redis pub/sub connection lost; retrying",
+                    extra={"error": str(exc), "retry_in": backoff},
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
             if message is not None and message.get("type") == "message":
                 channel, data = message["channel"], message["data"]
-                self._queue.put_nowait(Event(
-                    channel=channel.decode() if isinstance(channel, bytes) else channel,
-                    message=data.decode() if isinstance(data, bytes) else data,
-                ))
+                self._queue.put_nowait(
+                    Event(
+                        channel=channel.decode() if isinstance(channel, bytes) else channel,
+                        message=data.decode() if isinstance(data, bytes) else data,
+                    )
+                )

@@ -115,8 +115,13 @@ class World:
         return self.members[(tenant, who)]
 
 
-WHO = {"admin": Role.ADMIN, "manager": Role.MANAGER, "analyst": Role.ANALYST,
-       "investor": Role.INVESTOR, "investor2": Role.INVESTOR}
+WHO = {
+    "admin": Role.ADMIN,
+    "manager": Role.MANAGER,
+    "analyst": Role.ANALYST,
+    "investor": Role.INVESTOR,
+    "investor2": Role.INVESTOR,
+}
 
 
 @pytest.fixture
@@ -126,7 +131,8 @@ async def world(runtime: Runtime, api: Api) -> World:
     password_hash = await hash_password(services, PASSWORD)
     for slug in ("acme", "globex"):
         tenant, admin = await create_tenant(
-            services, NewTenant(slug=slug, admin_email=f"admin@{slug}.test", admin_password=PASSWORD)
+            services,
+            NewTenant(slug=slug, admin_email=f"admin@{slug}.test", admin_password=PASSWORD),
         )
         assert tenant.id is not None
         result.members[(slug, "admin")] = Member(slug, admin.email, Role.ADMIN, str(admin.id))
@@ -134,8 +140,14 @@ async def world(runtime: Runtime, api: Api) -> World:
             if who == "admin":
                 continue
             email = f"{who}@{slug}.test"
-            user = User(tenant_id=tenant.id, email=email, full_name=f"{who.title()} {slug.title()}",
-                        role=role, password_hash=password_hash, search=search_terms(who, email))
+            user = User(
+                tenant_id=tenant.id,
+                email=email,
+                full_name=f"{who.title()} {slug.title()}",
+                role=role,
+                password_hash=password_hash,
+                search=search_terms(who, email),
+            )
             await user.insert()
             result.members[(slug, who)] = Member(slug, email, role, str(user.id))
     for member in result.members.values():

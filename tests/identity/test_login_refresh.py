@@ -16,20 +16,24 @@ SESSIONS = "{ sessions { id current userAgent createdAt lastUsedAt } }"
 
 
 async def test_login_returns_tokens_and_the_user(api, world):
-    result = await api.gql(LOGIN, {"tenant": "ACME ", "email": " Investor@Acme.test",
-                                   "password": PASSWORD})
+    result = await api.gql(
+        LOGIN, {"tenant": "ACME ", "email": " Investor@Acme.test", "password": PASSWORD}
+    )
     payload = result.ok()["login"]
     assert payload["user"]["email"] == "investor@acme.test"
     assert payload["expiresAt"].endswith("+00:00")
-    assert (await api.gql(ME, token=payload["accessToken"])).ok()["me"]["email"] == \
-        "investor@acme.test"
+    assert (await api.gql(ME, token=payload["accessToken"])).ok()["me"][
+        "email"
+    ] == "investor@acme.test"
 
 
 async def test_wrong_password_unknown_user_and_unknown_tenant_look_the_same(api, world):
-    cases = [("acme", "investor@acme.test", "wrong password!!"),
-             ("acme", "nobody@acme.test", PASSWORD),
-             ("nope", "investor@acme.test", PASSWORD),
-             ("globex", "investor@acme.test", PASSWORD)]
+    cases = [
+        ("acme", "investor@acme.test", "wrong password!!"),
+        ("acme", "nobody@acme.test", PASSWORD),
+        ("nope", "investor@acme.test", PASSWORD),
+        ("globex", "investor@acme.test", PASSWORD),
+    ]
     messages = set()
     for tenant, email, password in cases:
         result = await api.gql(LOGIN, {"tenant": tenant, "email": email, "password": password})
@@ -65,8 +69,13 @@ async def test_concurrent_refresh_with_one_token_yields_one_winner(api, world):
 async def test_forged_refresh_tokens_are_rejected_without_revoking(api, world):
     member = world("acme", "investor")
     session_id = member.refresh.split(".")[0]
-    for forged in ["", "garbage", f"{session_id}.not-the-secret", "x" * 5000,
-                   "zzzzzzzzzzzzzzzzzzzzzzzz.abc"]:
+    for forged in [
+        "",
+        "garbage",
+        f"{session_id}.not-the-secret",
+        "x" * 5000,
+        "zzzzzzzzzzzzzzzzzzzzzzzz.abc",
+    ]:
         assert (await api.gql(REFRESH, {"t": forged})).code == "UNAUTHENTICATED"
     # an attacker guessing secrets for a known session id does not log the owner out
     assert (await api.gql(REFRESH, {"t": member.refresh})).ok()

@@ -36,8 +36,9 @@ async def enroll(api, member, now) -> str:
 
 
 async def login(api, member, otp=None):
-    return await api.gql(LOGIN, {"tenant": member.tenant, "email": member.email,
-                                 "password": PASSWORD, "otp": otp})
+    return await api.gql(
+        LOGIN, {"tenant": member.tenant, "email": member.email, "password": PASSWORD, "otp": otp}
+    )
 
 
 async def test_mfa_is_required_once_enabled_and_codes_cannot_be_replayed(api, world, frozen_clock):
@@ -72,8 +73,9 @@ async def test_disable_needs_a_valid_code(api, world, frozen_clock):
     assert (await api.gql(DISABLE, {"c": "111111"}, token=member.token)).code == "BAD_USER_INPUT"
     assert (await api.gql(DISABLE, {"c": code_at(secret, now)}, token=member.token)).ok()
     assert (await login(api, member)).ok()
-    assert (await api.gql(DISABLE, {"c": code_at(secret, now, 1)}, token=member.token)).code \
-        == "CONFLICT"
+    assert (
+        await api.gql(DISABLE, {"c": code_at(secret, now, 1)}, token=member.token)
+    ).code == "CONFLICT"
 
 
 async def test_confirm_without_enrollment_is_a_conflict(api, world):
@@ -110,8 +112,9 @@ async def test_lockout_grows_with_further_failures(api, world, settings, frozen_
 
 async def test_client_address_is_throttled_across_accounts(api, world, settings):
     for i in range(settings.login_failures_per_address):
-        result = await api.gql(LOGIN, {"tenant": "acme", "email": f"ghost{i}@acme.test",
-                                       "password": "z" * 12})
+        result = await api.gql(
+            LOGIN, {"tenant": "acme", "email": f"ghost{i}@acme.test", "password": "z" * 12}
+        )
         assert result.code == "UNAUTHENTICATED"
     blocked = await login(api, world("acme", "admin"))
     assert blocked.code == "RATE_LIMITED"

@@ -10,10 +10,14 @@ from tests.support.api import LOGIN
 
 REQUEST_RESET = "mutation($t: String!, $e: String!) { requestPasswordReset(tenant: $t, email: $e) }"
 RESET = "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }"
-CHANGE = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }"
+CHANGE = (
+    "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }"
+)
 ACCEPT = """mutation($t: String!, $p: String!) { acceptInvitation(token: $t, password: $p) {
   accessToken refreshToken user { email role } } }"""
-CREATE_USER = """mutation($i: CreateUserInput!) { createUser(input: $i) { id email role kycStatus } }"""
+CREATE_USER = (
+    """mutation($i: CreateUserInput!) { createUser(input: $i) { id email role kycStatus } }"""
+)
 NEW_PASSWORD = "a brand new passphrase"
 
 
@@ -29,8 +33,9 @@ async def outbox(to: str, kind: str) -> list[OutboxMessage]:
 
 async def test_reset_flow_is_single_use_and_revokes_sessions(api, world):
     member = world("acme", "investor")
-    assert (await api.gql(REQUEST_RESET, {"t": "acme", "e": member.email})).ok() == \
-        {"requestPasswordReset": True}
+    assert (await api.gql(REQUEST_RESET, {"t": "acme", "e": member.email})).ok() == {
+        "requestPasswordReset": True
+    }
     [message] = await outbox(member.email, "PASSWORD_RESET")
     token = token_in(message)
     stored = await ActionToken.find_one({})
@@ -48,10 +53,10 @@ async def test_reset_flow_is_single_use_and_revokes_sessions(api, world):
 
 
 async def test_reset_request_does_not_reveal_accounts(api, world):
-    for tenant, email in [("acme", "nobody@acme.test"), ("nope", "x@y.test"),
-                          ("acme", "x" * 5000)]:
-        assert (await api.gql(REQUEST_RESET, {"t": tenant, "e": email})).ok() == \
-            {"requestPasswordReset": True}
+    for tenant, email in [("acme", "nobody@acme.test"), ("nope", "x@y.test"), ("acme", "x" * 5000)]:
+        assert (await api.gql(REQUEST_RESET, {"t": tenant, "e": email})).ok() == {
+            "requestPasswordReset": True
+        }
     assert await OutboxMessage.find({}).count() == 0
 
 
@@ -68,17 +73,18 @@ async def test_expired_reset_token_is_refused(api, world, runtime, monkeypatch):
     [message] = await outbox(member.email, "PASSWORD_RESET")
     later = runtime.services.clock() + timedelta(hours=2)
     monkeypatch.setattr(runtime.services, "clock", lambda: later)
-    assert (await api.gql(RESET, {"t": token_in(message), "p": NEW_PASSWORD})).code == \
-        "BAD_USER_INPUT"
+    assert (
+        await api.gql(RESET, {"t": token_in(message), "p": NEW_PASSWORD})
+    ).code == "BAD_USER_INPUT"
 
 
 async def test_concurrent_use_of_one_reset_token_succeeds_once(api, world):
     member = world("acme", "investor")
     await api.gql(REQUEST_RESET, {"t": "acme", "e": member.email})
     [message] = await outbox(member.email, "PASSWORD_RESET")
-    results = await asyncio.gather(*[
-        api.gql(RESET, {"t": token_in(message), "p": f"{NEW_PASSWORD} {i}"}) for i in range(5)
-    ])
+    results = await asyncio.gather(
+        *[api.gql(RESET, {"t": token_in(message), "p": f"{NEW_PASSWORD} {i}"}) for i in range(5)]
+    )
     assert sum(1 for r in results if not r.errors) == 1
 
 
@@ -86,8 +92,10 @@ async def test_change_password_keeps_the_current_session_only(api, world):
     member = world("acme", "manager")
     other = await api.login("acme", member.email, PASSWORD)
     wrong = await api.gql(CHANGE, {"c": "not my password", "n": NEW_PASSWORD}, token=member.token)
-    assert (wrong.code, wrong.errors[0]["extensions"]["field"]) == \
-        ("UNAUTHENTICATED", "currentPassword")
+    assert (wrong.code, wrong.errors[0]["extensions"]["field"]) == (
+        "UNAUTHENTICATED",
+        "currentPassword",
+    )
     weak = await api.gql(CHANGE, {"c": PASSWORD, "n": member.email}, token=member.token)
     assert weak.code == "BAD_USER_INPUT"
     assert (await api.gql(CHANGE, {"c": PASSWORD, "n": NEW_PASSWORD}, token=member.token)).ok()
@@ -98,13 +106,16 @@ async def test_change_password_keeps_the_current_session_only(api, world):
 
 async def test_invited_user_sets_a_password_once(api, world):
     admin = world("acme", "admin")
-    created = await api.gql(CREATE_USER, {"i": {"email": "invitee@acme.test",
-                                                 "fullName": "In Vitee", "role": "ANALYST"}},
-                            token=admin.token)
+    created = await api.gql(
+        CREATE_USER,
+        {"i": {"email": "invitee@acme.test", "fullName": "In Vitee", "role": "ANALYST"}},
+        token=admin.token,
+    )
     assert created.ok()["createUser"]["role"] == "ANALYST"
     # no password exists until the invitation is accepted
-    cannot = await api.gql(LOGIN, {"tenant": "acme", "email": "invitee@acme.test",
-                                   "password": PASSWORD})
+    cannot = await api.gql(
+        LOGIN, {"tenant": "acme", "email": "invitee@acme.test", "password": PASSWORD}
+    )
     assert cannot.code == "UNAUTHENTICATED"
     [message] = await outbox("invitee@acme.test", "INVITATION")
     token = token_in(message)
@@ -119,5 +130,6 @@ async def test_a_reset_token_is_not_an_invitation(api, world):
     member = world("acme", "investor")
     await api.gql(REQUEST_RESET, {"t": "acme", "e": member.email})
     [message] = await outbox(member.email, "PASSWORD_RESET")
-    assert (await api.gql(ACCEPT, {"t": token_in(message), "p": NEW_PASSWORD})).code == \
-        "BAD_USER_INPUT"
+    assert (
+        await api.gql(ACCEPT, {"t": token_in(message), "p": NEW_PASSWORD})
+    ).code == "BAD_USER_INPUT"

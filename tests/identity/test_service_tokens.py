@@ -15,13 +15,15 @@ REVOKE = "mutation($id: ID!) { revokeServiceToken(id: $id) }"
 
 async def test_token_is_shown_once_stored_hashed_and_authenticates(api, world, runtime):
     admin = world("acme", "admin")
-    created = (await api.gql(CREATE, {"n": "MT5 bridge", "s": ["mt5:ingest"]},
-                             token=admin.token)).ok()["createServiceToken"]
+    created = (
+        await api.gql(CREATE, {"n": "MT5 bridge", "s": ["mt5:ingest"]}, token=admin.token)
+    ).ok()["createServiceToken"]
     secret = created["token"]
     assert secret.startswith("fst_") and len(secret) > 40
     listed = (await api.gql(LIST, token=admin.token)).ok()["serviceTokens"]
-    assert listed == [{"id": created["id"], "name": "MT5 bridge", "scopes": ["mt5:ingest"],
-                       "token": None}]
+    assert listed == [
+        {"id": created["id"], "name": "MT5 bridge", "scopes": ["mt5:ingest"], "token": None}
+    ]
     stored = await ServiceToken.get(created["id"])
     assert secret not in str(stored.model_dump())
 
@@ -40,15 +42,22 @@ async def test_token_is_shown_once_stored_hashed_and_authenticates(api, world, r
 
 async def test_service_token_input_is_validated(api, world):
     admin = world("acme", "admin")
-    for name, scopes, field in [("", ["mt5:ingest"], "name"), ("x" * 101, ["mt5:ingest"], "name"),
-                                ("ok", [], "scopes"), ("ok", ["root"], "scopes")]:
+    for name, scopes, field in [
+        ("", ["mt5:ingest"], "name"),
+        ("x" * 101, ["mt5:ingest"], "name"),
+        ("ok", [], "scopes"),
+        ("ok", ["root"], "scopes"),
+    ]:
         result = await api.gql(CREATE, {"n": name, "s": scopes}, token=admin.token)
         assert (result.code, result.errors[0]["extensions"]["field"]) == ("BAD_USER_INPUT", field)
 
 
 async def test_a_token_of_another_tenant_cannot_be_revoked(api, world):
-    theirs = (await api.gql(CREATE, {"n": "theirs", "s": ["mt5:ingest"]},
-                            token=world("globex", "admin").token)).ok()["createServiceToken"]
+    theirs = (
+        await api.gql(
+            CREATE, {"n": "theirs", "s": ["mt5:ingest"]}, token=world("globex", "admin").token
+        )
+    ).ok()["createServiceToken"]
     result = await api.gql(REVOKE, {"id": theirs["id"]}, token=world("acme", "admin").token)
     assert result.code == "NOT_FOUND"
     assert (await ServiceToken.get(theirs["id"])).revoked_at is None

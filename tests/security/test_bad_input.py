@@ -13,8 +13,11 @@ WITH_ARGS = sorted(name for name, field in MUTATIONS.items() if field.args)
 
 
 def _required_args(field) -> list[str]:
-    return [name for name, arg in field.args.items()
-            if isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined]
+    return [
+        name
+        for name, arg in field.args.items()
+        if isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined
+    ]
 
 
 def _selection(field) -> str:
@@ -26,8 +29,9 @@ def _selection(field) -> str:
 async def test_missing_required_arguments(api, world, name) -> None:
     field = MUTATIONS[name]
     assert _required_args(field), f"{name}: give its optional arguments a bad-input case"
-    result = await api.gql(f"mutation {{ {name}{_selection(field)} }}",
-                           token=world("acme", "admin").token)
+    result = await api.gql(
+        f"mutation {{ {name}{_selection(field)} }}", token=world("acme", "admin").token
+    )
     assert result.code == "BAD_USER_INPUT", result.body
 
 
@@ -40,33 +44,55 @@ async def test_wrong_argument_types(api, world, name) -> None:
     wrong = {"lists": 12345} if declared.startswith("[") else [[1, 2], {"x": 1}]
     result = await api.gql(
         f"mutation($v: {declared}) {{ {name}({arg_name}: $v){_selection(field)} }}",
-        {"v": wrong}, token=world("acme", "admin").token,
+        {"v": wrong},
+        token=world("acme", "admin").token,
     )
     assert result.code == "BAD_USER_INPUT", result.body
 
 
 OVERSIZE = "x" * 100_000
 OVERSIZE_CASES = {
-    "login": ('mutation($v: String!) { login(tenant: "acme", email: $v, password: $v) '
-              "{ accessToken } }", "UNAUTHENTICATED"),
-    "requestPasswordReset": ('mutation($v: String!) { requestPasswordReset(tenant: $v, email: $v) }',
-                             None),
-    "resetPassword": ("mutation($v: String!) { resetPassword(token: $v, newPassword: $v) }",
-                      "BAD_USER_INPUT"),
-    "acceptInvitation": ("mutation($v: String!) { acceptInvitation(token: $v, password: $v) "
-                         "{ accessToken } }", "BAD_USER_INPUT"),
-    "refreshToken": ("mutation($v: String!) { refreshToken(refreshToken: $v) { accessToken } }",
-                     "UNAUTHENTICATED"),
-    "changePassword": ("mutation($v: String!) { changePassword(currentPassword: $v, newPassword: $v) }",
-                       "UNAUTHENTICATED"),
-    "createUser": ("mutation($v: String!) { createUser(input: {email: $v, fullName: $v, "
-                   "role: INVESTOR}) { id } }", "BAD_USER_INPUT"),
-    "updateProfile": ("mutation($v: String!) { updateProfile(input: {fullName: $v}) { id } }",
-                      "BAD_USER_INPUT"),
-    "reviewKyc": ("mutation($v: String!) { reviewKyc(userId: $v, status: APPROVED) { id } }",
-                  "BAD_USER_INPUT"),
-    "createServiceToken": ('mutation($v: String!) { createServiceToken(name: $v, scopes: [$v]) '
-                           "{ id } }", "BAD_USER_INPUT"),
+    "login": (
+        'mutation($v: String!) { login(tenant: "acme", email: $v, password: $v) { accessToken } }',
+        "UNAUTHENTICATED",
+    ),
+    "requestPasswordReset": (
+        "mutation($v: String!) { requestPasswordReset(tenant: $v, email: $v) }",
+        None,
+    ),
+    "resetPassword": (
+        "mutation($v: String!) { resetPassword(token: $v, newPassword: $v) }",
+        "BAD_USER_INPUT",
+    ),
+    "acceptInvitation": (
+        "mutation($v: String!) { acceptInvitation(token: $v, password: $v) { accessToken } }",
+        "BAD_USER_INPUT",
+    ),
+    "refreshToken": (
+        "mutation($v: String!) { refreshToken(refreshToken: $v) { accessToken } }",
+        "UNAUTHENTICATED",
+    ),
+    "changePassword": (
+        "mutation($v: String!) { changePassword(currentPassword: $v, newPassword: $v) }",
+        "UNAUTHENTICATED",
+    ),
+    "createUser": (
+        "mutation($v: String!) { createUser(input: {email: $v, fullName: $v, "
+        "role: INVESTOR}) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "updateProfile": (
+        "mutation($v: String!) { updateProfile(input: {fullName: $v}) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "reviewKyc": (
+        "mutation($v: String!) { reviewKyc(userId: $v, status: APPROVED) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "createServiceToken": (
+        "mutation($v: String!) { createServiceToken(name: $v, scopes: [$v]) { id } }",
+        "BAD_USER_INPUT",
+    ),
     "revokeSession": ("mutation($v: ID!) { revokeSession(id: $v) }", "BAD_USER_INPUT"),
     "revokeServiceToken": ("mutation($v: ID!) { revokeServiceToken(id: $v) }", "BAD_USER_INPUT"),
     "confirmMfa": ("mutation($v: String!) { confirmMfa(code: $v) }", "CONFLICT"),

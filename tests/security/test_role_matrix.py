@@ -42,21 +42,43 @@ def _new_email(world: World, tenant: str) -> dict[str, Any]:
 OPERATIONS: list[Op] = [
     Op("me", "{ me { id } }", ALL),
     Op("sessions", "{ sessions { id } }", ALL),
-    Op("user(other)", "query($id: ID!) { user(id: $id) { id } }", READERS, _investor2,
-       denied_code="NOT_FOUND", cross_tenant=True),
+    Op(
+        "user(other)",
+        "query($id: ID!) { user(id: $id) { id } }",
+        READERS,
+        _investor2,
+        denied_code="NOT_FOUND",
+        cross_tenant=True,
+    ),
     Op("users", "{ users { edges { node { id } } } }", READERS),
     Op("serviceTokens", "{ serviceTokens { id } }", ADMIN),
-    Op("createUser(INVESTOR)",
-       "mutation($e: String!) { createUser(input: {email: $e, fullName: \"N\", role: INVESTOR}) { id } }",
-       STAFF, _new_email),
-    Op("createUser(ANALYST)",
-       "mutation($e: String!) { createUser(input: {email: $e, fullName: \"N\", role: ANALYST}) { id } }",
-       ADMIN, _new_email),
-    Op("updateProfile", "mutation { updateProfile(input: {phone: \"+41791234567\"}) { id } }", ALL),
-    Op("reviewKyc", "mutation($id: ID!) { reviewKyc(userId: $id, status: PENDING) { id } }",
-       STAFF, _investor2, cross_tenant=True),
-    Op("createServiceToken",
-       "mutation { createServiceToken(name: \"b\", scopes: [\"mt5:ingest\"]) { id } }", ADMIN),
+    Op(
+        "createUser(INVESTOR)",
+        "mutation($e: String!) { createUser(input: "
+        '{email: $e, fullName: "N", role: INVESTOR}) { id } }',
+        STAFF,
+        _new_email,
+    ),
+    Op(
+        "createUser(ANALYST)",
+        "mutation($e: String!) { createUser(input: "
+        '{email: $e, fullName: "N", role: ANALYST}) { id } }',
+        ADMIN,
+        _new_email,
+    ),
+    Op("updateProfile", 'mutation { updateProfile(input: {phone: "+41791234567"}) { id } }', ALL),
+    Op(
+        "reviewKyc",
+        "mutation($id: ID!) { reviewKyc(userId: $id, status: PENDING) { id } }",
+        STAFF,
+        _investor2,
+        cross_tenant=True,
+    ),
+    Op(
+        "createServiceToken",
+        'mutation { createServiceToken(name: "b", scopes: ["mt5:ingest"]) { id } }',
+        ADMIN,
+    ),
     Op("enrollMfa", "mutation { enrollMfa { secret } }", ALL),
 ]
 
@@ -88,6 +110,7 @@ async def test_ids_of_another_tenant_are_not_found(api, world, op: Op) -> None:
 
 async def test_investor_sees_only_themself(api, world) -> None:
     investor = world("acme", "investor")
-    own = await api.gql("query($id: ID!) { user(id: $id) { email } }", {"id": investor.id},
-                        token=investor.token)
+    own = await api.gql(
+        "query($id: ID!) { user(id: $id) { email } }", {"id": investor.id}, token=investor.token
+    )
     assert own.ok()["user"]["email"] == investor.email

@@ -54,10 +54,12 @@ class Api:
         )
         return GraphQLResult(response.status_code, response.json())
 
-    async def login(self, tenant: str, email: str, password: str, otp: str | None = None
-                    ) -> dict[str, Any]:
-        result = await self.gql(LOGIN, {"tenant": tenant, "email": email, "password": password,
-                                        "otp": otp})
+    async def login(
+        self, tenant: str, email: str, password: str, otp: str | None = None
+    ) -> dict[str, Any]:
+        result = await self.gql(
+            LOGIN, {"tenant": tenant, "email": email, "password": password, "otp": otp}
+        )
         payload: dict[str, Any] = result.ok()["login"]
         return payload
 

@@ -11,15 +11,17 @@ import resolvers.users
 
 async def test_real_graphql_client_runs_query_and_mutation(base_url, world):
     admin = world("acme", "admin")
-    transport = HTTPXAsyncTransport(url=f"{base_url}/graphql",
-                                    headers={"authorization": f"Bearer {admin.token}"})
+    transport = HTTPXAsyncTransport(
+        url=f"{base_url}/graphql", headers={"authorization": f"Bearer {admin.token}"}
+    )
     async with Client(transport=transport, fetch_schema_from_transport=True) as session:
         me = await session.execute(gql("{ me { email role kycStatus } }"))
         assert me["me"] == {"email": "admin@acme.test", "role": "ADMIN", "kycStatus": "NOT_STARTED"}
         created = await session.execute(
             gql("mutation($i: CreateUserInput!) { createUser(input: $i) { email role } }"),
-            variable_values={"i": {"email": "New@Acme.test", "fullName": "New Person",
-                                   "role": "INVESTOR"}},
+            variable_values={
+                "i": {"email": "New@Acme.test", "fullName": "New Person", "role": "INVESTOR"}
+            },
         )
         assert created["createUser"] == {"email": "new@acme.test", "role": "INVESTOR"}
         with pytest.raises(TransportQueryError) as info:
@@ -55,8 +57,11 @@ async def test_unexpected_errors_are_masked_and_carry_the_request_id(api, world,
 
     monkeypatch.setattr(resolvers.users, "get_user", broken)
     admin = world("acme", "admin")
-    result = await api.gql('{ user(id: "000000000000000000000000") { id } }', token=admin.token,
-                           headers={"x-request-id": "req-0123456789"})
+    result = await api.gql(
+        '{ user(id: "000000000000000000000000") { id } }',
+        token=admin.token,
+        headers={"x-request-id": "req-0123456789"},
+    )
     assert result.code == "INTERNAL_SERVER_ERROR"
     assert "hunter2" not in str(result.body)
     assert result.errors[0]["extensions"]["requestId"] == "req-0123456789"
@@ -64,7 +69,9 @@ async def test_unexpected_errors_are_masked_and_carry_the_request_id(api, world,
 
 async def test_malformed_http_bodies_are_rejected(api):
     url = f"{api.base_url}/graphql"
-    not_json = await api.client.post(url, content=b"{nope", headers={"content-type": "application/json"})
+    not_json = await api.client.post(
+        url, content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert not_json.status_code == 400
     no_query = await api.client.post(url, json={"variables": {}})
     assert no_query.status_code == 400
@@ -76,4 +83,3 @@ async def test_mutations_are_refused_over_get(api):
         params={"query": 'mutation { requestPasswordReset(tenant: "a", email: "b@c.de") }'},
     )
     assert response.status_code in (400, 405)
-

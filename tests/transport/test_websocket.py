@@ -24,10 +24,14 @@ def ws_url(base_url: str) -> str:
 
 def transport(base_url: str, token: str | None, legacy: bool = False) -> WebsocketsTransport:
     payload = {"authorization": f"Bearer {token}"} if token else {}
-    subprotocols = [WebsocketsTransport.APOLLO_SUBPROTOCOL if legacy
-                    else WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
-    return WebsocketsTransport(url=ws_url(base_url), init_payload=payload,
-                               subprotocols=subprotocols, connect_timeout=5)
+    subprotocols = [
+        WebsocketsTransport.APOLLO_SUBPROTOCOL
+        if legacy
+        else WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
+    ]
+    return WebsocketsTransport(
+        url=ws_url(base_url), init_payload=payload, subprotocols=subprotocols, connect_timeout=5
+    )
 
 
 @pytest.fixture
@@ -65,8 +69,9 @@ async def test_tick_subscription_delivers_published_ticks(base_url, world, publi
 
     member = world("acme", "investor")
     user = await User.get(member.id)
-    tick = TickPayload(symbol="XAUUSD.m", time_msc=int(time.time() * 1000), bid=2001.1,
-                       ask=2001.4, flags=6)
+    tick = TickPayload(
+        symbol="XAUUSD.m", time_msc=int(time.time() * 1000), bid=2001.1, ask=2001.4, flags=6
+    )
     async with Client(transport=transport(base_url, member.token, legacy)) as session:
         result = await _first_tick(session, ["XAUUSD.m"], publisher, str(user.tenant_id), tick)
     assert result["ticks"]["symbol"] == "XAUUSD.m"
@@ -103,8 +108,9 @@ async def test_ticks_of_another_tenant_are_not_delivered(base_url, world, publis
     assert all(tick["bid"] == 1.3 for tick in received)
 
 
-@pytest.mark.parametrize("payload", [{}, {"authorization": "Bearer not-a-jwt"},
-                                     {"authorization": "Basic abc"}])
+@pytest.mark.parametrize(
+    "payload", [{}, {"authorization": "Bearer not-a-jwt"}, {"authorization": "Basic abc"}]
+)
 async def test_connection_without_valid_token_is_refused(base_url, payload):
     async with websockets.connect(ws_url(base_url), subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
@@ -137,6 +143,7 @@ async def test_subscriptions_per_connection_are_limited(base_url, world, setting
     member = world("acme", "investor")
     limit = settings.max_subscriptions_per_connection
     async with Client(transport=transport(base_url, member.token)) as session:
+
         async def hold(symbol):
             async for _ in session.subscribe(TICKS, variable_values={"s": [symbol]}):
                 pass

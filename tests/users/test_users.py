@@ -11,8 +11,8 @@ USERS = """query($first: Int, $after: String, $role: Role, $search: String) {
 CREATE_USER = "mutation($i: CreateUserInput!) { createUser(input: $i) { id email fullName role } }"
 PROFILE = """mutation($i: UpdateProfileInput!) { updateProfile(input: $i) {
   fullName phone baseCurrency } }"""
-KYC = """mutation($u: ID!, $s: KycStatus!, $r: String) { reviewKyc(userId: $u, status: $s, reason: $r) {
-  id kycStatus } }"""
+KYC = """mutation($u: ID!, $s: KycStatus!, $r: String) {
+  reviewKyc(userId: $u, status: $s, reason: $r) { id kycStatus } }"""
 
 
 async def test_users_pages_through_the_tenant_in_creation_order(api, world):
@@ -24,8 +24,9 @@ async def test_users_pages_through_the_tenant_in_creation_order(api, world):
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    assert seen == [f"{who}@acme.test" for who in
-                    ("admin", "manager", "analyst", "investor", "investor2")]
+    assert seen == [
+        f"{who}@acme.test" for who in ("admin", "manager", "analyst", "investor", "investor2")
+    ]
 
 
 async def test_users_filters_by_role_and_search(api, world):
@@ -43,7 +44,9 @@ async def test_page_size_is_capped_and_cursors_are_tamper_checked(api, world, se
     too_many = await api.gql(USERS, {"first": settings.max_page_size + 1}, token=token)
     assert (too_many.code, too_many.errors[0]["extensions"]["field"]) == ("BAD_USER_INPUT", "first")
     assert (await api.gql(USERS, {"first": 0}, token=token)).code == "BAD_USER_INPUT"
-    cursor = (await api.gql(USERS, {"first": 1}, token=token)).ok()["users"]["pageInfo"]["endCursor"]
+    cursor = (await api.gql(USERS, {"first": 1}, token=token)).ok()["users"]["pageInfo"][
+        "endCursor"
+    ]
     body, signature = cursor.split(".")
     for forged in [f"{body}x.{signature}", f"{body}.{signature[::-1]}", "Zm9v", "", "a.b.c"]:
         result = await api.gql(USERS, {"after": forged}, token=token)
@@ -56,20 +59,30 @@ async def test_page_size_is_capped_and_cursors_are_tamper_checked(api, world, se
 
 async def test_create_user_validates_and_rejects_duplicates(api, world):
     token = world("acme", "admin").token
-    good = {"email": "Fresh@Acme.test", "fullName": "  Fresh   Person ", "role": "MANAGER",
-            "password": "a long enough password"}
+    good = {
+        "email": "Fresh@Acme.test",
+        "fullName": "  Fresh   Person ",
+        "role": "MANAGER",
+        "password": "a long enough password",
+    }
     created = (await api.gql(CREATE_USER, {"i": good}, token=token)).ok()["createUser"]
     assert (created["email"], created["fullName"]) == ("fresh@acme.test", "Fresh Person")
     duplicate = await api.gql(CREATE_USER, {"i": {**good, "email": "FRESH@acme.test"}}, token=token)
     assert (duplicate.code, duplicate.errors[0]["extensions"]["field"]) == ("CONFLICT", "email")
     # the same email in another tenant is a different person
     assert (await api.gql(CREATE_USER, {"i": good}, token=world("globex", "admin").token)).ok()
-    bad_cases = [({"email": "not-an-email"}, "email"), ({"email": "x" * 250 + "@a.test"}, "email"),
-                 ({"fullName": "   "}, "fullName"), ({"fullName": "x" * 201}, "fullName"),
-                 ({"password": "short"}, "password"), ({"password": "x" * 300}, "password")]
+    bad_cases = [
+        ({"email": "not-an-email"}, "email"),
+        ({"email": "x" * 250 + "@a.test"}, "email"),
+        ({"fullName": "   "}, "fullName"),
+        ({"fullName": "x" * 201}, "fullName"),
+        ({"password": "short"}, "password"),
+        ({"password": "x" * 300}, "password"),
+    ]
     for override, field in bad_cases:
-        result = await api.gql(CREATE_USER, {"i": {**good, "email": "other@acme.test", **override}},
-                               token=token)
+        result = await api.gql(
+            CREATE_USER, {"i": {**good, "email": "other@acme.test", **override}}, token=token
+        )
         assert (result.code, result.errors[0]["extensions"]["field"]) == ("BAD_USER_INPUT", field)
     assert await User.find({"email": "other@acme.test"}).count() == 0
     audit = await AuditEntry.find({"action": "user.create"}).to_list()
@@ -79,8 +92,9 @@ async def test_create_user_validates_and_rejects_duplicates(api, world):
 async def test_concurrent_creation_of_one_email_creates_one_user(api, world):
     token = world("acme", "admin").token
     person = {"email": "race@acme.test", "fullName": "Race", "role": "INVESTOR"}
-    results = await asyncio.gather(*[api.gql(CREATE_USER, {"i": person}, token=token)
-                                     for _ in range(5)])
+    results = await asyncio.gather(
+        *[api.gql(CREATE_USER, {"i": person}, token=token) for _ in range(5)]
+    )
     assert sum(1 for r in results if not r.errors) == 1
     assert {r.code for r in results if r.errors} == {"CONFLICT"}
     assert await User.find({"email": "race@acme.test"}).count() == 1
@@ -88,12 +102,23 @@ async def test_concurrent_creation_of_one_email_creates_one_user(api, world):
 
 async def test_update_profile(api, world):
     member = world("acme", "investor")
-    changed = (await api.gql(PROFILE, {"i": {"fullName": "Ivy Investor", "phone": "+41 79 123 45 67",
-                                             "baseCurrency": "chf"}}, token=member.token)).ok()
-    assert changed["updateProfile"] == {"fullName": "Ivy Investor", "phone": "+41791234567",
-                                        "baseCurrency": "CHF"}
-    for payload, field in [({"phone": "12345"}, "phone"), ({"baseCurrency": "EURO"}, "baseCurrency"),
-                           ({"fullName": ""}, "fullName")]:
+    changed = (
+        await api.gql(
+            PROFILE,
+            {"i": {"fullName": "Ivy Investor", "phone": "+41 79 123 45 67", "baseCurrency": "chf"}},
+            token=member.token,
+        )
+    ).ok()
+    assert changed["updateProfile"] == {
+        "fullName": "Ivy Investor",
+        "phone": "+41791234567",
+        "baseCurrency": "CHF",
+    }
+    for payload, field in [
+        ({"phone": "12345"}, "phone"),
+        ({"baseCurrency": "EURO"}, "baseCurrency"),
+        ({"fullName": ""}, "fullName"),
+    ]:
         result = await api.gql(PROFILE, {"i": payload}, token=member.token)
         assert (result.code, result.errors[0]["extensions"]["field"]) == ("BAD_USER_INPUT", field)
     stored = await User.get(member.id)
@@ -104,19 +129,29 @@ async def test_update_profile(api, world):
 
 async def test_review_kyc_is_audited_and_needs_a_reason_to_reject(api, world):
     manager, investor = world("acme", "manager"), world("acme", "investor")
-    approved = await api.gql(KYC, {"u": investor.id, "s": "APPROVED", "r": "passport checked"},
-                             token=manager.token)
+    approved = await api.gql(
+        KYC, {"u": investor.id, "s": "APPROVED", "r": "passport checked"}, token=manager.token
+    )
     assert approved.ok()["reviewKyc"]["kycStatus"] == "APPROVED"
     no_reason = await api.gql(KYC, {"u": investor.id, "s": "REJECTED"}, token=manager.token)
-    assert (no_reason.code, no_reason.errors[0]["extensions"]["field"]) == ("BAD_USER_INPUT", "reason")
-    reset = await api.gql(KYC, {"u": investor.id, "s": "NOT_STARTED", "r": "x"}, token=manager.token)
+    assert (no_reason.code, no_reason.errors[0]["extensions"]["field"]) == (
+        "BAD_USER_INPUT",
+        "reason",
+    )
+    reset = await api.gql(
+        KYC, {"u": investor.id, "s": "NOT_STARTED", "r": "x"}, token=manager.token
+    )
     assert reset.code == "BAD_USER_INPUT"
     own = await api.gql(KYC, {"u": manager.id, "s": "APPROVED"}, token=manager.token)
     assert own.code == "FORBIDDEN"
-    assert (await api.gql(KYC, {"u": "bogus", "s": "APPROVED"}, token=manager.token)).code == \
-        "BAD_USER_INPUT"
+    assert (
+        await api.gql(KYC, {"u": "bogus", "s": "APPROVED"}, token=manager.token)
+    ).code == "BAD_USER_INPUT"
     [entry] = await AuditEntry.find({"action": "kyc.review"}).to_list()
-    assert entry.detail == {"previous": "NOT_STARTED", "status": "APPROVED",
-                            "reason": "passport checked"}
+    assert entry.detail == {
+        "previous": "NOT_STARTED",
+        "status": "APPROVED",
+        "reason": "passport checked",
+    }
     assert str(entry.actor_id) == manager.id
     assert (await User.get(investor.id)).kyc_status.value == "APPROVED"

@@ -1,0 +1,91 @@
+"""First-admin bootstrap rules and configuration from the environment."""
+
+import pytest
+from pydantic import ValidationError
+
+from app.bootstrap import DEMO_ADMIN_EMAIL, bootstrap_first_admin
+from app.settings import Settings
+from models.tenants import Tenant
+from models.users import User
+from tests.conftest import make_settings
+
+
+async def test_env_vars_create_the_tenant_once(runtime, mongo_url, api):
+    settings = make_settings(
+        mongo_url,
+        None,
+        bootstrap_tenant="alpha",
+        bootstrap_email="root@alpha.test",
+        bootstrap_password="first admin passphrase",
+    )
+    announced: list[str] = []
+    await bootstrap_first_admin(settings, runtime.services, announced.append)
+    await bootstrap_first_admin(settings, runtime.services, announced.append)
+    assert announced == []
+    assert await Tenant.find({"slug": "alpha"}).count() == 1
+    assert await api.login("alpha", "root@alpha.test", "first admin passphrase")
+    changed = make_settings(
+        mongo_url,
+        None,
+        bootstrap_tenant="alpha",
+        bootstrap_email="root@alpha.test",
+        bootstrap_password="another passphrase!",
+    )
+    await bootstrap_first_admin(changed, runtime.services)  # existing tenant: untouched
+    assert await api.login("alpha", "root@alpha.test", "first admin passphrase")
+
+
+async def test_partial_env_vars_are_ignored(runtime, mongo_url):
+    settings = make_settings(mongo_url, None, bootstrap_tenant="alpha")
+    await bootstrap_first_admin(settings, runtime.services)
+    assert await Tenant.find({}).count() == 0
+
+
+async def test_empty_embedded_install_gets_a_demo_admin_announced_once(runtime, mongo_url, api):
+    settings = make_settings(mongo_url, None).model_copy(update={"mongodb_url": None})
+    assert settings.embedded
+    announced: list[str] = []
+    await bootstrap_first_admin(settings, runtime.services, announced.append)
+    await bootstrap_first_admin(settings, runtime.services, announced.append)
+    assert len(announced) == 1
+    password = announced[0].split(" and password ")[1].split()[0]
+    assert await api.login("demo", DEMO_ADMIN_EMAIL, password)
+    admin = await User.find_one({"email": DEMO_ADMIN_EMAIL})
+    assert password not in admin.password_hash
+
+
+async def test_non_embedded_install_without_env_creates_nothing(runtime, mongo_url):
+    await bootstrap_first_admin(make_settings(mongo_url, None), runtime.services)
+    assert await Tenant.find({}).count() == 0
+
+
+def test_settings_read_the_environment(monkeypatch):
+    monkeypatch.setenv("MONGODB_URL", "mongodb://db:27017/?replicaSet=rs0")
+    monkeypatch.setenv("REDIS_URL", "redis://cache:6379/0")
+    monkeypatch.setenv("FIDUS_PORT", "9000")
+    monkeypatch.setenv("FIDUS_MAX_QUERY_DEPTH", "7")
+    settings = Settings()
+    assert (settings.mongodb_url, settings.redis_url) == (
+        "mongodb://db:27017/?replicaSet=rs0",
+        "redis://cache:6379/0",
+    )
+    assert settings.port == 9000 and settings.schema_limits().max_depth == 7
+    assert not settings.embedded and not settings.graphiql_enabled
+    monkeypatch.setenv("FIDUS_GRAPHIQL", "true")
+    assert Settings().graphiql_enabled
+
+
+def test_embedded_default_enables_graphiql(monkeypatch):
+    monkeypatch.delenv("MONGODB_URL", raising=False)
+    monkeypatch.delenv("FIDUS_GRAPHIQL", raising=False)
+    assert Settings().embedded and Settings().graphiql_enabled
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("FIDUS_JWT_SECRET", "too-short"), ("FIDUS_PORT", "0"), ("FIDUS_PORT", "http")],
+)
+def test_bad_settings_are_refused(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings()

@@ -1,0 +1,154 @@
+"""`fidus serve` from nothing: embedded SecantusDB, in-memory broker, GraphiQL, the demo
+admin announced once, data surviving a restart, and `fidus tenant create` attaching to
+the running embedded server."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.embedded import free_port
+from tests.support.api import LOGIN
+
+
+def _env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("FIDUS_") and k not in ("MONGODB_URL", "REDIS_URL")
+    }
+    env.update(
+        FIDUS_DATA_DIR=str(data_dir),
+        FIDUS_PORT=str(port),
+        FIDUS_ARGON2_MEMORY_KIB="1024",
+        FIDUS_ARGON2_TIME_COST="1",
+        **extra,
+    )
+    return env
+
+
+class Served:
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"serve-{self.port}.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"],
+            env=_env(data_dir, self.port),
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output()
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"not ready: {self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+
+    def gql(self, query, variables=None, token=None):
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return httpx.post(
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables},
+            headers=headers,
+            timeout=30,
+        ).json()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "fidus-data"
+
+
+def _login(served: Served, tenant: str, email: str, password: str) -> dict:
+    return served.gql(LOGIN, {"tenant": tenant, "email": email, "password": password})
+
+
+def test_embedded_serve_from_nothing_and_restart(data_dir: Path) -> None:
+    served = Served(data_dir)
+    try:
+        served.wait_ready()
+        announced = re.search(
+            r"Created tenant 'demo' with ADMIN (\S+) and password (\S+)", served.output()
+        )
+        assert announced, served.output()
+        email, password = announced.groups()
+        assert len(password) >= 20
+        assert password not in (data_dir / "secantus.log").read_text(errors="replace")
+        token = _login(served, "demo", email, password)["data"]["login"]["accessToken"]
+        assert served.gql("{ me { email role } }", token=token)["data"]["me"] == {
+            "email": email,
+            "role": "ADMIN",
+        }
+        graphiql = httpx.get(f"{served.url}/graphql", headers={"accept": "text/html"})
+        assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
+
+        cli = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "tenant",
+                "create",
+                "--slug",
+                "second",
+                "--admin-email",
+                "boss@second.test",
+            ],
+            env=_env(data_dir, served.port, FIDUS_ADMIN_PASSWORD="a sturdy admin passphrase"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert "Created tenant 'second'" in cli.stdout
+        again = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "tenant",
+                "create",
+                "--slug",
+                "second",
+                "--admin-email",
+                "boss@second.test",
+            ],
+            env=_env(data_dir, served.port, FIDUS_ADMIN_PASSWORD="a sturdy admin passphrase"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert again.returncode == 1 and "already exists" in again.stderr
+        assert _login(served, "second", "boss@second.test", "a sturdy admin passphrase")["data"]
+    finally:
+        served.stop()
+    assert not (data_dir / "secantus.json").exists()  # the database process was stopped
+
+    restarted = Served(data_dir)
+    try:
+        restarted.wait_ready()
+        assert "Created tenant" not in restarted.output()
+        assert _login(restarted, "demo", email, password)["data"]["login"]["accessToken"]
+        assert _login(restarted, "second", "boss@second.test", "a sturdy admin passphrase")["data"]
+    finally:
+        restarted.stop()
