@@ -9,7 +9,7 @@ from typing import Any
 from broadcaster import Broadcast
 from redis import asyncio as aioredis
 
-from subscriptions.redis_backend import ResilientRedisBackend
+from subscriptions.redis_backend import ResilientRedisBackend, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class Broker:
             if redis_url
             else Broadcast(MEMORY_URL)
         )
-        self._redis: Any = aioredis.Redis.from_url(redis_url) if redis_url else None
+        self._redis: Any = redis_client(redis_url) if redis_url else None
         self._connected = False
 
     @property

@@ -13,14 +13,29 @@ from typing import Any
 from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 _FAILURES = (ConnectionError, OSError, aioredis.RedisError)
 
 
+def redis_client(url: str) -> Any:
+    """A client whose commands retry a few times across a dropped connection (a stale
+    pooled connection after a Redis restart fails once, then reconnects)."""
+    return aioredis.Redis.from_url(
+        url,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=15,
+    )
+
+
 class ResilientRedisBackend(BroadcastBackend):
     def __init__(self, url: str) -> None:
-        self._redis: Any = aioredis.Redis.from_url(url)
+        self._redis: Any = redis_client(url)
         self._pubsub: Any = self._redis.pubsub(ignore_subscribe_messages=True)
         self._subscribed = asyncio.Event()
         self._queue: asyncio.Queue[Event] = asyncio.Queue()

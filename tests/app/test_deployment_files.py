@@ -22,9 +22,10 @@ def test_compose_wires_mongo_replica_set_redis_and_the_app() -> None:
         "redis": {"condition": "service_healthy"},
     }
     env = api["environment"]
-    assert env["MONGODB_URL"].startswith("mongodb://mongo:27017/") and "replicaSet=rs0" in env[
-        "MONGODB_URL"
-    ]
+    assert (
+        env["MONGODB_URL"].startswith("mongodb://mongo:27017/")
+        and "replicaSet=rs0" in env["MONGODB_URL"]
+    )
     assert env["REDIS_URL"].startswith("redis://redis:6379")
     # secrets come from the operator's environment, never from the file
     assert env["FIDUS_JWT_SECRET"].startswith("${FIDUS_JWT_SECRET:?")

@@ -79,6 +79,21 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "fidus-data"
 
 
+SECOND_ADMIN_PASSWORD = "a sturdy admin passphrase"
+
+
+def _create_tenant(data_dir: Path, port: int) -> subprocess.CompletedProcess[str]:
+    """`fidus tenant create` next to the running server (attaches to its database)."""
+    argv = ["tenant", "create", "--slug", "second", "--admin-email", "boss@second.test"]
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *argv],
+        env=_env(data_dir, port, FIDUS_ADMIN_PASSWORD=SECOND_ADMIN_PASSWORD),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def _login(served: Served, tenant: str, email: str, password: str) -> dict:
     return served.gql(LOGIN, {"tenant": tenant, "email": email, "password": password})
 
@@ -102,44 +117,12 @@ def test_embedded_serve_from_nothing_and_restart(data_dir: Path) -> None:
         graphiql = httpx.get(f"{served.url}/graphql", headers={"accept": "text/html"})
         assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
 
-        cli = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "app.cli",
-                "tenant",
-                "create",
-                "--slug",
-                "second",
-                "--admin-email",
-                "boss@second.test",
-            ],
-            env=_env(data_dir, served.port, FIDUS_ADMIN_PASSWORD="a sturdy admin passphrase"),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        cli = _create_tenant(data_dir, served.port)
         assert cli.returncode == 0, cli.stderr
         assert "Created tenant 'second'" in cli.stdout
-        again = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "app.cli",
-                "tenant",
-                "create",
-                "--slug",
-                "second",
-                "--admin-email",
-                "boss@second.test",
-            ],
-            env=_env(data_dir, served.port, FIDUS_ADMIN_PASSWORD="a sturdy admin passphrase"),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        again = _create_tenant(data_dir, served.port)
         assert again.returncode == 1 and "already exists" in again.stderr
-        assert _login(served, "second", "boss@second.test", "a sturdy admin passphrase")["data"]
+        assert _login(served, "second", "boss@second.test", SECOND_ADMIN_PASSWORD)["data"]
     finally:
         served.stop()
     assert not (data_dir / "secantus.json").exists()  # the database process was stopped
@@ -149,6 +132,6 @@ def test_embedded_serve_from_nothing_and_restart(data_dir: Path) -> None:
         restarted.wait_ready()
         assert "Created tenant" not in restarted.output()
         assert _login(restarted, "demo", email, password)["data"]["login"]["accessToken"]
-        assert _login(restarted, "second", "boss@second.test", "a sturdy admin passphrase")["data"]
+        assert _login(restarted, "second", "boss@second.test", SECOND_ADMIN_PASSWORD)["data"]
     finally:
         restarted.stop()
