@@ -11,13 +11,36 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema import BaseSchema
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UnsetType
 
 from app.auth import AccessTokens, authenticate_bearer
 from resolvers.context import RequestContext, Services
 
+REFUSED = 4403
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
+    """Legacy ``graphql-ws``: after its ``connection_error``, a refused connection closes
+    with 4403 like ``graphql-transport-ws`` (the library closes with 1011)."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        close = self.websocket.close
+
+        async def close_refused_as_forbidden(code: int, reason: str) -> None:
+            await close(REFUSED, "Forbidden") if code == 1011 else await close(code, reason)
+
+        self.websocket.close = close_refused_as_forbidden  # type: ignore[method-assign]
+        try:
+            await super().handle_connection_init(message)
+        finally:
+            self.websocket.close = close  # type: ignore[method-assign]
+
 
 class FidusGraphQL(GraphQL[RequestContext, None]):
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(
         self,
         schema: BaseSchema,

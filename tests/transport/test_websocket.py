@@ -119,6 +119,16 @@ async def test_connection_without_valid_token_is_refused(base_url, payload):
     assert info.value.rcvd.code == 4403
 
 
+async def test_legacy_protocol_refusal_says_why_and_closes_4403(base_url):
+    async with websockets.connect(ws_url(base_url), subprotocols=["graphql-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        refusal = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert refusal["type"] == "connection_error"
+        with pytest.raises(websockets.ConnectionClosed) as info:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert info.value.rcvd.code == 4403
+
+
 async def test_revoked_session_cannot_open_a_connection(base_url, world, api):
     member = world("acme", "investor")
     await api.gql("mutation($r: String!) { logout(refreshToken: $r) }", {"r": member.refresh})
