@@ -3,6 +3,8 @@
 from beanie import Document
 
 from models.audit import AuditEntry
+from models.documents import DocumentRecord
+from models.funds import FundInvitation, FundProduct
 from models.identity import (
     ActionToken,
     LoginThrottle,
@@ -11,6 +13,9 @@ from models.identity import (
     ServiceToken,
     SigningKey,
 )
+from models.investments import Investment, Redemption
+from models.opportunities import Interest, Opportunity
+from models.portfolios import Portfolio, Transaction
 from models.tenants import Tenant
 from models.users import User
 
@@ -24,4 +29,13 @@ ALL_DOCUMENTS: list[type[Document]] = [
     ServiceToken,
     SigningKey,
     AuditEntry,
+    DocumentRecord,
+    FundProduct,
+    FundInvitation,
+    Investment,
+    Redemption,
+    Opportunity,
+    Interest,
+    Portfolio,
+    Transaction,
 ]

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from beanie import Document, PydanticObjectId
 from pydantic import Field
+from pymongo import ASCENDING, IndexModel
 
 
 def utc_now() -> datetime:
@@ -17,3 +18,8 @@ class TenantDocument(Document):
 
     tenant_id: PydanticObjectId
     created_at: datetime = Field(default_factory=utc_now)
+
+
+def tenant_index(*fields: str, unique: bool = False) -> IndexModel:
+    """An ascending index on ``tenant_id`` followed by ``fields``."""
+    return IndexModel([("tenant_id", ASCENDING), *((f, ASCENDING) for f in fields)], unique=unique)

@@ -1,0 +1,131 @@
+"""Investments in fund products or opportunities, redemptions, and the pure eligibility
+rules for redemptions (fund-rules.md)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from beanie import DecimalAnnotation, PydanticObjectId
+
+from models.base import TenantDocument, tenant_index
+from models.fund_math import Terms, accrued_interest, month_boundary
+from models.money import ZERO
+
+
+class Investment(TenantDocument):
+    investor_id: PydanticObjectId
+    fund_code: str | None = None
+    opportunity_id: PydanticObjectId | None = None
+    portfolio_id: PydanticObjectId | None = None
+    amount: DecimalAnnotation
+    deposit_date: date
+    terms: Terms | None = None  # frozen at investment time: later product edits don't apply
+    redeemed: bool = False
+    interest_paid_out: DecimalAnnotation = ZERO  # payouts actually made (not merely scheduled)
+    created_by: PydanticObjectId
+    idempotency_key: str
+    override_reason: str | None = None
+
+    class Settings:
+        name = "investments"
+        indexes = [
+            tenant_index("created_by", "idempotency_key", unique=True),
+            tenant_index("investor_id"),
+            tenant_index("portfolio_id"),
+        ]
+
+    def status(self, today: date) -> str:
+        if self.redeemed:
+            return "REDEEMED"
+        if self.terms is None:
+            return "COMMITTED"
+        if today < month_boundary(self.deposit_date, 0, self.terms.incubation_months):
+            return "INCUBATION"
+        if today >= month_boundary(
+            self.deposit_date, self.terms.term_months, self.terms.incubation_months
+        ):
+            return "MATURED"
+        return "ACTIVE"
+
+
+class RedemptionStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+OUTSTANDING = (RedemptionStatus.PENDING, RedemptionStatus.APPROVED, RedemptionStatus.COMPLETED)
+
+
+class RedemptionKind(StrEnum):
+    INTEREST = "INTEREST"
+    PRINCIPAL = "PRINCIPAL"
+
+
+class Redemption(TenantDocument):
+    investment_id: PydanticObjectId
+    investor_id: PydanticObjectId
+    amount: DecimalAnnotation
+    kind: RedemptionKind
+    status: RedemptionStatus = RedemptionStatus.PENDING
+    reason: str | None = None
+    requested_by: PydanticObjectId
+    decided_by: PydanticObjectId | None = None
+    decided_at: datetime | None = None
+    completed_at: datetime | None = None
+
+    class Settings:
+        name = "redemptions"
+        indexes = [tenant_index("investment_id")]
+
+
+def redemption_problem(
+    investment: Investment,
+    kind: RedemptionKind,
+    amount: Decimal,
+    day: date,
+    outstanding: list[Redemption],
+    current_value: Decimal,
+) -> str | None:
+    """Why this redemption may not be requested on ``day`` (CONFLICT), or None.
+    ``outstanding``: the investment's PENDING, APPROVED and COMPLETED redemptions."""
+    terms = investment.terms
+    if terms is None:
+        return "Opportunity investments are not redeemable through Fidus"
+    deposit = investment.deposit_date
+    if day < month_boundary(deposit, 0, terms.incubation_months):
+        return "The investment is still in its incubation period"
+    if not terms.fixed_rate:  # profit-share product: any amount up to the current value
+        taken = sum((r.amount for r in outstanding), ZERO)
+        if amount > current_value - taken:
+            return f"At most {current_value - taken} can be redeemed now"
+        return None
+    assert terms.payout_every_months is not None
+    if kind is RedemptionKind.PRINCIPAL:
+        maturity = month_boundary(deposit, terms.term_months, terms.incubation_months)
+        if day < maturity:
+            return f"Principal can be redeemed on or after {maturity.isoformat()}"
+        if any(r.kind is RedemptionKind.PRINCIPAL for r in outstanding):
+            return "The principal has already been requested"
+        if amount != investment.amount:
+            return f"Principal is redeemed whole: {investment.amount}"
+        return None
+    first_period = month_boundary(deposit, terms.payout_every_months, terms.incubation_months)
+    if day < first_period:
+        return f"Interest can be redeemed from {first_period.isoformat()}"
+    available = interest_available(investment, day, outstanding)
+    if amount > available:
+        return f"At most {available} of interest is available"
+    return None
+
+
+def interest_available(investment: Investment, day: date, outstanding: list[Redemption]) -> Decimal:
+    """Accrued − interest already paid out − INTEREST redemptions outstanding."""
+    terms = investment.terms
+    if terms is None or not terms.fixed_rate:
+        return ZERO
+    accrued = accrued_interest(investment.amount, terms, investment.deposit_date, day)
+    requested = sum((r.amount for r in outstanding if r.kind is RedemptionKind.INTEREST), ZERO)
+    return max(ZERO, accrued - investment.interest_paid_out - requested)

@@ -1,0 +1,71 @@
+"""Portfolios: an append-only ledger of transactions and the snapshot derived from it
+(cash and positions), kept in step inside one database transaction."""
+
+from datetime import datetime
+
+from beanie import DecimalAnnotation, PydanticObjectId
+from pydantic import BaseModel, Field
+
+from models.base import TenantDocument, tenant_index
+from models.ledger import LedgerState, Position, TransactionType
+from models.money import ZERO
+
+
+class StoredPosition(BaseModel):
+    symbol: str
+    quantity: DecimalAnnotation
+    cost: DecimalAnnotation
+
+
+class Portfolio(TenantDocument):
+    owner_id: PydanticObjectId
+    name: str
+    base_currency: str = "USD"
+    is_default: bool = False
+    cash: DecimalAnnotation = ZERO
+    positions: list[StoredPosition] = Field(default_factory=list)
+    version: int = 0
+
+    class Settings:
+        name = "portfolios"
+        indexes = [tenant_index("owner_id")]
+
+    @property
+    def ledger_state(self) -> LedgerState:
+        return LedgerState(
+            cash=self.cash,
+            positions={p.symbol: Position(p.quantity, p.cost) for p in self.positions},
+        )
+
+    @staticmethod
+    def stored_positions(state: LedgerState) -> list[StoredPosition]:
+        return [
+            StoredPosition(symbol=symbol, quantity=p.quantity, cost=p.cost)
+            for symbol, p in sorted(state.positions.items())
+        ]
+
+
+class Transaction(TenantDocument):
+    portfolio_id: PydanticObjectId
+    type: TransactionType
+    amount: DecimalAnnotation
+    symbol: str | None = None
+    quantity: DecimalAnnotation | None = None
+    price: DecimalAnnotation | None = None
+    occurred_at: datetime
+    idempotency_key: str
+    recorded_by: PydanticObjectId | None = None
+    investment_id: PydanticObjectId | None = None
+
+    class Settings:
+        name = "transactions"
+        indexes = [
+            tenant_index("portfolio_id", "idempotency_key", unique=True),
+            tenant_index("portfolio_id", "_id"),
+            tenant_index("occurred_at"),
+        ]
+
+    def same_request(self, other: "Transaction") -> bool:
+        """An idempotent replay carries the same content."""
+        fields = ("type", "amount", "symbol", "quantity", "price")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
