@@ -6,12 +6,13 @@ import contextlib
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
+from pymongo.monitoring import CommandListener
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
@@ -47,7 +48,9 @@ def derive_key(secret: str, purpose: str) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, command_listeners: Sequence[CommandListener] = ()
+) -> AsyncIterator[Runtime]:
     """Database (embedded or MONGODB_URL), Beanie, broker and signing secret; closed on exit.
     Also used by CLI commands that need the data layer without serving HTTP."""
     embedded: EmbeddedMongo | None = None
@@ -55,7 +58,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     if url is None:
         embedded = EmbeddedMongo(settings.data_dir)
         url = await asyncio.to_thread(embedded.start)
-    mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url, tz_aware=True)
+    mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        url, tz_aware=True, event_listeners=list(command_listeners)
+    )
     broker = Broker(settings.redis_url)
     try:
         await init_beanie(database=mongo[settings.db_name], document_models=ALL_DOCUMENTS)
@@ -88,8 +93,13 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             await asyncio.to_thread(embedded.stop)
 
 
-def create_app(settings: Settings, announce: Callable[[str], None] | None = None) -> Starlette:
-    """``announce`` receives the one-time message with a generated admin password."""
+def create_app(
+    settings: Settings,
+    announce: Callable[[str], None] | None = None,
+    command_listeners: Sequence[CommandListener] = (),
+) -> Starlette:
+    """``announce`` receives the one-time message with a generated admin password;
+    ``command_listeners`` observe every MongoDB command (tests count round trips)."""
     state: dict[str, Runtime] = {}
 
     def runtime() -> Runtime:
@@ -97,7 +107,7 @@ def create_app(settings: Settings, announce: Callable[[str], None] | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(settings) as rt:
+        async with open_runtime(settings, command_listeners) as rt:
             state["runtime"] = rt
             app.state.runtime = rt
             await bootstrap_first_admin(settings, rt.services, announce)

@@ -31,3 +31,9 @@ def amount_problem(value: Decimal) -> str | None:
     if value > MAX_AMOUNT:
         return "Amount is too large"
     return None
+
+
+def decimal_places(value: Decimal) -> int:
+    """Digits after the decimal point (0 for integers and non-finite values)."""
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0

@@ -88,6 +88,7 @@ class RequestContext:
     auth_error: str | None = None
     connection_params: dict[str, Any] | None = None
     active_subscriptions: int = 0
+    loaders: Any = None  # the schema layer's per-request DataLoaders
     response: Any = None
 
     def require_principal(self) -> Principal:

@@ -10,6 +10,7 @@ from models.users import Role, User, search_terms
 from resolvers import audit
 from resolvers.context import Services
 from resolvers.credentials import check_password_policy, hash_password
+from resolvers.funds import seed_funds
 from resolvers.users import clean_email, clean_full_name
 
 
@@ -56,6 +57,7 @@ async def create_tenant(services: Services, new: NewTenant) -> tuple[Tenant, Use
     except BaseException:
         await tenant.delete()
         raise
+    await seed_funds(tenant.id)
     await audit.record(
         tenant.id, None, "tenant.create", "Tenant", tenant.id, admin_id=str(admin.id)
     )

@@ -14,14 +14,34 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from schema.analytics import AnalyticsQueries
 from schema.errors import CodedErrors, code_all
+from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
+from schema.investments import InvestmentMutations, InvestmentQueries
 from schema.observability import OperationLog
+from schema.opportunities import OpportunityMutations, OpportunityQueries
+from schema.portfolios import PortfolioMutations, PortfolioQueries
 from schema.ticks import TickSubscriptions
 from schema.users import UserMutations, UserQueries
 
-QUERIES: tuple[type, ...] = (UserQueries, IdentityQueries)
-MUTATIONS: tuple[type, ...] = (IdentityMutations, UserMutations)
+QUERIES: tuple[type, ...] = (
+    UserQueries,
+    IdentityQueries,
+    FundQueries,
+    InvestmentQueries,
+    PortfolioQueries,
+    OpportunityQueries,
+    AnalyticsQueries,
+)
+MUTATIONS: tuple[type, ...] = (
+    IdentityMutations,
+    UserMutations,
+    FundMutations,
+    InvestmentMutations,
+    PortfolioMutations,
+    OpportunityMutations,
+)
 SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions,)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from broadcaster import Broadcast
 from redis import asyncio as aioredis
 
+from subscriptions.prices import PriceCache
 from subscriptions.redis_backend import ResilientRedisBackend, redis_client
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class Broker:
         )
         self._redis: Any = redis_client(redis_url) if redis_url else None
         self._connected = False
+        self.prices = PriceCache(self._redis)
 
     @property
     def uses_redis(self) -> bool:

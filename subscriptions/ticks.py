@@ -1,32 +1,11 @@
 """Tick payloads and topics: one channel per tenant and symbol, JSON encoded once."""
 
-import re
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
-
-import orjson
 
 from subscriptions.broker import Broker
+from subscriptions.payloads import SYMBOL_PATTERN, TickPayload
 
-SYMBOL_PATTERN = re.compile(r"^[A-Za-z0-9._#\-]{1,32}$")
-
-
-@dataclass(frozen=True, slots=True)
-class TickPayload:
-    symbol: str
-    time_msc: int
-    bid: float
-    ask: float
-    last: float = 0.0
-    volume: float = 0.0
-    flags: int = 0
-
-    def encode(self) -> str:
-        return orjson.dumps(asdict(self)).decode()
-
-    @classmethod
-    def decode(cls, message: str) -> "TickPayload":
-        return cls(**orjson.loads(message))
+__all__ = ["SYMBOL_PATTERN", "TickPayload", "publish_tick", "tick_stream", "tick_topic"]
 
 
 def tick_topic(tenant_id: str, symbol: str) -> str:

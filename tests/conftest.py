@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
+)
 from starlette.applications import Starlette
 
 from app.factory import Runtime, create_app
@@ -62,9 +68,32 @@ def settings(mongo_url: str, redis_url: str) -> Settings:
     return make_settings(mongo_url, redis_url)
 
 
+class CommandCounter(CommandListener):
+    """Counts the MongoDB commands sent while ``recording``."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.commands: list[str] = []
+
+    def started(self, event: CommandStartedEvent) -> None:
+        if self.recording:
+            self.commands.append(event.command_name)
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
-def app(settings: Settings) -> Starlette:
-    return create_app(settings)
+def command_counter() -> CommandCounter:
+    return CommandCounter()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, command_counter: CommandCounter) -> Starlette:
+    return create_app(settings, command_listeners=[command_counter])
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,154 @@
+"""Investing in fund products: eligibility, readiness gate, idempotency, visibility."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from pymongo.errors import DuplicateKeyError
+
+from models.documents import DocumentCategory, DocumentRecord
+from models.errors import BadUserInput, Conflict, Forbidden, NotFound
+from models.funds import FundInvitation
+from models.investments import Investment
+from models.users import STAFF_ROLES, KycStatus, Role, User
+from resolvers import audit, events
+from resolvers.context import Principal, RequestContext
+from resolvers.funds import check_amount, get_fund
+from resolvers.portfolios import can_see_owner, default_portfolio
+from resolvers.scope import get_in_tenant, tenant_filter
+
+MAX_KEY_LENGTH = 200
+MAX_REASON_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class NewInvestment:
+    investor_id: str
+    fund_code: str
+    amount: Decimal
+    deposit_date: date
+    idempotency_key: str
+    override_readiness_reason: str | None = None
+
+
+def clean_key(key: str) -> str:
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise BadUserInput(
+            f"Idempotency key must be 1-{MAX_KEY_LENGTH} characters", field="idempotencyKey"
+        )
+    return key
+
+
+async def find_replay(principal: Principal, key: str) -> Investment | None:
+    return await Investment.find_one(
+        tenant_filter(principal, created_by=principal.user_id, idempotency_key=key)
+    )
+
+
+async def readiness_gaps(investor: User) -> list[str]:
+    """What keeps the investor from investing: KYC approval and a signed agreement."""
+    gaps = []
+    if investor.kyc_status is not KycStatus.APPROVED:
+        gaps.append(f"KYC is {investor.kyc_status.value}, not APPROVED")
+    signed = await DocumentRecord.find_one(
+        {
+            "tenant_id": investor.tenant_id,
+            "owner_id": investor.id,
+            "category": DocumentCategory.AGREEMENT.value,
+            "signatures.0": {"$exists": True},
+        }
+    )
+    if signed is None:
+        gaps.append("no signed AGREEMENT document")
+    return gaps
+
+
+async def investor_for(principal: Principal, raw_id: str) -> User:
+    """The investor a caller may act for: anyone in the tenant for staff, else themself."""
+    if principal.role is Role.INVESTOR and raw_id != str(principal.user_id):
+        raise NotFound("Investor not found")
+    investor = await get_in_tenant(User, principal, raw_id, field="investorId", what="Investor")
+    if investor.role is not Role.INVESTOR:
+        raise BadUserInput("That user is not an investor", field="investorId")
+    return investor
+
+
+async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investment:
+    principal = ctx.require_role(*STAFF_ROLES, Role.INVESTOR)
+    key = clean_key(new.idempotency_key)
+    replay = await find_replay(principal, key)
+    if replay is not None:
+        return replay
+    investor = await investor_for(principal, new.investor_id)
+    fund = await get_fund(principal.tenant_id, new.fund_code)
+    check_amount(new.amount, fund)
+    if new.deposit_date > ctx.now().date():
+        raise BadUserInput("Deposit date cannot be in the future", field="depositDate")
+    if (
+        fund.invitation_only
+        and await FundInvitation.find_one(
+            tenant_filter(principal, investor_id=investor.id, fund_code=fund.code)
+        )
+        is None
+    ):
+        raise Forbidden(f"{fund.code} is by invitation only")
+    override = await _readiness_override(principal, investor, new.override_readiness_reason)
+    assert investor.id is not None
+    portfolio = await default_portfolio(investor)
+    investment = Investment(
+        tenant_id=principal.tenant_id,
+        investor_id=investor.id,
+        fund_code=fund.code,
+        portfolio_id=portfolio.id,
+        amount=new.amount,
+        deposit_date=new.deposit_date,
+        terms=fund.terms,
+        created_by=principal.user_id,
+        idempotency_key=key,
+        override_reason=override,
+    )
+    try:
+        await investment.insert()
+    except DuplicateKeyError:
+        replay = await find_replay(principal, key)
+        if replay is None:
+            raise
+        return replay
+    await audit.record(
+        principal.tenant_id,
+        principal,
+        "investment.create",
+        "Investment",
+        investment.id,
+        fund=fund.code,
+        amount=str(new.amount),
+        readiness_override=override,
+    )
+    assert portfolio.id is not None
+    await events.portfolio_changed(ctx, portfolio.id, "INVESTMENT")
+    return investment
+
+
+async def _readiness_override(
+    principal: Principal, investor: User, reason: str | None
+) -> str | None:
+    gaps = await readiness_gaps(investor)
+    if not gaps:
+        return None
+    reason = (reason or "").strip() or None
+    if reason is None:
+        raise Conflict("The investor is not ready to invest: " + "; ".join(gaps))
+    if principal.role is not Role.ADMIN:
+        raise Forbidden("Only an ADMIN may override the readiness gate")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise BadUserInput("Reason is too long", field="overrideReadinessReason")
+    return reason
+
+
+async def get_investment(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Investment:
+    principal = ctx.require_principal()
+    investment = await get_in_tenant(Investment, principal, raw_id, field=field, what="Investment")
+    if not can_see_owner(principal, investment.investor_id):
+        raise NotFound("Investment not found")
+    return investment

@@ -1,0 +1,240 @@
+"""Portfolios: default portfolio per investor, visibility, the ledger write path."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from beanie import PydanticObjectId
+from bson import Decimal128
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from models.base import utc_now
+from models.errors import BadUserInput, Conflict, NotFound
+from models.ledger import TRADES, Entry, LedgerConflict, TransactionType, apply, trade_amount
+from models.money import amount_problem, decimal_places
+from models.portfolios import Portfolio, Transaction
+from models.users import STAFF_ROLES, TENANT_READERS, Role, User
+from resolvers import events
+from resolvers.atomic import in_transaction
+from resolvers.context import Principal, RequestContext
+from resolvers.pagination import Page, keyset_page
+from resolvers.scope import get_in_tenant, tenant_filter
+from subscriptions.ticks import SYMBOL_PATTERN
+
+MAX_KEY_LENGTH = 200
+_ATTEMPTS = 8
+
+
+class _StaleSnapshot(Exception):
+    """The portfolio snapshot changed between read and write."""
+
+
+MAX_QUANTITY = Decimal("1000000000000")
+
+
+async def default_portfolio(user: User) -> Portfolio:
+    """The investor's default portfolio, created on first use (safe to race)."""
+    assert user.id is not None
+    doc = await Portfolio.get_pymongo_collection().find_one_and_update(
+        {"tenant_id": user.tenant_id, "owner_id": user.id, "is_default": True},
+        {
+            "$setOnInsert": {
+                "name": "Main",
+                "base_currency": user.base_currency,
+                "cash": Decimal128("0.00"),
+                "positions": [],
+                "version": 0,
+                "created_at": utc_now(),
+            }
+        },
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    return Portfolio.model_validate(doc)  # type: ignore[no-any-return]
+
+
+def can_see_owner(principal: Principal, owner_id: PydanticObjectId) -> bool:
+    return principal.role in TENANT_READERS or owner_id == principal.user_id
+
+
+async def get_portfolio(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Portfolio:
+    principal = ctx.require_principal()
+    portfolio = await get_in_tenant(Portfolio, principal, raw_id, field=field, what="Portfolio")
+    if not can_see_owner(principal, portfolio.owner_id):
+        raise NotFound("Portfolio not found")
+    return portfolio
+
+
+async def my_portfolios(ctx: RequestContext) -> list[Portfolio]:
+    principal = ctx.require_principal()
+    if principal.role is Role.INVESTOR:
+        await default_portfolio(principal.user)
+    return (
+        await Portfolio.find(tenant_filter(principal, owner_id=principal.user_id))
+        .sort("_id")
+        .to_list()
+    )
+
+
+async def create_portfolio(
+    ctx: RequestContext, name: str, base_currency: str | None, raw_owner_id: str | None
+) -> Portfolio:
+    principal = ctx.require_principal()
+    owner = principal.user
+    if raw_owner_id is not None and raw_owner_id != str(principal.user_id):
+        if principal.role not in STAFF_ROLES:
+            raise NotFound("User not found")
+        owner = await get_in_tenant(User, principal, raw_owner_id, field="ownerId", what="User")
+    if principal.role is Role.ANALYST:
+        raise BadUserInput("Analysts are read-only", field="ownerId")
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise BadUserInput("Name must be 1-100 characters", field="name")
+    currency = (base_currency or owner.base_currency).strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise BadUserInput("Base currency must be an ISO 4217 code", field="baseCurrency")
+    assert owner.id is not None
+    portfolio = Portfolio(
+        tenant_id=principal.tenant_id, owner_id=owner.id, name=name, base_currency=currency
+    )
+    await portfolio.insert()
+    return portfolio
+
+
+@dataclass(frozen=True)
+class NewTransaction:
+    portfolio_id: str
+    type: TransactionType
+    idempotency_key: str
+    amount: Decimal | None = None
+    symbol: str | None = None
+    quantity: Decimal | None = None
+    price: Decimal | None = None
+    occurred_at: datetime | None = None
+
+
+def _entry(new: NewTransaction) -> Entry:
+    """Validate the shape of a transaction (BAD_USER_INPUT naming the field)."""
+    if new.type in TRADES:
+        if new.symbol is None or not SYMBOL_PATTERN.fullmatch(new.symbol):
+            raise BadUserInput("A trade needs a well-formed symbol", field="symbol")
+        for name, value in (("quantity", new.quantity), ("price", new.price)):
+            if value is None or not value.is_finite() or value <= 0:
+                raise BadUserInput(f"A trade needs a positive {name}", field=name)
+        assert new.quantity is not None and new.price is not None
+        if new.quantity > MAX_QUANTITY or decimal_places(new.quantity) > 8:
+            raise BadUserInput("Quantity is too large or too precise", field="quantity")
+        amount = new.amount if new.amount is not None else trade_amount(new.quantity, new.price)
+        problem = amount_problem(amount)
+        if problem:
+            raise BadUserInput(problem, field="amount")
+        return Entry(new.type, amount, new.symbol, new.quantity, new.price)
+    extras: dict[str, object] = {"symbol": new.symbol, "quantity": new.quantity, "price": new.price}
+    for name, extra in extras.items():
+        if extra is not None:
+            raise BadUserInput(f"{new.type.value} takes no {name}", field=name)
+    if new.amount is None:
+        raise BadUserInput(f"{new.type.value} needs an amount", field="amount")
+    problem = amount_problem(new.amount)
+    if problem:
+        raise BadUserInput(problem, field="amount")
+    return Entry(new.type, new.amount)
+
+
+async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transaction:
+    """ADMIN/MANAGER. Appends to the ledger and updates the snapshot in one DB transaction;
+    the same idempotency key returns the first transaction."""
+    principal = ctx.require_role(*STAFF_ROLES)
+    key = new.idempotency_key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise BadUserInput(
+            f"Idempotency key must be 1-{MAX_KEY_LENGTH} characters", field="idempotencyKey"
+        )
+    portfolio = await get_portfolio(ctx, new.portfolio_id, field="portfolioId")
+    entry = _entry(new)
+    assert portfolio.id is not None
+    candidate = Transaction(
+        tenant_id=principal.tenant_id,
+        portfolio_id=portfolio.id,
+        type=entry.type,
+        amount=entry.amount,
+        symbol=entry.symbol,
+        quantity=entry.quantity,
+        price=entry.price,
+        occurred_at=new.occurred_at or ctx.now(),
+        idempotency_key=key,
+        recorded_by=principal.user_id,
+    )
+    replay = await _replayed(candidate)
+    if replay is not None:
+        return replay
+
+    async def write(session: AsyncClientSession) -> Transaction:
+        current = await Portfolio.get(portfolio.id, session=session)
+        assert current is not None
+        try:
+            state = apply(current.ledger_state, entry)
+        except LedgerConflict as exc:
+            raise Conflict(str(exc)) from exc
+        await candidate.insert(session=session)
+        updated = await Portfolio.get_pymongo_collection().update_one(
+            {"_id": current.id, "version": current.version},
+            {
+                "$set": {
+                    "cash": state.cash,
+                    "positions": [p.model_dump() for p in Portfolio.stored_positions(state)],
+                    "version": current.version + 1,
+                }
+            },
+            session=session,
+        )
+        if updated.modified_count != 1:
+            raise _StaleSnapshot
+        return candidate
+
+    for _attempt in range(_ATTEMPTS):
+        try:
+            transaction = await in_transaction(write)
+            break
+        except _StaleSnapshot:
+            continue  # another transaction of this portfolio committed first: re-read
+        except DuplicateKeyError:
+            replay = await _replayed(candidate)
+            if replay is None:
+                raise
+            return replay
+    else:
+        raise Conflict("The portfolio is busy; try again")
+    await events.portfolio_changed(ctx, portfolio.id, "TRANSACTION")
+    return transaction
+
+
+async def _replayed(candidate: Transaction) -> Transaction | None:
+    existing = await Transaction.find_one(
+        {
+            "tenant_id": candidate.tenant_id,
+            "portfolio_id": candidate.portfolio_id,
+            "idempotency_key": candidate.idempotency_key,
+        }
+    )
+    if existing is not None and not existing.same_request(candidate):
+        raise Conflict(
+            "This idempotency key was used for a different transaction", field="idempotencyKey"
+        )
+    return existing
+
+
+async def transactions_page(
+    ctx: RequestContext, portfolio: Portfolio, first: int, after: str | None
+) -> Page[Transaction]:
+    return await keyset_page(
+        Transaction,
+        {"tenant_id": portfolio.tenant_id, "portfolio_id": portfolio.id},
+        key=ctx.services.cursor_key,
+        list_name=f"transactions:{portfolio.id}",
+        first=first,
+        after=after,
+        max_page_size=ctx.services.max_page_size,
+    )

@@ -1,0 +1,219 @@
+"""Redemptions: request (investor or staff), approve/reject (ADMIN/MANAGER), cancel (the
+requester), complete (records the withdrawal). Acting on a non-PENDING one is CONFLICT."""
+
+from datetime import date
+from decimal import Decimal
+
+from bson import Decimal128
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from models.errors import BadUserInput, Conflict, Forbidden, NotFound
+from models.investments import (
+    OUTSTANDING,
+    Investment,
+    Redemption,
+    RedemptionKind,
+    RedemptionStatus,
+    redemption_problem,
+)
+from models.ledger import TransactionType
+from models.money import amount_problem
+from models.portfolios import Transaction
+from models.users import STAFF_ROLES, Role
+from resolvers import audit, events
+from resolvers.atomic import in_transaction
+from resolvers.context import Principal, RequestContext
+from resolvers.investments import get_investment
+from resolvers.portfolios import can_see_owner
+from resolvers.scope import get_in_tenant
+from resolvers.valuation import investment_value
+
+
+async def outstanding_for(investment: Investment) -> list[Redemption]:
+    return await Redemption.find(
+        {
+            "tenant_id": investment.tenant_id,
+            "investment_id": investment.id,
+            "status": {"$in": [s.value for s in OUTSTANDING]},
+        }
+    ).to_list()
+
+
+async def request_redemption(
+    ctx: RequestContext, raw_investment_id: str, amount: Decimal, kind: str
+) -> Redemption:
+    principal = ctx.require_role(*STAFF_ROLES, Role.INVESTOR)
+    investment = await get_investment(ctx, raw_investment_id, field="investmentId")
+    try:
+        redemption_kind = RedemptionKind(kind.strip().upper())
+    except ValueError as exc:
+        raise BadUserInput("Kind must be INTEREST or PRINCIPAL", field="kind") from exc
+    problem = amount_problem(amount)
+    if problem:
+        raise BadUserInput(problem, field="amount")
+    if investment.redeemed:
+        raise Conflict("The investment has been redeemed")
+    today: date = ctx.now().date()
+    outstanding = await outstanding_for(investment)
+    reason = redemption_problem(
+        investment, redemption_kind, amount, today, outstanding, investment_value(investment, today)
+    )
+    if reason is not None:
+        raise Conflict(reason)
+    redemption = Redemption(
+        tenant_id=principal.tenant_id,
+        investment_id=investment.id,
+        investor_id=investment.investor_id,
+        amount=amount,
+        kind=redemption_kind,
+        requested_by=principal.user_id,
+    )
+    await redemption.insert()
+    # A concurrent request may have passed the same check. Requests are ordered by id:
+    # re-check against the ones before this one, so at most the later one of a pair fails.
+    earlier = [r for r in await outstanding_for(investment) if str(r.id) < str(redemption.id)]
+    value = investment_value(investment, today)
+    if redemption_problem(investment, redemption_kind, amount, today, earlier, value) is not None:
+        await redemption.delete()
+        raise Conflict("A concurrent redemption used this amount; nothing was requested")
+    await audit.record(
+        principal.tenant_id,
+        principal,
+        "redemption.request",
+        "Redemption",
+        redemption.id,
+        amount=str(amount),
+        kind=redemption_kind.value,
+    )
+    return redemption
+
+
+async def _pending(ctx: RequestContext, principal: Principal, raw_id: str) -> Redemption:
+    redemption = await get_in_tenant(Redemption, principal, raw_id, what="Redemption")
+    if not can_see_owner(principal, redemption.investor_id):
+        raise NotFound("Redemption not found")
+    return redemption
+
+
+async def _transition(
+    ctx: RequestContext,
+    principal: Principal,
+    redemption: Redemption,
+    source: RedemptionStatus,
+    target: RedemptionStatus,
+    **changes: object,
+) -> Redemption:
+    """Atomic compare-and-set on the status: concurrent decisions cannot both win."""
+    now = ctx.now()
+    updated = await Redemption.get_pymongo_collection().update_one(
+        {"_id": redemption.id, "tenant_id": principal.tenant_id, "status": source.value},
+        {"$set": {"status": target.value, **changes}},
+    )
+    if updated.modified_count != 1:
+        raise Conflict(f"The redemption is {redemption.status.value}, not {source.value}")
+    await audit.record(
+        principal.tenant_id,
+        principal,
+        f"redemption.{target.value.lower()}",
+        "Redemption",
+        redemption.id,
+        at=now.isoformat(),
+    )
+    fresh = await Redemption.get(redemption.id)
+    assert fresh is not None
+    return fresh
+
+
+async def approve(ctx: RequestContext, raw_id: str) -> Redemption:
+    principal = ctx.require_role(*STAFF_ROLES)
+    redemption = await _pending(ctx, principal, raw_id)
+    return await _transition(
+        ctx,
+        principal,
+        redemption,
+        RedemptionStatus.PENDING,
+        RedemptionStatus.APPROVED,
+        decided_by=principal.user_id,
+        decided_at=ctx.now(),
+    )
+
+
+async def reject(ctx: RequestContext, raw_id: str, reason: str) -> Redemption:
+    principal = ctx.require_role(*STAFF_ROLES)
+    reason = reason.strip()
+    if not reason or len(reason) > 2000:
+        raise BadUserInput("A rejection needs a reason (at most 2000 characters)", field="reason")
+    redemption = await _pending(ctx, principal, raw_id)
+    return await _transition(
+        ctx,
+        principal,
+        redemption,
+        RedemptionStatus.PENDING,
+        RedemptionStatus.REJECTED,
+        decided_by=principal.user_id,
+        decided_at=ctx.now(),
+        reason=reason,
+    )
+
+
+async def cancel(ctx: RequestContext, raw_id: str) -> Redemption:
+    principal = ctx.require_principal()
+    redemption = await _pending(ctx, principal, raw_id)
+    if redemption.requested_by != principal.user_id:
+        raise Forbidden("Only the requester may cancel a redemption")
+    return await _transition(
+        ctx, principal, redemption, RedemptionStatus.PENDING, RedemptionStatus.CANCELLED
+    )
+
+
+async def complete(ctx: RequestContext, raw_id: str) -> Redemption:
+    """APPROVED → COMPLETED; records the withdrawal on the investment and in the ledger of
+    its portfolio (an investment-linked entry: the fund pays out, portfolio cash is untouched)."""
+    principal = ctx.require_role(*STAFF_ROLES)
+    redemption = await _pending(ctx, principal, raw_id)
+    investment = await Investment.get(redemption.investment_id)
+    assert investment is not None
+    now = ctx.now()
+
+    async def write(session: AsyncClientSession) -> None:
+        updated = await Redemption.get_pymongo_collection().update_one(
+            {"_id": redemption.id, "status": RedemptionStatus.APPROVED.value},
+            {"$set": {"status": RedemptionStatus.COMPLETED.value, "completed_at": now}},
+            session=session,
+        )
+        if updated.modified_count != 1:
+            raise Conflict(f"The redemption is {redemption.status.value}, not APPROVED")
+        fixed_rate = investment.terms is not None and investment.terms.fixed_rate
+        if fixed_rate and redemption.kind is RedemptionKind.PRINCIPAL:
+            change: dict[str, object] = {"$set": {"redeemed": True}}
+        else:
+            change = {"$inc": {"interest_paid_out": Decimal128(redemption.amount)}}
+        await Investment.get_pymongo_collection().update_one(
+            {"_id": investment.id}, change, session=session
+        )
+        if investment.portfolio_id is not None:
+            await Transaction(
+                tenant_id=principal.tenant_id,
+                portfolio_id=investment.portfolio_id,
+                type=TransactionType.WITHDRAWAL,
+                amount=redemption.amount,
+                occurred_at=now,
+                idempotency_key=f"redemption:{redemption.id}",
+                recorded_by=principal.user_id,
+                investment_id=investment.id,
+            ).insert(session=session)
+
+    await in_transaction(write)
+    await audit.record(
+        principal.tenant_id,
+        principal,
+        "redemption.completed",
+        "Redemption",
+        redemption.id,
+        amount=str(redemption.amount),
+    )
+    if investment.portfolio_id is not None:
+        await events.portfolio_changed(ctx, investment.portfolio_id, "INVESTMENT")
+    fresh = await Redemption.get(redemption.id)
+    assert fresh is not None
+    return fresh

@@ -1,0 +1,48 @@
+"""DataLoaders, created once per request (or WebSocket connection) on first use."""
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from beanie import PydanticObjectId
+from strawberry.dataloader import DataLoader
+
+from models.investments import Investment
+from models.opportunities import Interest, Opportunity
+from models.users import User
+from resolvers import loaders as batch
+from schema.context import Info
+
+V = TypeVar("V")
+
+
+def _loader(
+    tenant_id: PydanticObjectId,
+    load: Callable[[PydanticObjectId, list[str]], Awaitable[Sequence[V]]],
+) -> DataLoader[str, V]:
+    async def load_batch(keys: list[str]) -> Sequence[V]:
+        return await load(tenant_id, keys)
+
+    return DataLoader(load_fn=load_batch)
+
+
+class Loaders:
+    def __init__(self, tenant_id: PydanticObjectId) -> None:
+        self.users: DataLoader[str, User | None] = _loader(tenant_id, batch.users)
+        self.opportunities: DataLoader[str, Opportunity | None] = _loader(
+            tenant_id, batch.opportunities
+        )
+        self.portfolio_investments: DataLoader[str, list[Investment]] = _loader(
+            tenant_id, batch.investments_of_portfolios
+        )
+        self.opportunity_interests: DataLoader[str, list[Interest]] = _loader(
+            tenant_id, batch.interests_of_opportunities
+        )
+
+
+def loaders(info: Info) -> Loaders:
+    context: Any = info.context
+    principal = context.require_principal()
+    if context.loaders is None:
+        context.loaders = Loaders(principal.tenant_id)
+    found: Loaders = context.loaders
+    return found

@@ -1,0 +1,85 @@
+"""Shortcuts to put the database in a state a test needs (real documents, no mocks)."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from beanie import PydanticObjectId
+
+from models.documents import DocumentCategory, DocumentRecord, SignatureRecord
+from models.users import KycStatus, User
+from subscriptions.payloads import TickPayload
+from tests.support.api import Api
+
+
+async def make_ready(member: Any, *, kyc: bool = True, agreement: bool = True) -> None:
+    """Approve the member's KYC and give them a signed AGREEMENT document."""
+    user = await User.get(PydanticObjectId(member.id))
+    assert user is not None
+    if kyc:
+        user.kyc_status = KycStatus.APPROVED
+        await user.save()
+    if agreement:
+        await DocumentRecord(
+            tenant_id=user.tenant_id,
+            owner_id=user.id,
+            category=DocumentCategory.AGREEMENT,
+            filename="agreement.pdf",
+            content_type="application/pdf",
+            size=1,
+            sha256="0" * 64,
+            signatures=[
+                SignatureRecord(
+                    signer_id=user.id,
+                    signed_at=datetime.now(UTC),
+                    document_sha256="0" * 64,
+                    full_name=user.full_name,
+                )
+            ],
+        ).insert()
+
+
+async def tenant_of(member: Any) -> str:
+    user = await User.get(PydanticObjectId(member.id))
+    assert user is not None
+    return str(user.tenant_id)
+
+
+async def set_price(runtime: Any, member: Any, symbol: str, bid: float, ask: float) -> None:
+    tick = TickPayload(
+        symbol=symbol, time_msc=int(datetime.now(UTC).timestamp() * 1000), bid=bid, ask=ask
+    )
+    await runtime.services.broker.prices.put(await tenant_of(member), [tick])
+
+
+CREATE_INVESTMENT = """mutation($i: CreateInvestmentInput!) { createInvestment(input: $i) {
+  id fundCode amount depositDate status interestStartDate maturityDate
+  investor { id email } } }"""
+
+
+async def invest_in_fund(
+    api: Api,
+    caller: Any,
+    investor: Any,
+    fund: str = "CORE",
+    amount: str = "10000.00",
+    deposit: str = "2025-01-15",
+    key: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    variables = {
+        "i": {
+            "investorId": investor.id,
+            "fundCode": fund,
+            "amount": amount,
+            "depositDate": deposit,
+            "idempotencyKey": key or f"{fund}-{deposit}-{amount}",
+            **extra,
+        }
+    }
+    result = await api.gql(CREATE_INVESTMENT, variables, token=caller.token)
+    return result.body
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(str(value))
