@@ -21,7 +21,8 @@ class Investment(TenantDocument):
     deposit_date: date
     terms: Terms | None = None  # frozen at investment time: later product edits don't apply
     redeemed: bool = False
-    interest_paid_out: DecimalAnnotation = ZERO  # payouts actually made (not merely scheduled)
+    interest_paid_out: DecimalAnnotation = ZERO  # scheduled payouts actually made
+    withdrawn: DecimalAnnotation = ZERO  # completed redemptions (except a whole principal)
     created_by: PydanticObjectId
     idempotency_key: str
     override_reason: str | None = None
@@ -98,7 +99,9 @@ def redemption_problem(
     if day < month_boundary(deposit, 0, terms.incubation_months):
         return "The investment is still in its incubation period"
     if not terms.fixed_rate:  # profit-share product: any amount up to the current value
-        taken = sum((r.amount for r in outstanding), ZERO)
+        # completed redemptions are already out of the current value
+        pending = [r for r in outstanding if r.status is not RedemptionStatus.COMPLETED]
+        taken = sum((r.amount for r in pending), ZERO)
         if amount > current_value - taken:
             return f"At most {current_value - taken} can be redeemed now"
         return None

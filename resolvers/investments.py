@@ -40,10 +40,19 @@ def clean_key(key: str) -> str:
     return key
 
 
-async def find_replay(principal: Principal, key: str) -> Investment | None:
-    return await Investment.find_one(
+async def find_replay(principal: Principal, key: str, **request: object) -> Investment | None:
+    """The caller's earlier investment under ``key``; CONFLICT when that one was made for
+    a different request (``request``: the fields that must match)."""
+    found = await Investment.find_one(
         tenant_filter(principal, created_by=principal.user_id, idempotency_key=key)
     )
+    if found is not None and any(
+        str(getattr(found, name)) != str(value) for name, value in request.items()
+    ):
+        raise Conflict(
+            "This idempotency key was used for a different request", field="idempotencyKey"
+        )
+    return found
 
 
 async def readiness_gaps(investor: User) -> list[str]:
@@ -77,7 +86,13 @@ async def investor_for(principal: Principal, raw_id: str) -> User:
 async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investment:
     principal = ctx.require_role(*STAFF_ROLES, Role.INVESTOR)
     key = clean_key(new.idempotency_key)
-    replay = await find_replay(principal, key)
+    same_request = {
+        "investor_id": new.investor_id,
+        "fund_code": new.fund_code.strip().upper(),
+        "amount": new.amount,
+        "deposit_date": new.deposit_date,
+    }
+    replay = await find_replay(principal, key, **same_request)
     if replay is not None:
         return replay
     investor = await investor_for(principal, new.investor_id)
@@ -111,7 +126,7 @@ async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investme
     try:
         await investment.insert()
     except DuplicateKeyError:
-        replay = await find_replay(principal, key)
+        replay = await find_replay(principal, key, **same_request)
         if replay is None:
             raise
         return replay

@@ -201,7 +201,8 @@ async def invest(ctx: RequestContext, raw_id: str, amount: Decimal, key: str) ->
     """INVESTOR with APPROVED KYC; reserves capacity with one conditional update."""
     principal = ctx.require_role(Role.INVESTOR)
     key = clean_key(key)
-    replay = await find_replay(principal, key)
+    same_request = {"opportunity_id": raw_id, "amount": amount}
+    replay = await find_replay(principal, key, **same_request)
     if replay is not None:
         return replay
     opportunity = await get(ctx, raw_id, field="opportunityId")
@@ -247,7 +248,7 @@ async def invest(ctx: RequestContext, raw_id: str, amount: Decimal, key: str) ->
         await collection.update_one(
             {"_id": opportunity.id}, {"$inc": {"raised_amount": Decimal128(-amount)}}
         )
-        replay = await find_replay(principal, key)
+        replay = await find_replay(principal, key, **same_request)
         if replay is None:
             raise
         return replay

@@ -187,7 +187,7 @@ async def complete(ctx: RequestContext, raw_id: str) -> Redemption:
         if fixed_rate and redemption.kind is RedemptionKind.PRINCIPAL:
             change: dict[str, object] = {"$set": {"redeemed": True}}
         else:
-            change = {"$inc": {"interest_paid_out": Decimal128(redemption.amount)}}
+            change = {"$inc": {"withdrawn": Decimal128(redemption.amount)}}
         await Investment.get_pymongo_collection().update_one(
             {"_id": investment.id}, change, session=session
         )

@@ -41,9 +41,9 @@ def investment_value(investment: Investment, today: date) -> Decimal:
         return ZERO
     terms = investment.terms
     if terms is None or not terms.fixed_rate:
-        return investment.amount - investment.interest_paid_out
+        return investment.amount - investment.withdrawn
     accrued = accrued_interest(investment.amount, terms, investment.deposit_date, today)
-    return investment.amount + accrued - investment.interest_paid_out
+    return investment.amount + accrued - investment.interest_paid_out - investment.withdrawn
 
 
 def value_holdings(portfolio: Portfolio, prices: dict[str, TickPayload]) -> list[HoldingValue]:
