@@ -69,7 +69,7 @@ def apply(state: LedgerState, entry: Entry) -> LedgerState:
         return replace(state, cash=state.cash - amount)
     assert entry.symbol is not None and entry.quantity is not None
     positions = dict(state.positions)
-    held = positions.get(entry.symbol, Position(ZERO, ZERO))
+    held = positions.get(entry.symbol, Position(Decimal(0), ZERO))
     if kind is TransactionType.BUY:
         if amount > state.cash:
             raise LedgerConflict(f"Only {state.cash} cash is available for this purchase")

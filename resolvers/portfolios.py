@@ -5,6 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from beanie import PydanticObjectId
+from beanie.odm.utils.encoder import Encoder
 from bson import Decimal128
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -182,11 +183,13 @@ async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transa
         updated = await Portfolio.get_pymongo_collection().update_one(
             {"_id": current.id, "version": current.version},
             {
-                "$set": {
-                    "cash": state.cash,
-                    "positions": [p.model_dump() for p in Portfolio.stored_positions(state)],
-                    "version": current.version + 1,
-                }
+                "$set": Encoder().encode(
+                    {
+                        "cash": state.cash,
+                        "positions": Portfolio.stored_positions(state),
+                        "version": current.version + 1,
+                    }
+                )
             },
             session=session,
         )
