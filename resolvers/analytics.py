@@ -9,6 +9,7 @@ from bson import Decimal128
 
 from models.investments import Investment
 from models.ledger import TransactionType
+from models.money import round_half_up
 from models.opportunities import Opportunity, OpportunityStatus
 from models.portfolios import Portfolio, Transaction
 from models.users import TENANT_READERS
@@ -22,6 +23,10 @@ def _dec(value: Any) -> Decimal:
     if isinstance(value, Decimal128):
         return value.to_decimal()
     return Decimal(str(value or 0))
+
+
+def _money(value: Any) -> Decimal:
+    return round_half_up(_dec(value))
 
 
 async def _aggregate(model: Any, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -53,7 +58,7 @@ async def aum_by_fund(ctx: RequestContext) -> list[FundAum]:
             {"$sort": {"_id": 1}},
         ],
     )
-    return [FundAum(r["_id"], int(r["n"]), _dec(r["principal"])) for r in rows]
+    return [FundAum(r["_id"], int(r["n"]), _money(r["principal"])) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ async def net_flows_by_month(ctx: RequestContext, start: date, end: date) -> lis
             {"$sort": {"_id": 1}},
         ],
     )
-    return [MonthlyFlow(r["_id"], _dec(r["deposits"]), _dec(r["withdrawals"])) for r in rows]
+    return [MonthlyFlow(r["_id"], _money(r["deposits"]), _money(r["withdrawals"])) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -138,8 +143,8 @@ async def opportunity_pipeline(ctx: RequestContext) -> list[PipelineRow]:
             str(r["_id"]),
             r["name"],
             OpportunityStatus(r["status"]),
-            _dec(r["target_raise"]),
-            _dec(r["raised_amount"]),
+            _money(r["target_raise"]),
+            _money(r["raised_amount"]),
         )
         for r in rows
     ]
@@ -174,6 +179,6 @@ async def top_holdings(ctx: RequestContext, limit: int) -> list[TopHolding]:
         ],
     )
     return [
-        TopHolding(r["_id"], _dec(r["quantity"]), _dec(r["cost"]), int(r["portfolios"]))
+        TopHolding(r["_id"], _dec(r["quantity"]), _money(r["cost"]), int(r["portfolios"]))
         for r in rows
     ]

@@ -12,7 +12,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from models.base import utc_now
-from models.errors import BadUserInput, Conflict, NotFound
+from models.errors import BadUserInput, Conflict, Forbidden, NotFound
 from models.ledger import TRADES, Entry, LedgerConflict, TransactionType, apply, trade_amount
 from models.money import amount_problem, decimal_places
 from models.portfolios import Portfolio, Transaction
@@ -89,7 +89,7 @@ async def create_portfolio(
             raise NotFound("User not found")
         owner = await get_in_tenant(User, principal, raw_owner_id, field="ownerId", what="User")
     if principal.role is Role.ANALYST:
-        raise BadUserInput("Analysts are read-only", field="ownerId")
+        raise Forbidden("Analysts are read-only")
     name = name.strip()
     if not name or len(name) > 100:
         raise BadUserInput("Name must be 1-100 characters", field="name")
