@@ -23,6 +23,8 @@ class Investment(TenantDocument):
     redeemed: bool = False
     interest_paid_out: DecimalAnnotation = ZERO  # scheduled payouts actually made
     withdrawn: DecimalAnnotation = ZERO  # completed redemptions (except a whole principal)
+    requested: DecimalAnnotation = ZERO  # INTEREST/profit-share redemptions not rejected or cancelled
+    principal_requested: bool = False
     created_by: PydanticObjectId
     idempotency_key: str
     override_reason: str | None = None

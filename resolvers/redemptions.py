@@ -3,11 +3,13 @@ requester), complete (records the withdrawal). Acting on a non-PENDING one is CO
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from bson import Decimal128
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models.errors import BadUserInput, Conflict, Forbidden, NotFound
+from models.fund_math import accrued_interest
 from models.investments import (
     OUTSTANDING,
     Investment,
@@ -60,6 +62,12 @@ async def request_redemption(
     )
     if reason is not None:
         raise Conflict(reason)
+    claim, reserve = _reservation(investment, redemption_kind, amount, today)
+    claimed = await Investment.get_pymongo_collection().update_one(
+        {"_id": investment.id, "redeemed": False, **claim}, reserve
+    )
+    if claimed.modified_count != 1:
+        raise Conflict("A concurrent redemption request used this amount; nothing was requested")
     redemption = Redemption(
         tenant_id=principal.tenant_id,
         investment_id=investment.id,
@@ -68,14 +76,11 @@ async def request_redemption(
         kind=redemption_kind,
         requested_by=principal.user_id,
     )
-    await redemption.insert()
-    # A concurrent request may have passed the same check. Requests are ordered by id:
-    # re-check against the ones before this one, so at most the later one of a pair fails.
-    earlier = [r for r in await outstanding_for(investment) if str(r.id) < str(redemption.id)]
-    value = investment_value(investment, today)
-    if redemption_problem(investment, redemption_kind, amount, today, earlier, value) is not None:
-        await redemption.delete()
-        raise Conflict("A concurrent redemption used this amount; nothing was requested")
+    try:
+        await redemption.insert()
+    except BaseException:
+        await _release_for(investment, redemption_kind, amount)
+        raise
     await audit.record(
         principal.tenant_id,
         principal,
@@ -88,7 +93,41 @@ async def request_redemption(
     return redemption
 
 
-async def _pending(ctx: RequestContext, principal: Principal, raw_id: str) -> Redemption:
+def _claims_principal(investment: Investment, kind: RedemptionKind) -> bool:
+    terms = investment.terms
+    return terms is not None and terms.fixed_rate and kind is RedemptionKind.PRINCIPAL
+
+
+def _reservation(
+    investment: Investment, kind: RedemptionKind, amount: Decimal, today: date
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(filter, update): one conditional update on the investment claims this request's
+    share, so concurrent requests can never exceed what is available."""
+    if _claims_principal(investment, kind):
+        return {"principal_requested": False}, {"$set": {"principal_requested": True}}
+    terms = investment.terms
+    if terms is not None and terms.fixed_rate:
+        accrued = accrued_interest(investment.amount, terms, investment.deposit_date, today)
+        limit = accrued - investment.interest_paid_out
+    else:
+        limit = investment.amount  # a profit-share investment's gross value
+    return (
+        {"requested": {"$lte": Decimal128(limit - amount)}},
+        {"$inc": {"requested": Decimal128(amount)}},
+    )
+
+
+async def _release_for(investment: Investment, kind: RedemptionKind, amount: Decimal) -> None:
+    """Give back what a rejected, cancelled or failed request had reserved."""
+    release = (
+        {"$set": {"principal_requested": False}}
+        if _claims_principal(investment, kind)
+        else {"$inc": {"requested": Decimal128(-amount)}}
+    )
+    await Investment.get_pymongo_collection().update_one({"_id": investment.id}, release)
+
+
+async def _visible_redemption(ctx: RequestContext, principal: Principal, raw_id: str) -> Redemption:
     redemption = await get_in_tenant(Redemption, principal, raw_id, what="Redemption")
     if not can_see_owner(principal, redemption.investor_id):
         raise NotFound("Redemption not found")
@@ -124,9 +163,26 @@ async def _transition(
     return fresh
 
 
+async def _transition_releasing(
+    ctx: RequestContext,
+    principal: Principal,
+    redemption: Redemption,
+    target: RedemptionStatus,
+    **changes: object,
+) -> Redemption:
+    """PENDING → REJECTED/CANCELLED gives the reserved amount back."""
+    moved = await _transition(
+        ctx, principal, redemption, RedemptionStatus.PENDING, target, **changes
+    )
+    investment = await Investment.get(redemption.investment_id)
+    assert investment is not None
+    await _release_for(investment, redemption.kind, redemption.amount)
+    return moved
+
+
 async def approve(ctx: RequestContext, raw_id: str) -> Redemption:
     principal = ctx.require_role(*STAFF_ROLES)
-    redemption = await _pending(ctx, principal, raw_id)
+    redemption = await _visible_redemption(ctx, principal, raw_id)
     return await _transition(
         ctx,
         principal,
@@ -143,12 +199,11 @@ async def reject(ctx: RequestContext, raw_id: str, reason: str) -> Redemption:
     reason = reason.strip()
     if not reason or len(reason) > 2000:
         raise BadUserInput("A rejection needs a reason (at most 2000 characters)", field="reason")
-    redemption = await _pending(ctx, principal, raw_id)
-    return await _transition(
+    redemption = await _visible_redemption(ctx, principal, raw_id)
+    return await _transition_releasing(
         ctx,
         principal,
         redemption,
-        RedemptionStatus.PENDING,
         RedemptionStatus.REJECTED,
         decided_by=principal.user_id,
         decided_at=ctx.now(),
@@ -158,19 +213,17 @@ async def reject(ctx: RequestContext, raw_id: str, reason: str) -> Redemption:
 
 async def cancel(ctx: RequestContext, raw_id: str) -> Redemption:
     principal = ctx.require_principal()
-    redemption = await _pending(ctx, principal, raw_id)
+    redemption = await _visible_redemption(ctx, principal, raw_id)
     if redemption.requested_by != principal.user_id:
         raise Forbidden("Only the requester may cancel a redemption")
-    return await _transition(
-        ctx, principal, redemption, RedemptionStatus.PENDING, RedemptionStatus.CANCELLED
-    )
+    return await _transition_releasing(ctx, principal, redemption, RedemptionStatus.CANCELLED)
 
 
 async def complete(ctx: RequestContext, raw_id: str) -> Redemption:
     """APPROVED → COMPLETED; records the withdrawal on the investment and in the ledger of
     its portfolio (an investment-linked entry: the fund pays out, portfolio cash is untouched)."""
     principal = ctx.require_role(*STAFF_ROLES)
-    redemption = await _pending(ctx, principal, raw_id)
+    redemption = await _visible_redemption(ctx, principal, raw_id)
     investment = await Investment.get(redemption.investment_id)
     assert investment is not None
     now = ctx.now()

@@ -153,15 +153,11 @@ async def test_concurrent_requests_never_exceed_the_available_interest(api, worl
         *[request(api, investor, investment, "100.00") for _ in range(6)]
     )
     granted = [r for r in results if not r.errors]
-    assert len(granted) <= 2  # 220.00 available
+    assert len(granted) == 2  # 220.00 available: reservations are atomic
     assert all(r.code == "CONFLICT" for r in results if r.errors)
-
-
-async def test_profit_share_product_redeems_up_to_its_value(api, world, investor, today):
-    investment = await fund_investment(
-        api, world, investor, fund="UNLIMITED", amount="250000.00", deposit="2026-01-01"
-    )
-    assert (await request(api, investor, investment, "100000.00", "PRINCIPAL")).ok()
-    assert (await request(api, investor, investment, "150000.01", "PRINCIPAL")).code == "CONFLICT"
-    assert (await request(api, investor, investment, "150000.00", "INTEREST")).ok()
-    assert (await request(api, investor, investment, "0.01", "PRINCIPAL")).code == "CONFLICT"
+    assert str((await Investment.get(investment)).requested) == "200.00"
+    # a rejection gives its share back
+    first = granted[0].ok()["requestRedemption"]["id"]
+    await api.gql(REJECT, {"id": first, "r": "no"}, token=world("acme", "manager").token)
+    assert (await request(api, investor, investment, "100.00")).ok()
+    assert (await request(api, investor, investment, "20.01")).code == "CONFLICT"
