@@ -161,3 +161,13 @@ async def test_concurrent_requests_never_exceed_the_available_interest(api, worl
     await api.gql(REJECT, {"id": first, "r": "no"}, token=world("acme", "manager").token)
     assert (await request(api, investor, investment, "100.00")).ok()
     assert (await request(api, investor, investment, "20.01")).code == "CONFLICT"
+
+
+async def test_profit_share_product_redeems_up_to_its_value(api, world, investor, today):
+    investment = await fund_investment(
+        api, world, investor, fund="UNLIMITED", amount="250000.00", deposit="2026-01-01"
+    )
+    assert (await request(api, investor, investment, "100000.00", "PRINCIPAL")).ok()
+    assert (await request(api, investor, investment, "150000.01", "PRINCIPAL")).code == "CONFLICT"
+    assert (await request(api, investor, investment, "150000.00", "INTEREST")).ok()
+    assert (await request(api, investor, investment, "0.01", "PRINCIPAL")).code == "CONFLICT"
