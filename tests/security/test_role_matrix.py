@@ -72,13 +72,27 @@ async def _new_investor(api: Api, world: World, tenant: str) -> dict[str, Any]:
     return {"id": str(user.id)}
 
 
-async def _investment(api: Api, world: World, tenant: str) -> dict[str, Any]:
-    owner = world(tenant, "investor2")
-    await make_ready(owner)
+async def _matured_investment(api: Api, world: World, tenant: str, owner: str) -> str:
+    member = world(tenant, owner)
+    await make_ready(member)
     body = await invest_in_fund(
-        api, world(tenant, "admin"), owner, deposit="2020-01-15", key=uuid.uuid4().hex
+        api, world(tenant, "admin"), member, deposit="2020-01-15", key=uuid.uuid4().hex
     )
-    return {"id": body["data"]["createInvestment"]["id"]}
+    return str(body["data"]["createInvestment"]["id"])
+
+
+async def _request_interest(api: Api, investment: str, token: str) -> str:
+    result = await api.gql(
+        'mutation($i: ID!) { requestRedemption(input: {investmentId: $i, amount: "1.00", '
+        'kind: "INTEREST"}) { id } }',
+        {"i": investment},
+        token=token,
+    )
+    return str(result.ok()["requestRedemption"]["id"])
+
+
+async def _investment(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    return {"id": await _matured_investment(api, world, tenant, "investor2")}
 
 
 async def _create_investment(api: Api, world: World, tenant: str) -> dict[str, Any]:
@@ -95,17 +109,9 @@ async def _create_investment(api: Api, world: World, tenant: str) -> dict[str, A
 
 
 async def _redemption(api: Api, world: World, tenant: str, approve: bool = False) -> dict[str, Any]:
-    investment = (await _investment(api, world, tenant))["id"]
     staff = world(tenant, "admin")
-    body = (
-        await api.gql(
-            'mutation($i: ID!) { requestRedemption(input: {investmentId: $i, amount: "1.00", '
-            'kind: "INTEREST"}) { id } }',
-            {"i": investment},
-            token=staff.token,
-        )
-    ).ok()
-    redemption = body["requestRedemption"]["id"]
+    investment = await _matured_investment(api, world, tenant, "investor2")
+    redemption = await _request_interest(api, investment, staff.token)
     if approve:
         await api.gql(
             "mutation($id: ID!) { approveRedemption(id: $id) { id } }",
@@ -121,19 +127,8 @@ async def _approved_redemption(api: Api, world: World, tenant: str) -> dict[str,
 
 async def _own_redemption(api: Api, world: World, tenant: str) -> dict[str, Any]:
     """Requested by the tenant's `investor` for their own investment."""
-    investor = world(tenant, "investor")
-    await make_ready(investor)
-    body = await invest_in_fund(
-        api, world(tenant, "admin"), investor, deposit="2020-01-15", key=uuid.uuid4().hex
-    )
-    investment = body["data"]["createInvestment"]["id"]
-    result = await api.gql(
-        'mutation($i: ID!) { requestRedemption(input: {investmentId: $i, amount: "1.00", '
-        'kind: "INTEREST"}) { id } }',
-        {"i": investment},
-        token=investor.token,
-    )
-    return {"id": result.ok()["requestRedemption"]["id"]}
+    investment = await _matured_investment(api, world, tenant, "investor")
+    return {"id": await _request_interest(api, investment, world(tenant, "investor").token)}
 
 
 async def _portfolio(api: Api, world: World, tenant: str) -> dict[str, Any]:
