@@ -23,7 +23,7 @@ class Investment(TenantDocument):
     redeemed: bool = False
     interest_paid_out: DecimalAnnotation = ZERO  # scheduled payouts actually made
     withdrawn: DecimalAnnotation = ZERO  # completed redemptions (except a whole principal)
-    requested: DecimalAnnotation = ZERO  # INTEREST/profit-share redemptions not rejected or cancelled
+    requested: DecimalAnnotation = ZERO  # interest/profit-share requests not rejected/cancelled
     principal_requested: bool = False
     created_by: PydanticObjectId
     idempotency_key: str
