@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import health
+from app import health, mt5
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
@@ -129,6 +129,7 @@ def create_app(
         routes=[
             Route("/health", health.live, methods=["GET"]),
             Route("/health/ready", health.ready, methods=["GET"]),
+            Route("/mt5/ticks", mt5.post_ticks, methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],

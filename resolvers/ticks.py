@@ -23,3 +23,11 @@ def ticks(ctx: RequestContext, symbols: list[str]) -> AsyncIterator[TickPayload]
     principal = ctx.require_principal()
     cleaned = clean_symbols(symbols)
     return tick_stream(ctx.services.broker, str(principal.tenant_id), cleaned)
+
+
+async def latest_ticks(ctx: RequestContext, symbols: list[str]) -> list[TickPayload]:
+    """The latest accepted tick of each symbol that has one (shared cache, one round trip)."""
+    principal = ctx.require_principal()
+    cleaned = clean_symbols(symbols)
+    found = await ctx.services.broker.prices.get_many(str(principal.tenant_id), cleaned)
+    return [found[s] for s in cleaned if s in found]

@@ -22,7 +22,7 @@ from schema.investments import InvestmentMutations, InvestmentQueries
 from schema.observability import OperationLog
 from schema.opportunities import OpportunityMutations, OpportunityQueries
 from schema.portfolios import PortfolioMutations, PortfolioQueries
-from schema.ticks import TickSubscriptions
+from schema.ticks import TickQueries, TickSubscriptions
 from schema.users import UserMutations, UserQueries
 
 QUERIES: tuple[type, ...] = (
@@ -33,6 +33,7 @@ QUERIES: tuple[type, ...] = (
     PortfolioQueries,
     OpportunityQueries,
     AnalyticsQueries,
+    TickQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,

@@ -36,6 +36,13 @@ class Tick:
 
 
 @strawberry.type
+class TickQueries:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def latest_ticks(self, info: Info, symbols: list[str]) -> list[Tick]:
+        return [Tick.from_payload(t) for t in await use_cases.latest_ticks(info.context, symbols)]
+
+
+@strawberry.type
 class TickSubscriptions:
     @strawberry.subscription(permission_classes=[IsAuthenticated])
     async def ticks(self, info: Info, symbols: list[str]) -> AsyncGenerator[Tick, None]:

@@ -359,6 +359,8 @@ OPERATIONS: list[Op] = [
         _open_for_investing,
         cross_tenant=True,
     ),
+    # real time
+    Op("latestTicks", '{ latestTicks(symbols: ["XAUUSD"]) { bid } }', ALL),
     # analytics
     Op(
         "analytics",

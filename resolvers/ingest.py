@@ -1,0 +1,106 @@
+"""MT5 tick ingestion (mt5.md): every tick validated on its own, bad ones rejected with a
+reason, good ones cached as the latest price and published once each."""
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from resolvers.service_tokens import ServiceCaller
+from subscriptions.broker import Broker
+from subscriptions.payloads import SYMBOL_PATTERN, TickPayload
+from subscriptions.ticks import publish_tick
+
+MAX_BATCH = 5000
+MAX_FUTURE_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: list[TickPayload]
+    rejected: list[Rejection]
+
+
+def _number(raw: dict[str, Any], name: str) -> float | str | None:
+    """The field as a float, None when absent, or a reason string."""
+    value = raw.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{name} must be a number"
+    if not math.isfinite(value):
+        return f"{name} must be finite"
+    if value < 0:
+        return f"{name} must not be negative"
+    return float(value)
+
+
+def parse_tick(raw: Any, now_ms: int) -> TickPayload | str:
+    """A valid tick, or why not (staleness is checked by the caller)."""
+    if not isinstance(raw, dict):
+        return "tick must be an object"
+    symbol = raw.get("symbol")
+    if not isinstance(symbol, str) or not SYMBOL_PATTERN.fullmatch(symbol):
+        return "symbol must be 1-32 letters, digits or . _ # -"
+    time_msc = raw.get("time_msc")
+    if time_msc is None and isinstance(raw.get("time"), int):
+        time_msc = raw["time"] * 1000
+    if isinstance(time_msc, bool) or not isinstance(time_msc, int) or time_msc <= 0:
+        return "time_msc must be a positive integer (milliseconds)"
+    if time_msc > now_ms + MAX_FUTURE_MS:
+        return "time_msc is more than 60 s in the future"
+    values: dict[str, float] = {}
+    for name in ("bid", "ask", "last", "volume", "volume_real"):
+        parsed = _number(raw, name)
+        if isinstance(parsed, str):
+            return parsed
+        values[name] = parsed or 0.0
+    bid, ask = values["bid"], values["ask"]
+    if bid <= 0 and ask <= 0 and values["last"] <= 0:
+        return "a tick needs a positive bid, ask or last price"
+    if bid > 0 and ask > 0 and bid > ask:
+        return "bid must not exceed ask"
+    flags = raw.get("flags", 0)
+    if isinstance(flags, bool) or not isinstance(flags, int) or not 0 <= flags < 2**32:
+        return "flags must be an unsigned 32-bit integer"
+    return TickPayload(
+        symbol=symbol,
+        time_msc=time_msc,
+        bid=bid,
+        ask=ask,
+        last=values["last"],
+        volume=values["volume_real"] or values["volume"],
+        flags=flags,
+    )
+
+
+async def ingest_ticks(
+    broker: Broker, caller: ServiceCaller, ticks: list[Any], now_ms: int
+) -> IngestResult:
+    tenant = str(caller.tenant_id)
+    parsed = [parse_tick(raw, now_ms) for raw in ticks]
+    symbols = [t.symbol for t in parsed if isinstance(t, TickPayload)]
+    latest = {
+        s: tick.time_msc for s, tick in (await broker.prices.get_many(tenant, symbols)).items()
+    }
+    accepted: list[TickPayload] = []
+    rejected: list[Rejection] = []
+    for index, tick in enumerate(parsed):
+        if isinstance(tick, str):
+            rejected.append(Rejection(index, tick))
+            continue
+        if tick.time_msc < latest.get(tick.symbol, 0):
+            rejected.append(Rejection(index, "stale: older than the last accepted tick"))
+            continue
+        latest[tick.symbol] = tick.time_msc
+        accepted.append(tick)
+    newest = {tick.symbol: tick for tick in accepted}
+    await broker.prices.put(tenant, list(newest.values()))
+    for tick in accepted:
+        await publish_tick(broker, tenant, tick)
+    return IngestResult(accepted=accepted, rejected=rejected)

@@ -1,0 +1,161 @@
+"""POST /mt5/ticks through real HTTP: authentication and scope, per-tick validation with
+reasons, good ticks in a bad batch still accepted, latest prices, live delivery."""
+
+import asyncio
+import contextlib
+import json
+import math
+import time
+
+import pytest
+from gql import Client, gql
+
+from tests.transport.test_websocket import transport
+
+CREATE_TOKEN = (
+    """mutation($s: [String!]!) { createServiceToken(name: "bridge", scopes: $s) { token } }"""
+)
+LATEST = "query($s: [String!]!) { latestTicks(symbols: $s) { symbol bid ask time flags } }"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def tick(symbol="XAUUSD", offset_ms=0, bid=2001.1, ask=2001.4, **extra):
+    return {
+        "symbol": symbol,
+        "time_msc": now_ms() + offset_ms,
+        "bid": bid,
+        "ask": ask,
+        "last": 0,
+        "volume": 0,
+        "volume_real": 0,
+        "flags": 6,
+        **extra,
+    }
+
+
+@pytest.fixture
+async def ingest_token(api, world):
+    result = await api.gql(CREATE_TOKEN, {"s": ["mt5:ingest"]}, token=world("acme", "admin").token)
+    return result.ok()["createServiceToken"]["token"]
+
+
+async def post(api, token, body, raw: bytes | None = None):
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    if raw is not None:
+        headers["content-type"] = "application/json"
+        return await api.client.post(f"{api.base_url}/mt5/ticks", content=raw, headers=headers)
+    return await api.client.post(f"{api.base_url}/mt5/ticks", json=body, headers=headers)
+
+
+async def test_good_ticks_are_accepted_and_become_latest_prices(api, world, ingest_token):
+    response = await post(
+        api, ingest_token, {"ticks": [tick(), tick("EURUSD#", bid=1.08, ask=1.0801)]}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"accepted": 2, "rejected": []}
+    latest = await api.gql(
+        LATEST, {"s": ["XAUUSD", "EURUSD#", "NEVER"]}, token=world("acme", "investor").token
+    )
+    by_symbol = {t["symbol"]: t for t in latest.ok()["latestTicks"]}
+    assert set(by_symbol) == {"XAUUSD", "EURUSD#"}
+    assert (by_symbol["XAUUSD"]["bid"], by_symbol["XAUUSD"]["flags"]) == (2001.1, 6)
+    # tenant-scoped: globex has no prices
+    other = await api.gql(LATEST, {"s": ["XAUUSD"]}, token=world("globex", "investor").token)
+    assert other.ok()["latestTicks"] == []
+
+
+async def test_bad_ticks_are_rejected_with_reasons_and_good_ones_go_through(api, ingest_token):
+    await post(api, ingest_token, {"ticks": [tick("GBPUSD", bid=1.25, ask=1.26)]})
+    batch = [
+        tick(bid=math.nan),  # 0: NaN (sent as a JSON token below)
+        tick(bid=-1),  # 1
+        tick(bid=2002.0, ask=2001.0),  # 2: bid > ask
+        tick("GBPUSD", offset_ms=-60_000, bid=1.2, ask=1.3),  # 3: stale
+        tick(offset_ms=120_000),  # 4: future
+        tick("bad symbol!"),  # 5
+        "not an object",  # 6
+        tick(bid="1"),  # 7
+        tick(bid=0, ask=0),  # 8
+        {"symbol": "XAUUSD", "bid": 1, "ask": 2},  # 9: no time
+        tick("SILVER", bid=30.1, ask=30.2),  # 10: good
+        tick(flags=-1),  # 11
+    ]
+    raw = json.dumps({"ticks": batch}).encode()  # json writes NaN literally, like MQL would
+    response = await post(api, ingest_token, None, raw=raw)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accepted"] == 1
+    reasons = {r["index"]: r["reason"] for r in body["rejected"]}
+    assert sorted(reasons) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11]
+    assert "finite" in reasons[0]
+    assert "negative" in reasons[1]
+    assert "bid must not exceed ask" in reasons[2]
+    assert "stale" in reasons[3]
+    assert "future" in reasons[4]
+    assert "symbol" in reasons[5]
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "code"),
+    [
+        (None, 401, "UNAUTHENTICATED"),
+        ("Bearer fst_wrong", 401, "UNAUTHENTICATED"),
+        ("Basic abc", 401, "UNAUTHENTICATED"),
+    ],
+)
+async def test_missing_or_wrong_tokens_are_refused(api, header, status, code):
+    headers = {"authorization": header} if header else {}
+    response = await api.client.post(
+        f"{api.base_url}/mt5/ticks", json={"ticks": [tick()]}, headers=headers
+    )
+    assert (response.status_code, response.json()["code"]) == (status, code)
+
+
+async def test_access_tokens_and_tokens_without_scope_are_refused(api, world, ingest_token):
+    user = await post(api, world("acme", "admin").token, {"ticks": [tick()]})
+    assert user.status_code == 401
+    revoke = "mutation($id: ID!) { revokeServiceToken(id: $id) }"
+    tokens = await api.gql("{ serviceTokens { id } }", token=world("acme", "admin").token)
+    await api.gql(
+        revoke, {"id": tokens.ok()["serviceTokens"][0]["id"]}, token=world("acme", "admin").token
+    )
+    revoked = await post(api, ingest_token, {"ticks": [tick()]})
+    assert revoked.status_code == 401
+
+
+async def test_malformed_and_oversize_bodies(api, ingest_token):
+    assert (await post(api, ingest_token, None, raw=b"{nope")).status_code == 400
+    assert (await post(api, ingest_token, {"tick": []})).status_code == 400
+    too_many = await post(api, ingest_token, {"ticks": [tick()] * 5001})
+    assert too_many.status_code == 413
+    huge = await post(api, ingest_token, None, raw=b'{"ticks": ["' + b"x" * (1024 * 1024) + b'"]}')
+    assert huge.status_code == 413
+
+
+async def test_posted_ticks_reach_a_websocket_subscriber(api, world, base_url, ingest_token):
+    member = world("acme", "investor")
+    received: asyncio.Queue = asyncio.Queue()
+    async with Client(transport=transport(base_url, member.token)) as session:
+
+        async def consume():
+            query = gql('subscription { ticks(symbols: ["XAUUSD"]) { symbol bid } }')
+            async for result in session.subscribe(query):
+                await received.put(result["ticks"])
+
+        task = asyncio.create_task(consume())
+        try:
+            for attempt in range(50):
+                await post(api, ingest_token, {"ticks": [tick(bid=2000.0 + attempt, ask=2100.0)]})
+                with contextlib.suppress(TimeoutError):
+                    got = await asyncio.wait_for(received.get(), 0.2)
+                    break
+            else:
+                raise AssertionError("no tick delivered")
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert got["symbol"] == "XAUUSD" and got["bid"] >= 2000.0
