@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from broadcaster import Broadcast
+from broadcaster._base import Unsubscribed
 from redis import asyncio as aioredis
 
 from subscriptions.prices import PriceCache
 from subscriptions.redis_backend import ResilientRedisBackend, redis_client
+from subscriptions.sinks import BoundedSink, ConflatingSink, Sink
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ class Broker:
         self._redis: Any = redis_client(redis_url) if redis_url else None
         self._connected = False
         self.prices = PriceCache(self._redis)
+        self._sinks: dict[str, set[Sink]] = {}
+        self._pumps: dict[str, asyncio.Task[None]] = {}
 
     @property
     def uses_redis(self) -> bool:
@@ -62,23 +66,55 @@ class Broker:
     async def publish(self, topic: str, message: str) -> None:
         await self._broadcast.publish(topic, message)
 
-    async def listen(self, topics: list[str]) -> AsyncIterator[tuple[str, str]]:
-        """Yield ``(topic, message)`` from every topic until the consumer stops iterating."""
-        merged: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-        async with contextlib.AsyncExitStack() as stack:
-            forwarders = []
-            for topic in dict.fromkeys(topics):
-                subscriber = await stack.enter_async_context(self._broadcast.subscribe(topic))
-                forwarders.append(asyncio.create_task(_forward(subscriber, merged)))
-            try:
+    async def listen(
+        self, topics: list[str], *, conflate: bool = False, limit: int = 1000
+    ) -> AsyncIterator[tuple[str, str]]:
+        """Yield ``(topic, message)`` from every topic until the consumer stops. The buffer
+        between the broker and this consumer is bounded: conflated (newest per topic) or
+        limited to ``limit`` messages (then SubscriberOverflow ends the stream)."""
+        sink: Sink = ConflatingSink() if conflate else BoundedSink(limit)
+        unique = list(dict.fromkeys(topics))
+        try:
+            for topic in unique:
+                await self._attach(topic, sink)
+            while True:
+                yield await sink.get()
+        finally:
+            for topic in unique:
+                await self._detach(topic, sink)
+
+    @property
+    def active_topics(self) -> int:
+        return len(self._sinks)
+
+    async def _attach(self, topic: str, sink: Sink) -> None:
+        sinks = self._sinks.get(topic)
+        if sinks is not None:
+            sinks.add(sink)
+            return
+        self._sinks[topic] = {sink}
+        started = asyncio.Event()
+        self._pumps[topic] = asyncio.create_task(self._pump(topic, started), name=f"pump:{topic}")
+        await started.wait()
+
+    async def _detach(self, topic: str, sink: Sink) -> None:
+        sinks = self._sinks.get(topic)
+        if sinks is None:
+            return
+        sinks.discard(sink)
+        if not sinks:
+            del self._sinks[topic]
+            pump = self._pumps.pop(topic)
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    async def _pump(self, topic: str, started: asyncio.Event) -> None:
+        """One broadcaster subscription per topic per process, fanned out to the sinks."""
+        async with self._broadcast.subscribe(topic) as subscriber:
+            started.set()
+            with contextlib.suppress(Unsubscribed):
                 while True:
-                    yield await merged.get()
-            finally:
-                for task in forwarders:
-                    task.cancel()
-                await asyncio.gather(*forwarders, return_exceptions=True)
-
-
-async def _forward(subscriber: Any, into: asyncio.Queue[tuple[str, str]]) -> None:
-    async for event in subscriber:
-        into.put_nowait((event.channel, event.message))
+                    event = await subscriber.get()  # Unsubscribed once closed
+                    for sink in list(self._sinks.get(topic, ())):
+                        sink.put(event.channel, event.message)

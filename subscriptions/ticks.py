@@ -20,5 +20,5 @@ async def tick_stream(
     broker: Broker, tenant_id: str, symbols: list[str]
 ) -> AsyncIterator[TickPayload]:
     topics = [tick_topic(tenant_id, symbol) for symbol in symbols]
-    async for _topic, message in broker.listen(topics):
+    async for _topic, message in broker.listen(topics, conflate=True):
         yield TickPayload.decode(message)

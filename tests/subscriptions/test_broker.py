@@ -77,3 +77,87 @@ async def test_subscriber_recovers_after_redis_restart(own_redis: RedisProcess) 
         await stream.aclose()
         await subscriber.disconnect()
         await publisher.disconnect()
+
+
+async def test_a_stalled_tick_subscriber_holds_only_the_newest_per_symbol() -> None:
+    broker = Broker(None)
+    await broker.connect()
+    try:
+        stalled = broker.listen(["t:A", "t:B", "t:C"], conflate=True)
+        first = asyncio.create_task(anext(stalled))  # subscribe, then stop reading
+        await asyncio.sleep(0)
+        lively = Drain(broker.listen(["t:A"], conflate=True))
+        await asyncio.sleep(0.05)
+        for i in range(5000):
+            await broker.publish(f"t:{'ABC'[i % 3]}", str(i))
+            if i % 500 == 0:
+                await asyncio.sleep(0)
+        await asyncio.sleep(0.1)
+        assert await first == ("t:A", "0")
+        sink_sizes = [len(sink) for sinks in broker._sinks.values() for sink in sinks]
+        assert max(sink_sizes) <= 3  # bounded, whatever the feed
+        rest = {await anext(stalled) for _ in range(3)}
+        assert rest == {("t:A", "4998"), ("t:B", "4999"), ("t:C", "4997")}
+        latest = None
+        while not lively.queue.empty():
+            latest = lively.queue.get_nowait()
+        assert latest == ("t:A", "4998")  # the one keeping up saw the newest too
+        await stalled.aclose()
+        await lively.aclose()
+    finally:
+        await broker.disconnect()
+
+
+async def test_a_bounded_subscriber_that_falls_behind_is_closed_with_an_error() -> None:
+    from subscriptions.sinks import SubscriberOverflow
+
+    broker = Broker(None)
+    await broker.connect()
+    try:
+        stream = broker.listen(["events"], limit=10)
+        first = asyncio.create_task(anext(stream))
+        await asyncio.sleep(0.05)
+        for i in range(50):
+            await broker.publish("events", str(i))
+        await asyncio.sleep(0.05)
+        with pytest.raises(SubscriberOverflow):  # 50 undelivered > 10: closed, not buffered
+            await first
+        assert broker.active_topics == 0  # the closed stream let go of its topic
+    finally:
+        await broker.disconnect()
+
+
+async def test_no_leak_across_1000_subscribe_cycles() -> None:
+    import gc
+    import tracemalloc
+
+    broker = Broker(None)
+    await broker.connect()
+    try:
+
+        async def cycle(i: int) -> None:
+            stream = broker.listen([f"x:{i % 7}", "x:shared"], conflate=True)
+            task = asyncio.create_task(anext(stream))
+            while "x:shared" not in broker._sinks:  # noqa: ASYNC110 - both topics attached
+                await asyncio.sleep(0)
+            await broker.publish("x:shared", str(i))
+            assert (await task)[0] == "x:shared"
+            await stream.aclose()
+
+        for i in range(100):  # warm up caches and allocator pools
+            await cycle(i)
+        gc.collect()
+        tasks_before = len(asyncio.all_tasks())
+        tracemalloc.start()
+        before = tracemalloc.take_snapshot()
+        for i in range(1000):
+            await cycle(i)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+        tracemalloc.stop()
+        growth = sum(s.size_diff for s in after.compare_to(before, "filename"))
+        assert broker.active_topics == 0
+        assert len(asyncio.all_tasks()) == tasks_before
+        assert growth < 256 * 1024, f"{growth} bytes retained after 1,000 cycles"
+    finally:
+        await broker.disconnect()
