@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from broadcaster import Broadcast
@@ -68,7 +68,7 @@ class Broker:
 
     async def listen(
         self, topics: list[str], *, conflate: bool = False, limit: int = 1000
-    ) -> AsyncIterator[tuple[str, str]]:
+    ) -> AsyncGenerator[tuple[str, str], None]:
         """Yield ``(topic, message)`` from every topic until the consumer stops. The buffer
         between the broker and this consumer is bounded: conflated (newest per topic) or
         limited to ``limit`` messages (then SubscriberOverflow ends the stream)."""

@@ -84,7 +84,7 @@ async def test_a_stalled_tick_subscriber_holds_only_the_newest_per_symbol() -> N
     await broker.connect()
     try:
         stalled = broker.listen(["t:A", "t:B", "t:C"], conflate=True)
-        first = asyncio.create_task(anext(stalled))  # subscribe, then stop reading
+        first = asyncio.ensure_future(anext(stalled))  # subscribe, then stop reading
         await asyncio.sleep(0)
         lively = Drain(broker.listen(["t:A"], conflate=True))
         await asyncio.sleep(0.05)
@@ -115,7 +115,7 @@ async def test_a_bounded_subscriber_that_falls_behind_is_closed_with_an_error() 
     await broker.connect()
     try:
         stream = broker.listen(["events"], limit=10)
-        first = asyncio.create_task(anext(stream))
+        first = asyncio.ensure_future(anext(stream))
         await asyncio.sleep(0.05)
         for i in range(50):
             await broker.publish("events", str(i))
@@ -137,7 +137,7 @@ async def test_no_leak_across_1000_subscribe_cycles() -> None:
 
         async def cycle(i: int) -> None:
             stream = broker.listen([f"x:{i % 7}", "x:shared"], conflate=True)
-            task = asyncio.create_task(anext(stream))
+            task = asyncio.ensure_future(anext(stream))
             while "x:shared" not in broker._sinks:  # noqa: ASYNC110 - both topics attached
                 await asyncio.sleep(0)
             await broker.publish("x:shared", str(i))
