@@ -3,7 +3,7 @@
 
 import contextlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from argon2 import PasswordHasher, Type
@@ -97,6 +97,7 @@ async def authenticate_bearer(
     principal = await resolve_principal(claims["sub"], claims["tid"], claims["sid"], now=now)
     if principal is None:
         return None, "Session revoked or expired"
+    principal.expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
     return principal, None
 
 

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import uvicorn
 from pydantic import ValidationError
 
-from app.factory import create_app, open_runtime
+from app.factory import create_app, open_runtime, run_worker
 from app.logs import configure_logging
 from app.settings import Settings
 from models.errors import FidusError
@@ -88,6 +89,27 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Standalone valuation worker; with REDIS_URL, one active instance holds the lease."""
+    settings = _load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if settings.redis_url is None:
+        print(
+            "fidus: `fidus worker` serves multi-process deployments: set REDIS_URL "
+            "(the embedded `fidus serve` runs its worker in-process)",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run() -> None:
+        async with open_runtime(settings) as runtime:
+            await run_worker(runtime)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     sdl = build_schema().as_str() + "\n"
     if args.path:
@@ -115,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin-email", required=True)
     create.add_argument("--name", default=None, help="display name (default: the slug)")
     create.set_defaults(handler=cmd_tenant_create)
+
+    worker = commands.add_parser("worker", help="valuation worker for multi-process deployments")
+    worker.set_defaults(handler=cmd_worker)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("path", nargs="?", default=None)

@@ -26,6 +26,7 @@ from app.logs import RequestIdMiddleware
 from app.settings import Settings
 from models import ALL_DOCUMENTS
 from resolvers.context import Services
+from resolvers.valuation_worker import ValuationWorker
 from schema import build_schema
 from subscriptions.broker import Broker
 
@@ -93,6 +94,19 @@ async def open_runtime(
             await asyncio.to_thread(embedded.stop)
 
 
+async def run_worker(runtime: Runtime) -> None:
+    """The valuation worker, restarted if it fails or loses its lease."""
+    window = runtime.settings.valuation_window_ms / 1000
+    while True:
+        try:
+            await ValuationWorker(runtime.services.broker, window).run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("valuation worker stopped; restarting")
+            await asyncio.sleep(1.0)
+
+
 def create_app(
     settings: Settings,
     announce: Callable[[str], None] | None = None,
@@ -111,11 +125,22 @@ def create_app(
             state["runtime"] = rt
             app.state.runtime = rt
             await bootstrap_first_admin(settings, rt.services, announce)
+            worker = (
+                asyncio.create_task(run_worker(rt), name="valuation-worker")
+                if settings.worker
+                else None
+            )
             log.info(
                 "fidus ready",
                 extra={"embedded": settings.embedded, "graphiql": settings.graphiql_enabled},
             )
-            yield
+            try:
+                yield
+            finally:
+                if worker is not None:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
 
     graphql = FidusGraphQL(
         build_schema(settings.schema_limits()),

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     bootstrap_email: str | None = None
     bootstrap_password: SecretStr | None = None
 
+    worker: bool = True  # run the valuation worker here (one instance wins the Redis lease)
+    valuation_window_ms: int = Field(default=250, ge=10, le=60_000)
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -28,7 +28,7 @@ class Portfolio(TenantDocument):
 
     class Settings:
         name = "portfolios"
-        indexes = [tenant_index("owner_id")]
+        indexes = [tenant_index("owner_id"), tenant_index("positions.symbol")]
 
     @property
     def ledger_state(self) -> LedgerState:

@@ -61,6 +61,7 @@ class Principal:
 
     user: User
     session_id: PydanticObjectId | None
+    expires_at: datetime | None = None  # of the access token the caller presented
 
     @property
     def tenant_id(self) -> PydanticObjectId:

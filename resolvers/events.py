@@ -1,13 +1,14 @@
-"""Events published after a write succeeded (the subscription side reads them)."""
+"""Events published after a write succeeded. Portfolio changes are *marked* for the
+valuation worker, which coalesces them and publishes the newest state."""
 
 import orjson
 from beanie import PydanticObjectId
 
-from models.investments import Investment
 from models.opportunities import Opportunity
-from models.portfolios import Portfolio
 from resolvers.context import RequestContext
-from resolvers.valuation import value_portfolio
+from subscriptions.broker import Broker
+
+DIRTY_TOPIC = "valuation:dirty"
 
 
 def portfolio_topic(tenant_id: str, portfolio_id: str) -> str:
@@ -18,27 +19,23 @@ def opportunities_topic(tenant_id: str) -> str:
     return f"opportunities:{tenant_id}"
 
 
+async def mark_portfolio(broker: Broker, tenant_id: str, portfolio_id: str, reason: str) -> None:
+    message = {"tenant": tenant_id, "portfolio": portfolio_id, "reason": reason}
+    await broker.publish(DIRTY_TOPIC, orjson.dumps(message).decode())
+
+
+async def mark_symbols(broker: Broker, tenant_id: str, symbols: list[str]) -> None:
+    """New prices: every portfolio holding one of ``symbols`` is to be revalued."""
+    if symbols:
+        message = {"tenant": tenant_id, "symbols": sorted(set(symbols)), "reason": "TICK"}
+        await broker.publish(DIRTY_TOPIC, orjson.dumps(message).decode())
+
+
 async def portfolio_changed(
     ctx: RequestContext, portfolio_id: PydanticObjectId, reason: str
 ) -> None:
-    portfolio = await Portfolio.get(portfolio_id)
-    if portfolio is None:
-        return
-    investments = await Investment.find(
-        {"tenant_id": portfolio.tenant_id, "portfolio_id": portfolio.id}
-    ).to_list()
-    valuation = await value_portfolio(portfolio, investments, ctx.services.broker.prices, ctx.now())
-    payload = {
-        "portfolioId": str(portfolio.id),
-        "asOf": valuation.as_of.isoformat(),
-        "totalValue": str(valuation.total_value),
-        "marketValue": str(valuation.market_value),
-        "cash": str(valuation.cash),
-        "reason": reason,
-    }
-    await ctx.services.broker.publish(
-        portfolio_topic(str(portfolio.tenant_id), str(portfolio.id)), orjson.dumps(payload).decode()
-    )
+    principal = ctx.require_principal()
+    await mark_portfolio(ctx.services.broker, str(principal.tenant_id), str(portfolio_id), reason)
 
 
 async def opportunity_published(ctx: RequestContext, opportunity: Opportunity) -> None:

@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from resolvers.events import mark_symbols
 from resolvers.service_tokens import ServiceCaller
 from subscriptions.broker import Broker
 from subscriptions.payloads import SYMBOL_PATTERN, TickPayload
@@ -103,4 +104,5 @@ async def ingest_ticks(
     await broker.prices.put(tenant, list(newest.values()))
     for tick in accepted:
         await publish_tick(broker, tenant, tick)
+    await mark_symbols(broker, tenant, list(newest))
     return IngestResult(accepted=accepted, rejected=rejected)

@@ -1,5 +1,6 @@
 """Portfolios: default portfolio per investor, visibility, the ledger write path."""
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -36,23 +37,26 @@ MAX_QUANTITY = Decimal("1000000000000")
 
 
 async def default_portfolio(user: User) -> Portfolio:
-    """The investor's default portfolio, created on first use (safe to race)."""
+    """The investor's default portfolio, created on first use. Its id is the owner's id,
+    so concurrent first uses meet on the primary key instead of creating two."""
     assert user.id is not None
-    doc = await Portfolio.get_pymongo_collection().find_one_and_update(
-        {"tenant_id": user.tenant_id, "owner_id": user.id, "is_default": True},
-        {
-            "$setOnInsert": {
-                "name": "Main",
-                "base_currency": user.base_currency,
-                "cash": Decimal128("0.00"),
-                "positions": [],
-                "version": 0,
-                "created_at": utc_now(),
-            }
-        },
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
+    collection = Portfolio.get_pymongo_collection()
+    key = {"_id": user.id, "tenant_id": user.tenant_id, "owner_id": user.id, "is_default": True}
+    initial = {
+        "name": "Main",
+        "base_currency": user.base_currency,
+        "cash": Decimal128("0.00"),
+        "positions": [],
+        "version": 0,
+        "created_at": utc_now(),
+    }
+    doc = None
+    with contextlib.suppress(DuplicateKeyError):  # a concurrent first use inserted it
+        doc = await collection.find_one_and_update(
+            key, {"$setOnInsert": initial}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+    if doc is None:
+        doc = await collection.find_one(key)
     return Portfolio.model_validate(doc)  # type: ignore[no-any-return]
 
 

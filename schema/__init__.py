@@ -19,6 +19,7 @@ from schema.errors import CodedErrors, code_all
 from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
 from schema.investments import InvestmentMutations, InvestmentQueries
+from schema.live import LiveSubscriptions
 from schema.observability import OperationLog
 from schema.opportunities import OpportunityMutations, OpportunityQueries
 from schema.portfolios import PortfolioMutations, PortfolioQueries
@@ -43,7 +44,7 @@ MUTATIONS: tuple[type, ...] = (
     PortfolioMutations,
     OpportunityMutations,
 )
-SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions,)
+SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions)
 
 
 @dataclass(frozen=True)

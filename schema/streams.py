@@ -1,9 +1,11 @@
-"""Guards every subscription field shares: a per-connection subscription budget."""
+"""Guards every subscription field shares: a per-connection subscription budget, and the
+end of the stream when the caller's access token expires."""
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TypeVar
 
-from models.errors import Conflict
+from models.errors import Conflict, Unauthenticated
 from resolvers.context import RequestContext
 
 T = TypeVar("T")
@@ -15,8 +17,17 @@ async def guarded(context: RequestContext, stream: AsyncIterator[T]) -> AsyncGen
     if context.active_subscriptions >= limit:
         raise Conflict(f"At most {limit} subscriptions per connection")
     context.active_subscriptions += 1
+    principal = context.require_principal()
+    remaining = (
+        None
+        if principal.expires_at is None
+        else max(0.0, (principal.expires_at - context.now()).total_seconds())
+    )
     try:
-        async for item in stream:
-            yield item
+        async with asyncio.timeout(remaining):
+            async for item in stream:
+                yield item
+    except TimeoutError as exc:  # the access token expired: the stream ends
+        raise Unauthenticated("Access token expired; reconnect with a fresh token") from exc
     finally:
         context.active_subscriptions -= 1

@@ -118,3 +118,25 @@ class Broker:
                     event = await subscriber.get()  # Unsubscribed once closed
                     for sink in list(self._sinks.get(topic, ())):
                         sink.put(event.channel, event.message)
+
+    async def try_lock(self, key: str, owner: str, ttl_ms: int) -> bool:
+        """Take or renew a lease (Redis SET NX PX); always granted without Redis."""
+        if self._redis is None:
+            return True
+        try:
+            if await self._redis.set(key, owner, nx=True, px=ttl_ms):
+                return True
+            current = await self._redis.get(key)
+            if current is not None and current.decode() == owner:
+                return bool(await self._redis.pexpire(key, ttl_ms))
+        except (OSError, aioredis.RedisError):
+            return False
+        return False
+
+    async def release_lock(self, key: str, owner: str) -> None:
+        if self._redis is None:
+            return
+        with contextlib.suppress(OSError, aioredis.RedisError):
+            current = await self._redis.get(key)
+            if current is not None and current.decode() == owner:
+                await self._redis.delete(key)

@@ -12,9 +12,6 @@ from gql import Client, gql
 
 from tests.transport.test_websocket import transport
 
-CREATE_TOKEN = (
-    """mutation($s: [String!]!) { createServiceToken(name: "bridge", scopes: $s) { token } }"""
-)
 LATEST = "query($s: [String!]!) { latestTicks(symbols: $s) { symbol bid ask time flags } }"
 
 
@@ -34,12 +31,6 @@ def tick(symbol="XAUUSD", offset_ms=0, bid=2001.1, ask=2001.4, **extra):
         "flags": 6,
         **extra,
     }
-
-
-@pytest.fixture
-async def ingest_token(api, world):
-    result = await api.gql(CREATE_TOKEN, {"s": ["mt5:ingest"]}, token=world("acme", "admin").token)
-    return result.ok()["createServiceToken"]["token"]
 
 
 async def post(api, token, body, raw: bytes | None = None):

@@ -1,0 +1,152 @@
+"""The valuation worker: turns 'portfolio changed' and 'new prices' marks into at most one
+``portfolioUpdated`` per portfolio per window, always with the newest state.
+
+Exactly one runs per deployment: with Redis it holds a lock (renewed; another process
+takes over when it stops renewing); without Redis the single process runs it."""
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+from beanie import PydanticObjectId
+
+from models.investments import Investment
+from models.portfolios import Portfolio
+from resolvers.events import DIRTY_TOPIC, portfolio_topic
+from resolvers.valuation import value_portfolio
+from subscriptions.broker import Broker
+
+log = logging.getLogger(__name__)
+LOCK_KEY = "fidus:valuation-worker"
+LEASE_MS = 10_000
+
+
+@dataclass
+class _Pending:
+    reason: str
+    due: float
+
+
+@dataclass
+class Coalescer:
+    """Schedules each portfolio's publication no sooner than ``window`` after its last."""
+
+    window: float
+    last_sent: dict[tuple[str, str], float] = field(default_factory=dict)
+    pending: dict[tuple[str, str], _Pending] = field(default_factory=dict)
+
+    def mark(self, key: tuple[str, str], reason: str, now: float) -> None:
+        if key in self.pending:
+            self.pending[key].reason = reason  # the newest reason wins; state is read at send
+            return
+        due = max(now, self.last_sent.get(key, -self.window) + self.window)
+        self.pending[key] = _Pending(reason, due)
+
+    def due(self, now: float) -> list[tuple[tuple[str, str], str]]:
+        ready = [(k, p.reason) for k, p in self.pending.items() if p.due <= now]
+        for key, _reason in ready:
+            del self.pending[key]
+            self.last_sent[key] = now
+        return ready
+
+    def next_due(self) -> float | None:
+        return min((p.due for p in self.pending.values()), default=None)
+
+
+async def publish_valuation(broker: Broker, tenant: str, portfolio_id: str, reason: str) -> None:
+    portfolio = await Portfolio.find_one(
+        {"_id": PydanticObjectId(portfolio_id), "tenant_id": PydanticObjectId(tenant)}
+    )
+    if portfolio is None:
+        return
+    investments = await Investment.find(
+        {"tenant_id": portfolio.tenant_id, "portfolio_id": portfolio.id}
+    ).to_list()
+    valuation = await value_portfolio(portfolio, investments, broker.prices, datetime.now(UTC))
+    payload = {
+        "portfolioId": portfolio_id,
+        "asOf": valuation.as_of.isoformat(),
+        "totalValue": str(valuation.total_value),
+        "marketValue": str(valuation.market_value),
+        "cash": str(valuation.cash),
+        "reason": reason,
+    }
+    await broker.publish(portfolio_topic(tenant, portfolio_id), orjson.dumps(payload).decode())
+
+
+async def _portfolios_holding(tenant: str, symbols: list[str]) -> list[str]:
+    cursor = Portfolio.get_pymongo_collection().find(
+        {"tenant_id": PydanticObjectId(tenant), "positions.symbol": {"$in": symbols}},
+        projection={"_id": 1},
+    )
+    return [str(doc["_id"]) async for doc in cursor]
+
+
+class ValuationWorker:
+    def __init__(self, broker: Broker, window: float = 0.25) -> None:
+        self.broker = broker
+        self.coalescer = Coalescer(window)
+        self._owner = secrets.token_hex(8)
+        self._wake = asyncio.Event()
+        self.published = 0
+
+    async def run(self) -> None:
+        """Wait for the lock (if any), then serve until cancelled."""
+        leased = await self.broker.try_lock(LOCK_KEY, self._owner, LEASE_MS)
+        while not leased:  # another process holds the lease: stand by
+            await asyncio.sleep(1.0)
+            leased = await self.broker.try_lock(LOCK_KEY, self._owner, LEASE_MS)
+        log.info("valuation worker active")
+        tasks = [asyncio.create_task(self._consume()), asyncio.create_task(self._flush())]
+        tasks.append(asyncio.create_task(self._keep_lock()))
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._release()
+
+    async def _keep_lock(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_MS / 3000)
+            if not await self.broker.try_lock(LOCK_KEY, self._owner, LEASE_MS):
+                raise RuntimeError("valuation worker lost its lease")
+
+    async def _release(self) -> None:
+        await self.broker.release_lock(LOCK_KEY, self._owner)
+
+    async def _consume(self) -> None:
+        async for _topic, message in self.broker.listen([DIRTY_TOPIC], limit=100_000):
+            mark = orjson.loads(message)
+            tenant, reason = mark["tenant"], mark["reason"]
+            portfolios = (
+                [mark["portfolio"]]
+                if "portfolio" in mark
+                else await _portfolios_holding(tenant, mark["symbols"])
+            )
+            now = time.monotonic()
+            for portfolio in portfolios:
+                self.coalescer.mark((tenant, portfolio), reason, now)
+            self._wake.set()
+
+    async def _flush(self) -> None:
+        while True:
+            next_due = self.coalescer.next_due()
+            timeout = None if next_due is None else max(0.0, next_due - time.monotonic())
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            for (tenant, portfolio), reason in self.coalescer.due(time.monotonic()):
+                try:
+                    await publish_valuation(self.broker, tenant, portfolio, reason)
+                    self.published += 1
+                except Exception:
+                    log.exception("valuation failed", extra={"portfolio": portfolio})
