@@ -62,7 +62,7 @@ async def open_runtime(
     mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
         url, tz_aware=True, event_listeners=list(command_listeners)
     )
-    broker = Broker(settings.redis_url)
+    broker = Broker(settings.redis_url, namespace=settings.db_name)
     try:
         await init_beanie(database=mongo[settings.db_name], document_models=ALL_DOCUMENTS)
         secret = (

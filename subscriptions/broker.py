@@ -22,8 +22,11 @@ MEMORY_URL = "memory://"
 class Broker:
     """One per process. Messages are strings (JSON encoded once by the publisher)."""
 
-    def __init__(self, redis_url: str | None = None) -> None:
+    def __init__(self, redis_url: str | None = None, namespace: str = "fidus") -> None:
+        """``namespace`` prefixes every channel and key, so deployments (or test
+        databases) sharing one Redis never see each other's events."""
         self.url = redis_url or MEMORY_URL
+        self._ns = f"{namespace}:"
         self._broadcast = (
             Broadcast(backend=ResilientRedisBackend(redis_url))
             if redis_url
@@ -31,7 +34,7 @@ class Broker:
         )
         self._redis: Any = redis_client(redis_url) if redis_url else None
         self._connected = False
-        self.prices = PriceCache(self._redis)
+        self.prices = PriceCache(self._redis, self._ns)
         self._sinks: dict[str, set[Sink]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
 
@@ -64,7 +67,7 @@ class Broker:
             return False
 
     async def publish(self, topic: str, message: str) -> None:
-        await self._broadcast.publish(topic, message)
+        await self._broadcast.publish(self._ns + topic, message)
 
     async def listen(
         self, topics: list[str], *, conflate: bool = False, limit: int = 1000
@@ -73,12 +76,14 @@ class Broker:
         between the broker and this consumer is bounded: conflated (newest per topic) or
         limited to ``limit`` messages (then SubscriberOverflow ends the stream)."""
         sink: Sink = ConflatingSink() if conflate else BoundedSink(limit)
-        unique = list(dict.fromkeys(topics))
+        unique = [self._ns + topic for topic in dict.fromkeys(topics)]
+        strip = len(self._ns)
         try:
             for topic in unique:
                 await self._attach(topic, sink)
             while True:
-                yield await sink.get()
+                channel, message = await sink.get()
+                yield channel[strip:], message
         finally:
             for topic in unique:
                 await self._detach(topic, sink)
@@ -124,11 +129,11 @@ class Broker:
         if self._redis is None:
             return True
         try:
-            if await self._redis.set(key, owner, nx=True, px=ttl_ms):
+            if await self._redis.set(self._ns + key, owner, nx=True, px=ttl_ms):
                 return True
-            current = await self._redis.get(key)
+            current = await self._redis.get(self._ns + key)
             if current is not None and current.decode() == owner:
-                return bool(await self._redis.pexpire(key, ttl_ms))
+                return bool(await self._redis.pexpire(self._ns + key, ttl_ms))
         except (OSError, aioredis.RedisError):
             return False
         return False
@@ -137,6 +142,6 @@ class Broker:
         if self._redis is None:
             return
         with contextlib.suppress(OSError, aioredis.RedisError):
-            current = await self._redis.get(key)
+            current = await self._redis.get(self._ns + key)
             if current is not None and current.decode() == owner:
-                await self._redis.delete(key)
+                await self._redis.delete(self._ns + key)

@@ -1,6 +1,7 @@
 """DB round trips per request do not grow with list size (DataLoaders, $in batches),
 counted with PyMongo command monitoring on the server's own client."""
 
+import asyncio
 from decimal import Decimal
 
 from beanie import PydanticObjectId
@@ -18,6 +19,7 @@ OPPORTUNITIES = """{ opportunities(first: 50) { edges { node { id name raisedAmo
 
 
 async def commands_for(api, command_counter, query, variables, token) -> list[str]:
+    await asyncio.sleep(0.6)  # let the valuation worker finish revaluing after the set-up writes
     command_counter.commands.clear()
     command_counter.recording = True
     try:

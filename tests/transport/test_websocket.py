@@ -35,8 +35,8 @@ def transport(base_url: str, token: str | None, legacy: bool = False) -> Websock
 
 
 @pytest.fixture
-async def publisher(redis_url):
-    broker = Broker(redis_url)
+async def publisher(redis_url, settings):
+    broker = Broker(redis_url, namespace=settings.db_name)
     await broker.connect()
     yield broker
     await broker.disconnect()

@@ -1,0 +1,173 @@
+"""Two API processes on one real Redis (and one MongoDB): a tick posted to process A reaches
+a subscriber on process B, and the single valuation worker's portfolio update reaches
+subscribers on both."""
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from gql import Client, gql
+
+from app.embedded import free_port
+from tests.mt5.test_ingest import tick
+from tests.support.api import LOGIN
+from tests.transport.test_websocket import transport
+
+ADMIN_PASSWORD = "scale out admin passphrase"
+
+
+class ApiProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+
+    async def wait_ready(self, within: float = 60) -> None:
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                assert self.process.poll() is None, self.log.read_text()
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"{self.url}/health/ready")).status_code == 200:
+                        return
+                await asyncio.sleep(0.2)
+        raise AssertionError(self.log.read_text())
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture
+async def two_processes(mongo_url, redis_url, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIDUS_")}
+    env.update(
+        MONGODB_URL=mongo_url,
+        REDIS_URL=redis_url,
+        FIDUS_DB_NAME=f"fidus_scale_{uuid.uuid4().hex[:8]}",
+        FIDUS_JWT_SECRET="scale-out-test-secret-" + "x" * 20,
+        FIDUS_BOOTSTRAP_TENANT="scale",
+        FIDUS_BOOTSTRAP_EMAIL="admin@scale.test",
+        FIDUS_BOOTSTRAP_PASSWORD=ADMIN_PASSWORD,
+        FIDUS_ARGON2_MEMORY_KIB="1024",
+        FIDUS_ARGON2_TIME_COST="1",
+        FIDUS_LOG_LEVEL="WARNING",
+    )
+    first = ApiProcess(env, tmp_path / "a.log")
+    await first.wait_ready()  # bootstraps the tenant before the second one starts
+    second = ApiProcess(env, tmp_path / "b.log")
+    await second.wait_ready()
+    yield first, second
+    first.stop()
+    second.stop()
+
+
+async def gql_post(client, url, query, variables=None, token=None):
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    body = response.json()
+    assert not body.get("errors"), body
+    return body["data"]
+
+
+async def first_of(session, document, variables, action, accept=lambda item: True):
+    """Subscribe, then repeat ``action`` until an accepted item arrives."""
+    received: asyncio.Queue = asyncio.Queue()
+
+    async def consume():
+        async for item in session.subscribe(gql(document), variable_values=variables):
+            await received.put(item)
+
+    task = asyncio.create_task(consume())
+    try:
+        for attempt in range(40):
+            await action(attempt)
+            with contextlib.suppress(TimeoutError):
+                item = await asyncio.wait_for(received.get(), 0.5)
+                if accept(item):
+                    return item
+        raise AssertionError("nothing arrived")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_ticks_and_portfolio_updates_cross_processes(two_processes):
+    a, b = two_processes
+    async with httpx.AsyncClient(timeout=30) as client:
+        login = await gql_post(
+            client,
+            a.url,
+            LOGIN,
+            {"tenant": "scale", "email": "admin@scale.test", "password": ADMIN_PASSWORD},
+        )
+        admin = login["login"]["accessToken"]
+        token = (
+            await gql_post(
+                client,
+                a.url,
+                'mutation { createServiceToken(name: "b", scopes: ["mt5:ingest"]) { token } }',
+                token=admin,
+            )
+        )["createServiceToken"]["token"]
+        portfolio = (
+            await gql_post(
+                client, a.url, 'mutation { createPortfolio(name: "P") { id } }', token=admin
+            )
+        )["createPortfolio"]["id"]
+
+        async def post_tick(attempt: int) -> None:
+            response = await client.post(
+                f"{a.url}/mt5/ticks",
+                json={"ticks": [tick(bid=1.1 + attempt / 1000, ask=1.2)]},
+                headers={"authorization": f"Bearer {token}"},
+            )
+            assert response.json()["accepted"] == 1
+
+        async with Client(transport=transport(b.url, admin)) as on_b:
+            got = await first_of(
+                on_b, 'subscription { ticks(symbols: ["XAUUSD"]) { bid } }', {}, post_tick
+            )
+        assert got["ticks"]["bid"] >= 1.1
+
+        async def deposit(attempt: int) -> None:
+            await gql_post(
+                client,
+                a.url,
+                "mutation($p: ID!, $k: String!) { recordTransaction(input: {portfolioId: "
+                '$p, type: DEPOSIT, amount: "10.00", idempotencyKey: $k}) { id } }',
+                {"p": portfolio, "k": f"d{attempt}-{uuid.uuid4().hex}"},
+                token=admin,
+            )
+
+        updates = "subscription($p: ID!) { portfolioUpdated(portfolioId: $p) { cash reason } }"
+        for url in (a.url, b.url):
+            async with Client(transport=transport(url, admin)) as session:
+                update = await first_of(
+                    session,
+                    updates,
+                    {"p": portfolio},
+                    deposit,
+                    lambda item: item["portfolioUpdated"]["reason"] == "TRANSACTION",
+                )
+                assert update["portfolioUpdated"]["cash"] != "0.00"
