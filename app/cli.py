@@ -6,15 +6,25 @@ import contextlib
 import getpass
 import os
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import uvicorn
+from beanie import PydanticObjectId
 from pydantic import ValidationError
 
+from app import mt5_feed, mt5_files
 from app.factory import create_app, open_runtime, run_worker
 from app.logs import configure_logging
+from app.mt5_feed import Deliver
 from app.settings import Settings
 from models.errors import FidusError
+from models.tenants import Tenant
+from resolvers.ingest import ingest_ticks
+from resolvers.service_tokens import ServiceCaller
 from resolvers.tenants import NewTenant, create_tenant
 from schema import build_schema
 
@@ -110,6 +120,82 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _delivery_and_run(args: argparse.Namespace, feed: Callable[[Deliver], Awaitable[int]]) -> int:
+    """Post to --url with --token, or (without --url) ingest through this deployment's
+    broker for --tenant, exactly as POST /mt5/ticks would."""
+    if args.url:
+        if not args.token:
+            sys.exit("fidus: --url needs --token (a service token with scope mt5:ingest)")
+
+        async def over_http() -> int:
+            async with httpx.AsyncClient(timeout=30) as client:
+                return await feed(mt5_feed.http_delivery(client, args.url, args.token))
+
+        return asyncio.run(over_http())
+    if not args.tenant:
+        sys.exit("fidus: give --url and --token, or --tenant to publish through REDIS_URL")
+    settings = _load_settings()
+
+    async def direct() -> int:
+        async with open_runtime(settings) as runtime:
+            tenant = await Tenant.find_one({"slug": args.tenant})
+            if tenant is None or tenant.id is None:
+                sys.exit(f"fidus: no tenant '{args.tenant}'")
+            caller = ServiceCaller(tenant.id, PydanticObjectId(), frozenset({"mt5:ingest"}))
+
+            async def deliver(batch: list[dict[str, Any]]) -> int:
+                now_ms = int(time.time() * 1000)
+                result = await ingest_ticks(runtime.services.broker, caller, batch, now_ms)
+                return len(result.accepted)
+
+            return await feed(deliver)
+
+    return asyncio.run(direct())
+
+
+def _symbols(raw: str | None) -> list[str] | None:
+    return [s.strip() for s in raw.split(",") if s.strip()] if raw else None
+
+
+def cmd_mt5_replay(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        sys.exit(f"fidus: no such file {path}")
+    wanted = _symbols(args.symbols)
+    ticks = [
+        t
+        for t in mt5_files.read_ticks(path, args.symbol)
+        if wanted is None or t["symbol"] in wanted
+    ]
+    accepted = _delivery_and_run(
+        args,
+        lambda deliver: mt5_feed.replay(
+            ticks, deliver, args.speed, args.keep_time, progress=not args.no_progress
+        ),
+    )
+    print(f"Replayed {len(ticks)} ticks from {path.name}: {accepted} accepted")
+    return 0
+
+
+def cmd_mt5_simulate(args: argparse.Namespace) -> int:
+    symbols = _symbols(args.symbols) or ["EURUSD", "XAUUSD"]
+    walk = mt5_files.random_walk(symbols, args.seed)
+    with contextlib.suppress(KeyboardInterrupt):
+        accepted = _delivery_and_run(
+            args, lambda deliver: mt5_feed.simulate(walk, deliver, args.rate, args.count)
+        )
+        print(f"Simulated ticks for {', '.join(symbols)}: {accepted} accepted")
+    return 0
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default=None, help="post to this server's /mt5/ticks")
+    parser.add_argument("--token", default=None, help="service token with scope mt5:ingest")
+    parser.add_argument(
+        "--tenant", default=None, help="without --url: ingest for this tenant through REDIS_URL"
+    )
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     sdl = build_schema().as_str() + "\n"
     if args.path:
@@ -140,6 +226,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="valuation worker for multi-process deployments")
     worker.set_defaults(handler=cmd_worker)
+
+    mt5 = commands.add_parser("mt5", help="MetaTrader 5 feeds").add_subparsers(
+        dest="mt5_command", required=True
+    )
+    replay = mt5.add_parser("replay", help="replay a terminal or Python-API tick export")
+    replay.add_argument("file")
+    replay.add_argument("--speed", type=float, default=1.0, help="time factor (10 = 10x faster)")
+    replay.add_argument("--symbols", default=None, help="only these symbols, comma separated")
+    replay.add_argument("--symbol", default=None, help="symbol of the file (default: its name)")
+    replay.add_argument("--keep-time", action="store_true", help="keep the original times")
+    replay.add_argument("--no-progress", action="store_true")
+    _add_target(replay)
+    replay.set_defaults(handler=cmd_mt5_replay)
+    simulate = mt5.add_parser("simulate", help="random-walk ticks")
+    simulate.add_argument("--symbols", default=None, help="comma separated")
+    simulate.add_argument("--rate", type=float, default=10.0, help="ticks per second")
+    simulate.add_argument("--count", type=int, default=None, help="stop after this many")
+    simulate.add_argument("--seed", type=int, default=None)
+    _add_target(simulate)
+    simulate.set_defaults(handler=cmd_mt5_simulate)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("path", nargs="?", default=None)
