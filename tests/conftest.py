@@ -183,3 +183,16 @@ async def world(runtime: Runtime, api: Api) -> World:
         payload = await api.login(member.tenant, member.email, PASSWORD)
         member.token, member.refresh = payload["accessToken"], payload["refreshToken"]
     return result
+
+
+INGEST_TOKEN_MUTATION = (
+    'mutation($s: [String!]!) { createServiceToken(name: "b", scopes: $s) { token } }'
+)
+
+
+@pytest.fixture
+async def ingest_token(api, world):
+    result = await api.gql(
+        INGEST_TOKEN_MUTATION, {"s": ["mt5:ingest"]}, token=world("acme", "admin").token
+    )
+    return result.ok()["createServiceToken"]["token"]

@@ -1,0 +1,134 @@
+"""The npm graphql-ws client (what the React and React Native apps use), installed from the
+npm registry with the committed lockfile and run by Node against the real server."""
+
+import asyncio
+import contextlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.mt5.test_ingest import post, tick
+from tests.portfolios.test_ledger import default_portfolio_id, record
+
+NODE_DIR = Path(__file__).parent / "node"
+
+
+@pytest.fixture(scope="session")
+def node_client() -> Path:
+    assert shutil.which("node") and shutil.which("npm"), "Node.js and npm are needed"
+    if not (NODE_DIR / "node_modules" / "graphql-ws").exists():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"],
+            cwd=NODE_DIR,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    return NODE_DIR / "client.mjs"
+
+
+class NodeSubscriber:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, script: Path, base_url: str, token: str, query: str, count: int):
+        url = base_url.replace("http://", "ws://") + "/graphql"
+        process = await asyncio.create_subprocess_exec(
+            "node",
+            str(script),
+            url,
+            token,
+            query,
+            str(count),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        subscriber = cls(process)
+        assert await subscriber.line() == {"started": True}
+        return subscriber
+
+    async def line(self, within: float = 20) -> dict:
+        raw = await asyncio.wait_for(self.process.stdout.readline(), within)
+        assert raw, (await self.process.stderr.read()).decode()
+        return json.loads(raw)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        await self.process.wait()
+
+
+async def until_line(subscriber: NodeSubscriber, action, accept=lambda line: True) -> dict:
+    pending = asyncio.ensure_future(subscriber.line())
+    for attempt in range(40):
+        await action(attempt)
+        done, _ = await asyncio.wait({pending}, timeout=0.5)
+        if done:
+            line = pending.result()
+            if accept(line):
+                return line
+            pending = asyncio.ensure_future(subscriber.line())
+    pending.cancel()
+    raise AssertionError("the Node client received nothing")
+
+
+async def test_ticks_reach_the_npm_client(api, world, base_url, ingest_token, node_client):
+    subscriber = await NodeSubscriber.start(
+        node_client,
+        base_url,
+        world("acme", "investor").token,
+        'subscription { ticks(symbols: ["XAUUSD"]) { symbol bid } }',
+        1,
+    )
+    try:
+
+        async def send(attempt):
+            await post(api, ingest_token, {"ticks": [tick(bid=2000.0 + attempt, ask=2100.0)]})
+
+        line = await until_line(subscriber, send)
+        assert line["data"]["ticks"]["symbol"] == "XAUUSD"
+    finally:
+        await subscriber.stop()
+
+
+async def test_portfolio_updates_reach_the_npm_client(api, world, base_url, node_client):
+    manager, investor = world("acme", "manager"), world("acme", "investor")
+    pid = await default_portfolio_id(api, investor)
+    subscriber = await NodeSubscriber.start(
+        node_client,
+        base_url,
+        investor.token,
+        f'subscription {{ portfolioUpdated(portfolioId: "{pid}") {{ cash reason }} }}',
+        1,
+    )
+    try:
+
+        async def deposit(attempt):
+            await record(api, manager, pid, "DEPOSIT", f"n{attempt}", amount="25.00")
+
+        line = await until_line(subscriber, deposit)
+        update = line["data"]["portfolioUpdated"]
+        assert update["reason"] == "TRANSACTION"
+        assert update["cash"] != "0.00"
+    finally:
+        await subscriber.stop()
+
+
+async def test_the_npm_client_is_refused_without_a_valid_token(base_url, node_client):
+    subscriber = await NodeSubscriber.start(
+        node_client,
+        base_url,
+        "not-a-token",
+        'subscription { ticks(symbols: ["XAUUSD"]) { bid } }',
+        1,
+    )
+    try:
+        line = await subscriber.line()
+        assert "error" in line
+        assert "4403" in line["error"] or "Forbidden" in line["error"]
+    finally:
+        await subscriber.stop()
