@@ -22,7 +22,7 @@ from models.users import Role, User, search_terms
 from resolvers.credentials import hash_password
 from resolvers.tenants import NewTenant, create_tenant
 from tests.support.api import Api
-from tests.support.servers import live_server, mongo_process, redis_process
+from tests.support.servers import RedisProcess, live_server, mongo_process
 
 PASSWORD = "correct horse battery staple"
 KEEP_COLLECTIONS = {"signing_keys"}
@@ -38,12 +38,20 @@ def mongo_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+def redis_server() -> Iterator[RedisProcess | None]:
+    """The redis-server this session started, or None when REDIS_URL points elsewhere."""
     if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
+        yield None
         return
-    with redis_process() as url:
-        yield url
+    server = RedisProcess()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisProcess | None) -> str:
+    return redis_server.url if redis_server else os.environ["REDIS_URL"]
 
 
 def make_settings(mongo_url: str, redis_url: str | None, **overrides: object) -> Settings:
