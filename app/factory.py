@@ -155,6 +155,7 @@ def create_app(
             Route("/health", health.live, methods=["GET"]),
             Route("/health/ready", health.ready, methods=["GET"]),
             Route("/mt5/ticks", mt5.post_ticks, methods=["POST"]),
+            Route("/mt5/accounts", mt5.post_account, methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],

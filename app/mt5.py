@@ -1,4 +1,5 @@
-"""``POST /mt5/ticks``: service token with scope ``mt5:ingest``, tenant from the token."""
+"""``POST /mt5/ticks`` and ``POST /mt5/accounts``: service token with scope ``mt5:ingest``,
+tenant from the token."""
 
 import json
 import time
@@ -12,6 +13,8 @@ from models.errors import FidusError
 from resolvers import service_tokens
 from resolvers.context import RequestContext
 from resolvers.ingest import MAX_BATCH, ingest_ticks
+from resolvers.mt5_accounts import ingest_snapshot
+from resolvers.service_tokens import ServiceCaller
 
 MAX_BODY_BYTES = 1024 * 1024
 INGEST_SCOPE = "mt5:ingest"
@@ -34,7 +37,8 @@ async def _read_body(request: Request) -> bytes | None:
     return bytes(body)
 
 
-async def post_ticks(request: Request) -> JSONResponse:
+async def _authenticated_body(request: Request) -> tuple[ServiceCaller, Any] | JSONResponse:
+    """The service caller and the parsed JSON body, or the error response."""
     runtime = request.app.state.runtime
     scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not secret:
@@ -48,21 +52,48 @@ async def post_ticks(request: Request) -> JSONResponse:
     if body is None:
         return _error(413, "BAD_USER_INPUT", f"body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        payload: Any = orjson.loads(body)
+        return caller, orjson.loads(body)
     except orjson.JSONDecodeError:
         try:  # NaN/Infinity literals: parse, so that only those ticks are rejected
-            payload = json.loads(body)
+            return caller, json.loads(body)
         except ValueError:
             return _error(400, "BAD_USER_INPUT", "body is not valid JSON")
+
+
+async def post_ticks(request: Request) -> JSONResponse:
+    authenticated = await _authenticated_body(request)
+    if isinstance(authenticated, JSONResponse):
+        return authenticated
+    caller, payload = authenticated
     ticks = payload.get("ticks") if isinstance(payload, dict) else None
     if not isinstance(ticks, list):
         return _error(400, "BAD_USER_INPUT", 'body must be {"ticks": [...]}')
     if len(ticks) > MAX_BATCH:
         return _error(413, "BAD_USER_INPUT", f"at most {MAX_BATCH} ticks per batch")
-    result = await ingest_ticks(runtime.services.broker, caller, ticks, int(time.time() * 1000))
+    broker = request.app.state.runtime.services.broker
+    result = await ingest_ticks(broker, caller, ticks, int(time.time() * 1000))
     return JSONResponse(
         {
             "accepted": len(result.accepted),
             "rejected": [{"index": r.index, "reason": r.reason} for r in result.rejected],
+        }
+    )
+
+
+async def post_account(request: Request) -> JSONResponse:
+    """One account snapshot: all or nothing, with the reason when rejected."""
+    authenticated = await _authenticated_body(request)
+    if isinstance(authenticated, JSONResponse):
+        return authenticated
+    caller, payload = authenticated
+    broker = request.app.state.runtime.services.broker
+    try:
+        result = await ingest_snapshot(broker, caller, payload)
+    except FidusError as exc:
+        return _error(400, exc.code, exc.message)
+    return JSONResponse(
+        {
+            "account": result.account_id,
+            "deals": {"new": result.deals_new, "known": result.deals_known},
         }
     )

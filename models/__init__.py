@@ -14,6 +14,7 @@ from models.identity import (
     SigningKey,
 )
 from models.investments import Investment, Redemption
+from models.mt5 import Mt5Account, Mt5Deal
 from models.opportunities import Interest, Opportunity
 from models.portfolios import Portfolio, Transaction
 from models.tenants import Tenant
@@ -38,4 +39,6 @@ ALL_DOCUMENTS: list[type[Document]] = [
     Interest,
     Portfolio,
     Transaction,
+    Mt5Account,
+    Mt5Deal,
 ]

@@ -20,6 +20,7 @@ from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
 from schema.investments import InvestmentMutations, InvestmentQueries
 from schema.live import LiveSubscriptions
+from schema.mt5 import Mt5Mutations
 from schema.observability import OperationLog
 from schema.opportunities import OpportunityMutations, OpportunityQueries
 from schema.portfolios import PortfolioMutations, PortfolioQueries
@@ -43,6 +44,7 @@ MUTATIONS: tuple[type, ...] = (
     InvestmentMutations,
     PortfolioMutations,
     OpportunityMutations,
+    Mt5Mutations,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions)
 

@@ -77,9 +77,13 @@ class Investment:
     def schedule(self) -> list[Payout]:
         return payouts(self._plan()) if self.model.terms else []
 
-    @strawberry.field(description="Principal plus unpaid accrued interest today")
-    def current_value(self, info: Info) -> Decimal:
-        return investment_value(self.model, info.context.now().date())
+    @strawberry.field(
+        description="Principal plus unpaid accrued interest (fixed-rate) or the "
+        "share of the fund's MT5 profit (UNLIMITED), today"
+    )
+    async def current_value(self, info: Info) -> Decimal:
+        share = await loaders(info).profit_share() if self.model.fund_code == "UNLIMITED" else None
+        return investment_value(self.model, info.context.now().date(), share)
 
     def _plan(self) -> Schedule:
         assert self.model.terms is not None

@@ -1,5 +1,6 @@
 """DataLoaders, created once per request (or WebSocket connection) on first use."""
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -10,6 +11,8 @@ from models.investments import Investment
 from models.opportunities import Interest, Opportunity
 from models.users import User
 from resolvers import loaders as batch
+from resolvers import valuation
+from resolvers.valuation import ProfitShare
 from schema.context import Info
 
 V = TypeVar("V")
@@ -27,6 +30,8 @@ def _loader(
 
 class Loaders:
     def __init__(self, tenant_id: PydanticObjectId) -> None:
+        self._tenant_id = tenant_id
+        self._profit_share: asyncio.Future[ProfitShare] | None = None
         self.users: DataLoader[str, User | None] = _loader(tenant_id, batch.users)
         self.opportunities: DataLoader[str, Opportunity | None] = _loader(
             tenant_id, batch.opportunities
@@ -37,6 +42,12 @@ class Loaders:
         self.opportunity_interests: DataLoader[str, list[Interest]] = _loader(
             tenant_id, batch.interests_of_opportunities
         )
+
+    async def profit_share(self) -> ProfitShare:
+        """The UNLIMITED fund's figures, read once per request."""
+        if self._profit_share is None:
+            self._profit_share = asyncio.ensure_future(valuation.profit_share(self._tenant_id))
+        return await self._profit_share
 
 
 def loaders(info: Info) -> Loaders:

@@ -159,6 +159,11 @@ OVERSIZE_CASES = {
         "BAD_USER_INPUT",
     ),
     "closeOpportunity": ("mutation($v: ID!) { closeOpportunity(id: $v) { id } }", "BAD_USER_INPUT"),
+    "mapMt5Account": (
+        "mutation($v: String!) { mapMt5Account(login: 1, server: $v, fundCode: $v, "
+        'initialAllocation: "1") { login } }',
+        "NOT_FOUND",  # no snapshot of such an account
+    ),
     "expressInterest": (
         "mutation($v: ID!) { expressInterest(opportunityId: $v) { id } }",
         "FORBIDDEN",

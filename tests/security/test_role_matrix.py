@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from models.mt5 import Mt5Account
 from models.users import KycStatus, Role, User, search_terms
 from tests.conftest import World
 from tests.portfolios.test_ledger import default_portfolio_id
@@ -161,6 +162,13 @@ async def _draft(api: Api, world: World, tenant: str) -> dict[str, Any]:
 async def _open_for_investing(api: Api, world: World, tenant: str) -> dict[str, Any]:
     await make_ready(world(tenant, "investor"), agreement=False)
     return {**(await _opportunity(api, world, tenant)), "k": uuid.uuid4().hex}
+
+
+async def _mt5_account(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    admin = await User.get(world(tenant, "admin").id)
+    login = uuid.uuid4().int % 10**9
+    await Mt5Account(tenant_id=admin.tenant_id, login=login, server="S", currency="USD").insert()
+    return {"l": login}
 
 
 NOT_YOURS = {"investor": "NOT_FOUND"}
@@ -360,6 +368,14 @@ OPERATIONS: list[Op] = [
         cross_tenant=True,
     ),
     # real time
+    Op(
+        "mapMt5Account",
+        'mutation($l: Int!) { mapMt5Account(login: $l, server: "S", fundCode: "UNLIMITED", '
+        'initialAllocation: "1.00") { login } }',
+        ADMIN,
+        _mt5_account,
+        cross_tenant=True,
+    ),
     Op("latestTicks", '{ latestTicks(symbols: ["XAUUSD"]) { bid } }', ALL),
     # analytics
     Op(
