@@ -7,6 +7,7 @@
 
 import asyncio
 from collections import OrderedDict, deque
+from typing import Protocol
 
 from models.errors import Conflict
 
@@ -15,18 +16,15 @@ class SubscriberOverflow(Conflict):
     """The subscriber fell too far behind; its subscription is closed."""
 
 
-class Sink:
-    def put(self, topic: str, message: str) -> None:
-        raise NotImplementedError
+class Sink(Protocol):
+    def put(self, topic: str, message: str) -> None: ...
 
-    async def get(self) -> tuple[str, str]:
-        raise NotImplementedError
+    async def get(self) -> tuple[str, str]: ...
 
-    def __len__(self) -> int:
-        raise NotImplementedError
+    def __len__(self) -> int: ...
 
 
-class ConflatingSink(Sink):
+class ConflatingSink:
     def __init__(self) -> None:
         self._latest: OrderedDict[str, str] = OrderedDict()
         self._ready = asyncio.Event()
@@ -46,7 +44,7 @@ class ConflatingSink(Sink):
         return len(self._latest)
 
 
-class BoundedSink(Sink):
+class BoundedSink:
     def __init__(self, limit: int) -> None:
         self._items: deque[tuple[str, str]] = deque()
         self._limit = limit
