@@ -171,3 +171,37 @@ async def test_ticks_and_portfolio_updates_cross_processes(two_processes):
                     lambda item: item["portfolioUpdated"]["reason"] == "TRANSACTION",
                 )
                 assert update["portfolioUpdated"]["cash"] != "0.00"
+
+
+async def test_the_worker_fails_over_when_its_process_stops(two_processes):
+    a, b = two_processes
+    async with httpx.AsyncClient(timeout=30) as client:
+        login = await gql_post(
+            client,
+            b.url,
+            LOGIN,
+            {"tenant": "scale", "email": "admin@scale.test", "password": ADMIN_PASSWORD},
+        )
+        admin = login["login"]["accessToken"]
+        portfolio = (
+            await gql_post(
+                client, b.url, 'mutation { createPortfolio(name: "F") { id } }', token=admin
+            )
+        )["createPortfolio"]["id"]
+        a.stop()  # whichever process held the lease, B must be (or become) the worker
+
+        async def deposit(attempt: int) -> None:
+            await asyncio.sleep(0.5)
+            await gql_post(
+                client,
+                b.url,
+                "mutation($p: ID!, $k: String!) { recordTransaction(input: {portfolioId: "
+                '$p, type: DEPOSIT, amount: "1.00", idempotencyKey: $k}) { id } }',
+                {"p": portfolio, "k": uuid.uuid4().hex},
+                token=admin,
+            )
+
+        updates = "subscription($p: ID!) { portfolioUpdated(portfolioId: $p) { cash reason } }"
+        async with Client(transport=transport(b.url, admin)) as session:
+            update = await first_of(session, updates, {"p": portfolio}, deposit)
+        assert update["portfolioUpdated"]["reason"] == "TRANSACTION"

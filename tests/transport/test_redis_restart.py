@@ -47,12 +47,9 @@ async def test_subscribers_resume_after_a_redis_restart(
             assert ready.status_code == 503
             assert ready.json()["failed"] == ["broker"]
             redis_server.start()
-            restarted = time.monotonic()
-            await deliver_within(5)
-            resumed_after = time.monotonic() - restarted
+            await deliver_within(5)  # the bound: resumed within 5 s
             assert not task.done()  # same WebSocket, same subscription
             assert (await api.client.get(f"{api.base_url}/health/ready")).status_code == 200
-            assert resumed_after < 5
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
