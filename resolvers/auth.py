@@ -6,7 +6,12 @@ import logging
 from pymongo import ReturnDocument
 
 from models.errors import Unauthenticated
-from models.identity import ActionToken, RefreshSession, TokenPurpose
+from models.identity import (
+    MAX_PREVIOUS_REFRESH_HASHES,
+    ActionToken,
+    RefreshSession,
+    TokenPurpose,
+)
 from models.tenants import Tenant
 from models.users import User, normalize_email
 from resolvers import mfa, throttle
@@ -86,7 +91,9 @@ async def refresh(ctx: RequestContext, refresh_token: str) -> AuthResult:
         },
         {
             "$set": {"token_hash": hash_secret(new), "last_used_at": now},
-            "$push": {"previous_hashes": {"$each": [presented], "$slice": -100}},
+            "$push": {
+                "previous_hashes": {"$each": [presented], "$slice": -MAX_PREVIOUS_REFRESH_HASHES}
+            },
         },
         return_document=ReturnDocument.AFTER,
     )

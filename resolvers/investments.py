@@ -15,9 +15,8 @@ from resolvers import audit, events
 from resolvers.context import Principal, RequestContext
 from resolvers.funds import check_amount, get_fund
 from resolvers.portfolios import can_see_owner, default_portfolio
-from resolvers.scope import get_in_tenant, tenant_filter
+from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
 
-MAX_KEY_LENGTH = 200
 MAX_REASON_LENGTH = 2000
 
 
@@ -29,15 +28,6 @@ class NewInvestment:
     deposit_date: date
     idempotency_key: str
     override_readiness_reason: str | None = None
-
-
-def clean_key(key: str) -> str:
-    key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise BadUserInput(
-            f"Idempotency key must be 1-{MAX_KEY_LENGTH} characters", field="idempotencyKey"
-        )
-    return key
 
 
 async def find_replay(principal: Principal, key: str, **request: object) -> Investment | None:
@@ -85,7 +75,7 @@ async def investor_for(principal: Principal, raw_id: str) -> User:
 
 async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investment:
     principal = ctx.require_role(*STAFF_ROLES, Role.INVESTOR)
-    key = clean_key(new.idempotency_key)
+    key = clean_idempotency_key(new.idempotency_key)
     same_request = {
         "investor_id": new.investor_id,
         "fund_code": new.fund_code.strip().upper(),

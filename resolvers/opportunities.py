@@ -16,10 +16,10 @@ from models.opportunities import Interest, Opportunity, OpportunityStatus
 from models.users import STAFF_ROLES, TENANT_READERS, KycStatus, Role
 from resolvers import audit, events
 from resolvers.context import Principal, RequestContext
-from resolvers.investments import clean_key, find_replay
+from resolvers.investments import find_replay
 from resolvers.pagination import Page, keyset_page
 from resolvers.portfolios import default_portfolio
-from resolvers.scope import get_in_tenant, tenant_filter
+from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 20_000
@@ -200,7 +200,7 @@ async def express_interest(ctx: RequestContext, raw_id: str) -> Interest:
 async def invest(ctx: RequestContext, raw_id: str, amount: Decimal, key: str) -> Investment:
     """INVESTOR with APPROVED KYC; reserves capacity with one conditional update."""
     principal = ctx.require_role(Role.INVESTOR)
-    key = clean_key(key)
+    key = clean_idempotency_key(key)
     same_request = {"opportunity_id": raw_id, "amount": amount}
     replay = await find_replay(principal, key, **same_request)
     if replay is not None:

@@ -22,10 +22,9 @@ from resolvers import events
 from resolvers.atomic import in_transaction
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
-from resolvers.scope import get_in_tenant, tenant_filter
+from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
 from subscriptions.ticks import SYMBOL_PATTERN
 
-MAX_KEY_LENGTH = 200
 _ATTEMPTS = 8
 
 
@@ -152,11 +151,7 @@ async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transa
     """ADMIN/MANAGER. Appends to the ledger and updates the snapshot in one DB transaction;
     the same idempotency key returns the first transaction."""
     principal = ctx.require_role(*STAFF_ROLES)
-    key = new.idempotency_key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise BadUserInput(
-            f"Idempotency key must be 1-{MAX_KEY_LENGTH} characters", field="idempotencyKey"
-        )
+    key = clean_idempotency_key(new.idempotency_key)
     portfolio = await get_portfolio(ctx, new.portfolio_id, field="portfolioId")
     entry = _entry(new)
     assert portfolio.id is not None

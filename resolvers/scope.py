@@ -36,3 +36,16 @@ async def get_in_tenant(
     if found is None:
         raise NotFound(f"{what or model.__name__} not found")
     return found
+
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def clean_idempotency_key(key: str) -> str:
+    """A caller-chosen key naming one write, 1-200 characters after trimming."""
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise BadUserInput(
+            f"Idempotency key must be 1-{MAX_IDEMPOTENCY_KEY} characters", field="idempotencyKey"
+        )
+    return key
