@@ -112,16 +112,39 @@ async def first_of(session, document, variables, action, accept=lambda item: Tru
             await task
 
 
+UPDATES = "subscription($p: ID!) { portfolioUpdated(portfolioId: $p) { cash reason } }"
+
+
+async def admin_with_portfolio(client, url: str, name: str) -> tuple[str, str]:
+    """The bootstrap ADMIN's access token, and a new portfolio of theirs."""
+    login = await gql_post(
+        client,
+        url,
+        LOGIN,
+        {"tenant": "scale", "email": "admin@scale.test", "password": ADMIN_PASSWORD},
+    )
+    admin = login["login"]["accessToken"]
+    created = await gql_post(
+        client, url, f'mutation {{ createPortfolio(name: "{name}") {{ id }} }}', token=admin
+    )
+    return admin, created["createPortfolio"]["id"]
+
+
+async def deposit(client, url: str, admin: str, portfolio: str) -> None:
+    await gql_post(
+        client,
+        url,
+        "mutation($p: ID!, $k: String!) { recordTransaction(input: {portfolioId: "
+        '$p, type: DEPOSIT, amount: "1.00", idempotencyKey: $k}) { id } }',
+        {"p": portfolio, "k": uuid.uuid4().hex},
+        token=admin,
+    )
+
+
 async def test_ticks_and_portfolio_updates_cross_processes(two_processes):
     a, b = two_processes
     async with httpx.AsyncClient(timeout=30) as client:
-        login = await gql_post(
-            client,
-            a.url,
-            LOGIN,
-            {"tenant": "scale", "email": "admin@scale.test", "password": ADMIN_PASSWORD},
-        )
-        admin = login["login"]["accessToken"]
+        admin, portfolio = await admin_with_portfolio(client, a.url, "P")
         token = (
             await gql_post(
                 client,
@@ -130,11 +153,6 @@ async def test_ticks_and_portfolio_updates_cross_processes(two_processes):
                 token=admin,
             )
         )["createServiceToken"]["token"]
-        portfolio = (
-            await gql_post(
-                client, a.url, 'mutation { createPortfolio(name: "P") { id } }', token=admin
-            )
-        )["createPortfolio"]["id"]
 
         async def post_tick(attempt: int) -> None:
             response = await client.post(
@@ -150,24 +168,16 @@ async def test_ticks_and_portfolio_updates_cross_processes(two_processes):
             )
         assert got["ticks"]["bid"] >= 1.1
 
-        async def deposit(attempt: int) -> None:
-            await gql_post(
-                client,
-                a.url,
-                "mutation($p: ID!, $k: String!) { recordTransaction(input: {portfolioId: "
-                '$p, type: DEPOSIT, amount: "10.00", idempotencyKey: $k}) { id } }',
-                {"p": portfolio, "k": f"d{attempt}-{uuid.uuid4().hex}"},
-                token=admin,
-            )
+        async def deposit_on_a(attempt: int) -> None:
+            await deposit(client, a.url, admin, portfolio)
 
-        updates = "subscription($p: ID!) { portfolioUpdated(portfolioId: $p) { cash reason } }"
         for url in (a.url, b.url):
             async with Client(transport=transport(url, admin)) as session:
                 update = await first_of(
                     session,
-                    updates,
+                    UPDATES,
                     {"p": portfolio},
-                    deposit,
+                    deposit_on_a,
                     lambda item: item["portfolioUpdated"]["reason"] == "TRANSACTION",
                 )
                 assert update["portfolioUpdated"]["cash"] != "0.00"
@@ -176,32 +186,13 @@ async def test_ticks_and_portfolio_updates_cross_processes(two_processes):
 async def test_the_worker_fails_over_when_its_process_stops(two_processes):
     a, b = two_processes
     async with httpx.AsyncClient(timeout=30) as client:
-        login = await gql_post(
-            client,
-            b.url,
-            LOGIN,
-            {"tenant": "scale", "email": "admin@scale.test", "password": ADMIN_PASSWORD},
-        )
-        admin = login["login"]["accessToken"]
-        portfolio = (
-            await gql_post(
-                client, b.url, 'mutation { createPortfolio(name: "F") { id } }', token=admin
-            )
-        )["createPortfolio"]["id"]
+        admin, portfolio = await admin_with_portfolio(client, b.url, "F")
         a.stop()  # whichever process held the lease, B must be (or become) the worker
 
-        async def deposit(attempt: int) -> None:
+        async def deposit_on_b(attempt: int) -> None:
             await asyncio.sleep(0.5)
-            await gql_post(
-                client,
-                b.url,
-                "mutation($p: ID!, $k: String!) { recordTransaction(input: {portfolioId: "
-                '$p, type: DEPOSIT, amount: "1.00", idempotencyKey: $k}) { id } }',
-                {"p": portfolio, "k": uuid.uuid4().hex},
-                token=admin,
-            )
+            await deposit(client, b.url, admin, portfolio)
 
-        updates = "subscription($p: ID!) { portfolioUpdated(portfolioId: $p) { cash reason } }"
         async with Client(transport=transport(b.url, admin)) as session:
-            update = await first_of(session, updates, {"p": portfolio}, deposit)
+            update = await first_of(session, UPDATES, {"p": portfolio}, deposit_on_b)
         assert update["portfolioUpdated"]["reason"] == "TRANSACTION"
