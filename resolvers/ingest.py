@@ -5,8 +5,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from resolvers.events import mark_symbols
 from resolvers.service_tokens import ServiceCaller
+from resolvers.topics import mark_symbols
 from subscriptions.broker import Broker
 from subscriptions.payloads import SYMBOL_PATTERN, TickPayload
 from subscriptions.ticks import publish_tick

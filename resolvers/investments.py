@@ -11,7 +11,7 @@ from models.errors import BadUserInput, Conflict, Forbidden, NotFound
 from models.funds import FundInvitation
 from models.investments import Investment
 from models.users import STAFF_ROLES, KycStatus, Role, User
-from resolvers import audit, events
+from resolvers import audit, topics
 from resolvers.context import Principal, RequestContext
 from resolvers.funds import check_amount, get_fund
 from resolvers.portfolios import can_see_owner, default_portfolio
@@ -131,7 +131,7 @@ async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investme
         readiness_override=override,
     )
     assert portfolio.id is not None
-    await events.portfolio_changed(ctx, portfolio.id, "INVESTMENT")
+    await topics.portfolio_changed(ctx, portfolio.id, "INVESTMENT")
     return investment
 
 

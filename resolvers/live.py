@@ -8,8 +8,8 @@ import orjson
 
 from models.opportunities import Opportunity, OpportunityStatus
 from resolvers.context import RequestContext
-from resolvers.events import opportunities_topic, portfolio_topic
 from resolvers.portfolios import get_portfolio
+from resolvers.topics import opportunities_topic, portfolio_topic
 
 
 async def portfolio_updates(ctx: RequestContext, raw_id: str) -> AsyncIterator[dict[str, Any]]:

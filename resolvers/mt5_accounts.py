@@ -16,10 +16,10 @@ from models.mt5 import Mt5Account, Mt5Deal
 from models.users import Role
 from resolvers import audit
 from resolvers.context import RequestContext
-from resolvers.events import mark_portfolio
 from resolvers.funds import get_fund
 from resolvers.portfolios import get_portfolio
 from resolvers.service_tokens import ServiceCaller
+from resolvers.topics import mark_portfolio
 from subscriptions.broker import Broker
 from subscriptions.payloads import SYMBOL_PATTERN
 

@@ -14,7 +14,7 @@ from models.investments import Investment
 from models.money import amount_problem
 from models.opportunities import Interest, Opportunity, OpportunityStatus
 from models.users import STAFF_ROLES, TENANT_READERS, KycStatus, Role
-from resolvers import audit, events
+from resolvers import audit, topics
 from resolvers.context import Principal, RequestContext
 from resolvers.investments import find_replay
 from resolvers.pagination import Page, keyset_page
@@ -145,7 +145,7 @@ async def _move(
 
 async def publish(ctx: RequestContext, raw_id: str) -> Opportunity:
     opportunity = await _move(ctx, raw_id, OpportunityStatus.DRAFT, OpportunityStatus.OPEN)
-    await events.opportunity_published(ctx, opportunity)
+    await topics.opportunity_published(ctx, opportunity)
     return opportunity
 
 
@@ -267,5 +267,5 @@ async def invest(ctx: RequestContext, raw_id: str, amount: Decimal, key: str) ->
         amount=str(amount),
     )
     assert portfolio.id is not None
-    await events.portfolio_changed(ctx, portfolio.id, "INVESTMENT")
+    await topics.portfolio_changed(ctx, portfolio.id, "INVESTMENT")
     return investment

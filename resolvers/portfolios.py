@@ -18,7 +18,7 @@ from models.ledger import TRADES, Entry, LedgerConflict, TransactionType, apply,
 from models.money import amount_problem, decimal_places
 from models.portfolios import Portfolio, Transaction
 from models.users import STAFF_ROLES, TENANT_READERS, Role, User
-from resolvers import events
+from resolvers import topics
 from resolvers.atomic import in_transaction
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
@@ -209,7 +209,7 @@ async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transa
             return replay
     else:
         raise Conflict("The portfolio is busy; try again")
-    await events.portfolio_changed(ctx, portfolio.id, "TRANSACTION")
+    await topics.portfolio_changed(ctx, portfolio.id, "TRANSACTION")
     return transaction
 
 

@@ -22,7 +22,7 @@ from models.ledger import TransactionType
 from models.money import amount_problem
 from models.portfolios import Transaction
 from models.users import STAFF_ROLES, Role
-from resolvers import audit, events
+from resolvers import audit, topics
 from resolvers.atomic import in_transaction
 from resolvers.context import Principal, RequestContext
 from resolvers.investments import get_investment
@@ -266,7 +266,7 @@ async def complete(ctx: RequestContext, raw_id: str) -> Redemption:
         amount=str(redemption.amount),
     )
     if investment.portfolio_id is not None:
-        await events.portfolio_changed(ctx, investment.portfolio_id, "INVESTMENT")
+        await topics.portfolio_changed(ctx, investment.portfolio_id, "INVESTMENT")
     fresh = await Redemption.get(redemption.id)
     assert fresh is not None
     return fresh

@@ -17,7 +17,7 @@ from beanie import PydanticObjectId
 
 from models.investments import Investment
 from models.portfolios import Portfolio
-from resolvers.events import DIRTY_TOPIC, portfolio_topic
+from resolvers.topics import DIRTY_TOPIC, portfolio_topic
 from resolvers.valuation import value_portfolio
 from subscriptions.broker import Broker
 

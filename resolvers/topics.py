@@ -1,5 +1,5 @@
-"""Events published after a write succeeded. Portfolio changes are *marked* for the
-valuation worker, which coalesces them and publishes the newest state."""
+"""Broker topics and what is published on them after a write succeeded. Portfolio changes
+are *marked* for the valuation worker, which coalesces them and publishes the newest state."""
 
 import orjson
 from beanie import PydanticObjectId
