@@ -1,4 +1,4 @@
-"""Append-only audit trail of privileged actions."""
+"""Append-only audit trail of sensitive actions."""
 
 from typing import Any
 
@@ -14,6 +14,9 @@ class AuditEntry(TenantDocument):
     action: str
     target_type: str
     target_id: PydanticObjectId | None = None
+    client_ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
 
     class Settings:

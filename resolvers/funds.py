@@ -90,8 +90,7 @@ async def update_fund(ctx: RequestContext, code: str, changes: FundChanges) -> F
         fund.invitation_only = changes.invitation_only
     await fund.save()
     await audit.record(
-        principal.tenant_id,
-        principal,
+        ctx,
         "fund.update",
         "FundProduct",
         fund.id,
@@ -121,9 +120,7 @@ async def invite_to_fund(ctx: RequestContext, raw_investor_id: str, code: str) -
         await invitation.insert()
     except DuplicateKeyError as exc:
         raise Conflict("The investor is already invited to this fund") from exc
-    await audit.record(
-        principal.tenant_id, principal, "fund.invite", "User", investor.id, fund=fund.code
-    )
+    await audit.record(ctx, "fund.invite", "User", investor.id, fund=fund.code)
     return invitation
 
 

@@ -121,8 +121,7 @@ async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investme
             raise
         return replay
     await audit.record(
-        principal.tenant_id,
-        principal,
+        ctx,
         "investment.create",
         "Investment",
         investment.id,

@@ -153,8 +153,7 @@ async def map_account(
         account.portfolio_id = portfolio.id
     await account.save()
     await audit.record(
-        principal.tenant_id,
-        principal,
+        ctx,
         "mt5.map",
         "Mt5Account",
         account.id,

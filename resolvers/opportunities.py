@@ -83,9 +83,7 @@ async def create(ctx: RequestContext, fields: OpportunityFields) -> Opportunity:
     )
     _apply(opportunity, fields, ctx.now())  # validates every given field
     await opportunity.insert()
-    await audit.record(
-        principal.tenant_id, principal, "opportunity.create", "Opportunity", opportunity.id
-    )
+    await audit.record(ctx, "opportunity.create", "Opportunity", opportunity.id)
     return opportunity
 
 
@@ -104,7 +102,7 @@ async def get(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Opportu
 
 
 async def update(ctx: RequestContext, raw_id: str, fields: OpportunityFields) -> Opportunity:
-    principal = ctx.require_role(*STAFF_ROLES)
+    ctx.require_role(*STAFF_ROLES)
     opportunity = await get(ctx, raw_id)
     if opportunity.status is not OpportunityStatus.DRAFT:
         money = (fields.target_raise, fields.minimum_investment)
@@ -114,9 +112,7 @@ async def update(ctx: RequestContext, raw_id: str, fields: OpportunityFields) ->
             raise Conflict(f"A {opportunity.status.value} opportunity cannot be edited")
     _apply(opportunity, fields, ctx.now())
     await opportunity.save()
-    await audit.record(
-        principal.tenant_id, principal, "opportunity.update", "Opportunity", opportunity.id
-    )
+    await audit.record(ctx, "opportunity.update", "Opportunity", opportunity.id)
     return opportunity
 
 
@@ -133,8 +129,7 @@ async def _move(
     if doc is None:
         raise Conflict(f"The opportunity is {opportunity.status.value}, not {source.value}")
     await audit.record(
-        principal.tenant_id,
-        principal,
+        ctx,
         f"opportunity.{target.value.lower()}",
         "Opportunity",
         opportunity.id,
@@ -258,8 +253,7 @@ async def invest(ctx: RequestContext, raw_id: str, amount: Decimal, key: str) ->
             {"$set": {"status": OpportunityStatus.FUNDED.value}},
         )
     await audit.record(
-        principal.tenant_id,
-        principal,
+        ctx,
         "opportunity.invest",
         "Investment",
         investment.id,

@@ -82,8 +82,7 @@ async def request_redemption(
         await _release_for(investment, redemption_kind, amount)
         raise
     await audit.record(
-        principal.tenant_id,
-        principal,
+        ctx,
         "redemption.request",
         "Redemption",
         redemption.id,
@@ -151,8 +150,7 @@ async def _transition(
     if updated.modified_count != 1:
         raise Conflict(f"The redemption is {redemption.status.value}, not {source.value}")
     await audit.record(
-        principal.tenant_id,
-        principal,
+        ctx,
         f"redemption.{target.value.lower()}",
         "Redemption",
         redemption.id,
@@ -258,8 +256,7 @@ async def complete(ctx: RequestContext, raw_id: str) -> Redemption:
 
     await in_transaction(write)
     await audit.record(
-        principal.tenant_id,
-        principal,
+        ctx,
         "redemption.completed",
         "Redemption",
         redemption.id,

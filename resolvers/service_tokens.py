@@ -47,8 +47,7 @@ async def create(ctx: RequestContext, name: str, scopes: list[str]) -> tuple[Ser
     )
     await token.insert()
     await audit.record(
-        principal.tenant_id,
-        principal,
+        ctx,
         "service_token.create",
         "ServiceToken",
         token.id,
@@ -70,9 +69,7 @@ async def revoke(ctx: RequestContext, raw_id: str) -> bool:
         raise Conflict("Service token is already revoked")
     token.revoked_at = ctx.now()
     await token.save()
-    await audit.record(
-        principal.tenant_id, principal, "service_token.revoke", "ServiceToken", token.id
-    )
+    await audit.record(ctx, "service_token.revoke", "ServiceToken", token.id)
     return True
 
 

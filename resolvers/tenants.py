@@ -58,7 +58,7 @@ async def create_tenant(services: Services, new: NewTenant) -> tuple[Tenant, Use
         await tenant.delete()
         raise
     await seed_funds(tenant.id)
-    await audit.record(
-        tenant.id, None, "tenant.create", "Tenant", tenant.id, admin_id=str(admin.id)
+    await audit.record_system(
+        tenant.id, "tenant.create", "Tenant", tenant.id, admin_id=str(admin.id)
     )
     return tenant, admin

@@ -127,8 +127,7 @@ async def create_user(ctx: RequestContext, new: NewUser) -> User:
             "Accept your invitation and choose a password with this token: {token}",
         )
     await audit.record(
-        principal.tenant_id,
-        principal,
+        ctx,
         "user.create",
         "User",
         user.id,
@@ -179,8 +178,7 @@ async def review_kyc(
     user.kyc_status = status
     await user.save()
     await audit.record(
-        principal.tenant_id,
-        principal,
+        ctx,
         "kyc.review",
         "User",
         user.id,

@@ -154,4 +154,5 @@ async def test_review_kyc_is_audited_and_needs_a_reason_to_reject(api, world):
         "reason": "passport checked",
     }
     assert str(entry.actor_id) == manager.id
+    assert entry.client_ip == "127.0.0.1" and entry.request_id
     assert (await User.get(investor.id)).kyc_status.value == "APPROVED"
