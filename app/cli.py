@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,13 @@ from pydantic import ValidationError
 from app import mt5_feed, mt5_files
 from app.factory import create_app, open_runtime, run_worker
 from app.logs import configure_logging
-from app.mt5_feed import Deliver
+from app.mt5_bridge import Bridge, BridgeUnavailable, load_terminal
+from app.mt5_feed import Deliver, DeliverSnapshot
 from app.settings import Settings
 from models.errors import FidusError
 from models.tenants import Tenant
 from resolvers.ingest import ingest_ticks
+from resolvers.mt5_accounts import ingest_snapshot
 from resolvers.service_tokens import ServiceCaller
 from resolvers.tenants import NewTenant, create_tenant
 from schema import build_schema
@@ -120,16 +123,29 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _delivery_and_run(args: argparse.Namespace, feed: Callable[[Deliver], Awaitable[int]]) -> int:
+@dataclass(frozen=True)
+class FeedTarget:
+    """Where a feed sends ticks and account snapshots."""
+
+    ticks: Deliver
+    snapshot: DeliverSnapshot
+
+
+def _run_feed(args: argparse.Namespace, feed: Callable[[FeedTarget], Awaitable[int]]) -> int:
     """Post to --url with --token, or (without --url) ingest through this deployment's
-    broker for --tenant, exactly as POST /mt5/ticks would."""
+    broker for --tenant, exactly as POST /mt5/ticks and /mt5/accounts would."""
     if args.url:
         if not args.token:
             sys.exit("fidus: --url needs --token (a service token with scope mt5:ingest)")
 
         async def over_http() -> int:
             async with httpx.AsyncClient(timeout=30) as client:
-                return await feed(mt5_feed.http_delivery(client, args.url, args.token))
+                return await feed(
+                    FeedTarget(
+                        mt5_feed.http_delivery(client, args.url, args.token),
+                        mt5_feed.http_snapshot_delivery(client, args.url, args.token),
+                    )
+                )
 
         return asyncio.run(over_http())
     if not args.tenant:
@@ -142,13 +158,16 @@ def _delivery_and_run(args: argparse.Namespace, feed: Callable[[Deliver], Awaita
             if tenant is None or tenant.id is None:
                 sys.exit(f"fidus: no tenant '{args.tenant}'")
             caller = ServiceCaller(tenant.id, PydanticObjectId(), frozenset({"mt5:ingest"}))
+            broker = runtime.services.broker
 
-            async def deliver(batch: list[dict[str, Any]]) -> int:
+            async def ticks(batch: list[dict[str, Any]]) -> int:
                 now_ms = int(time.time() * 1000)
-                result = await ingest_ticks(runtime.services.broker, caller, batch, now_ms)
-                return len(result.accepted)
+                return len((await ingest_ticks(broker, caller, batch, now_ms)).accepted)
 
-            return await feed(deliver)
+            async def snapshot(body: dict[str, Any]) -> None:
+                await ingest_snapshot(broker, caller, body)
+
+            return await feed(FeedTarget(ticks, snapshot))
 
     return asyncio.run(direct())
 
@@ -167,10 +186,10 @@ def cmd_mt5_replay(args: argparse.Namespace) -> int:
         for t in mt5_files.read_ticks(path, args.symbol)
         if wanted is None or t["symbol"] in wanted
     ]
-    accepted = _delivery_and_run(
+    accepted = _run_feed(
         args,
-        lambda deliver: mt5_feed.replay(
-            ticks, deliver, args.speed, args.keep_time, progress=not args.no_progress
+        lambda target: mt5_feed.replay(
+            ticks, target.ticks, args.speed, args.keep_time, progress=not args.no_progress
         ),
     )
     print(f"Replayed {len(ticks)} ticks from {path.name}: {accepted} accepted")
@@ -181,10 +200,49 @@ def cmd_mt5_simulate(args: argparse.Namespace) -> int:
     symbols = _symbols(args.symbols) or ["EURUSD", "XAUUSD"]
     walk = mt5_files.random_walk(symbols, args.seed)
     with contextlib.suppress(KeyboardInterrupt):
-        accepted = _delivery_and_run(
-            args, lambda deliver: mt5_feed.simulate(walk, deliver, args.rate, args.count)
+        accepted = _run_feed(
+            args, lambda target: mt5_feed.simulate(walk, target.ticks, args.rate, args.count)
         )
         print(f"Simulated ticks for {', '.join(symbols)}: {accepted} accepted")
+    return 0
+
+
+def cmd_mt5_bridge(args: argparse.Namespace) -> int:
+    try:
+        terminal = load_terminal()
+    except BridgeUnavailable as exc:
+        print(f"fidus: {exc}", file=sys.stderr)
+        return 2
+    symbols = _symbols(args.symbols) or ["EURUSD", "XAUUSD"]
+
+    async def run(target: FeedTarget) -> int:
+        bridge = Bridge(
+            terminal,
+            symbols,
+            target.ticks,
+            target.snapshot,
+            server_utc_offset_hours=args.server_utc_offset,
+            interval=args.interval,
+            accounts_every=args.accounts_every,
+        )
+        bridge.open()
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await bridge.run(args.polls)
+        finally:
+            bridge.close()
+            print(
+                f"Bridged {', '.join(symbols)}: {bridge.sent} ticks sent, {bridge.accepted} "
+                f"accepted, {bridge.snapshots} account snapshots"
+            )
+        return bridge.accepted
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            _run_feed(args, run)
+    except BridgeUnavailable as exc:
+        print(f"fidus: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -246,6 +304,22 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=None)
     _add_target(simulate)
     simulate.set_defaults(handler=cmd_mt5_simulate)
+
+    bridge = mt5.add_parser("bridge", help="poll a MetaTrader 5 terminal (MetaTrader5 package)")
+    bridge.add_argument("--symbols", default=None, help="comma separated (default EURUSD,XAUUSD)")
+    bridge.add_argument("--interval", type=float, default=0.25, help="seconds between polls")
+    bridge.add_argument(
+        "--accounts-every", type=float, default=10.0, help="seconds between account snapshots"
+    )
+    bridge.add_argument(
+        "--server-utc-offset",
+        type=float,
+        default=0.0,
+        help="hours the trade server's clock is ahead of UTC (its tick times are shifted back)",
+    )
+    bridge.add_argument("--polls", type=int, default=None, help="stop after this many polls")
+    _add_target(bridge)
+    bridge.set_defaults(handler=cmd_mt5_bridge)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("path", nargs="?", default=None)

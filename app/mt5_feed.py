@@ -10,6 +10,7 @@ import httpx
 from tqdm import tqdm
 
 Deliver = Callable[[list[dict[str, Any]]], Awaitable[int]]
+DeliverSnapshot = Callable[[dict[str, Any]], Awaitable[None]]
 BATCH_LIMIT = 1000
 BATCH_SECONDS = 0.05
 
@@ -25,6 +26,19 @@ def http_delivery(client: httpx.AsyncClient, url: str, token: str) -> Deliver:
             raise RuntimeError(f"{endpoint} answered {response.status_code}: {response.text}")
         accepted: int = response.json()["accepted"]
         return accepted
+
+    return deliver
+
+
+def http_snapshot_delivery(client: httpx.AsyncClient, url: str, token: str) -> DeliverSnapshot:
+    endpoint = url.rstrip("/") + "/mt5/accounts"
+
+    async def deliver(snapshot: dict[str, Any]) -> None:
+        response = await client.post(
+            endpoint, json=snapshot, headers={"authorization": f"Bearer {token}"}
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"{endpoint} answered {response.status_code}: {response.text}")
 
     return deliver
 
