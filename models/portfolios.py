@@ -7,6 +7,7 @@ from beanie import DecimalAnnotation, PydanticObjectId
 from pydantic import BaseModel, Field
 
 from models.base import TenantDocument, tenant_index
+from models.instruments import quote_currency
 from models.ledger import LedgerState, Position, TransactionType
 from models.money import ZERO
 
@@ -15,6 +16,9 @@ class StoredPosition(BaseModel):
     symbol: str
     quantity: DecimalAnnotation
     cost: DecimalAnnotation
+    # the currency its prices are quoted in when not the portfolio's (ticks of that pair
+    # re-value the portfolio)
+    fx_currency: str | None = None
 
 
 class Portfolio(TenantDocument):
@@ -28,7 +32,11 @@ class Portfolio(TenantDocument):
 
     class Settings:
         name = "portfolios"
-        indexes = [tenant_index("owner_id"), tenant_index("positions.symbol")]
+        indexes = [
+            tenant_index("owner_id"),
+            tenant_index("positions.symbol"),
+            tenant_index("positions.fx_currency"),
+        ]
 
     @property
     def ledger_state(self) -> LedgerState:
@@ -37,12 +45,15 @@ class Portfolio(TenantDocument):
             positions={p.symbol: Position(p.quantity, p.cost) for p in self.positions},
         )
 
-    @staticmethod
-    def stored_positions(state: LedgerState) -> list[StoredPosition]:
-        return [
-            StoredPosition(symbol=symbol, quantity=p.quantity, cost=p.cost)
-            for symbol, p in sorted(state.positions.items())
-        ]
+    def stored_positions(self, state: LedgerState) -> list[StoredPosition]:
+        positions = []
+        for symbol, p in sorted(state.positions.items()):
+            quote = quote_currency(symbol, self.base_currency)
+            fx = None if quote == self.base_currency else quote
+            positions.append(
+                StoredPosition(symbol=symbol, quantity=p.quantity, cost=p.cost, fx_currency=fx)
+            )
+        return positions
 
 
 class Transaction(TenantDocument):

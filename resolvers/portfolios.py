@@ -185,7 +185,7 @@ async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transa
                 "$set": Encoder().encode(
                     {
                         "cash": state.cash,
-                        "positions": Portfolio.stored_positions(state),
+                        "positions": current.stored_positions(state),
                         "version": current.version + 1,
                     }
                 )

@@ -11,10 +11,12 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from beanie import PydanticObjectId
 
+from models.instruments import pair_of
 from models.investments import Investment
 from models.portfolios import Portfolio
 from resolvers.topics import DIRTY_TOPIC, portfolio_topic
@@ -80,9 +82,16 @@ async def publish_valuation(broker: Broker, tenant: str, portfolio_id: str, reas
 
 
 async def _portfolios_holding(tenant: str, symbols: list[str]) -> list[str]:
+    """Portfolios holding one of the symbols, or holding something an FX pair among them
+    converts into the portfolio's currency."""
+    criteria: list[dict[str, Any]] = [{"positions.symbol": {"$in": symbols}}]
+    currencies = sorted({code for s in symbols for code in pair_of(s) or ()})
+    if currencies:
+        criteria.append(
+            {"base_currency": {"$in": currencies}, "positions.fx_currency": {"$in": currencies}}
+        )
     cursor = Portfolio.get_pymongo_collection().find(
-        {"tenant_id": PydanticObjectId(tenant), "positions.symbol": {"$in": symbols}},
-        projection={"_id": 1},
+        {"tenant_id": PydanticObjectId(tenant), "$or": criteria}, projection={"_id": 1}
     )
     return [str(doc["_id"]) async for doc in cursor]
 

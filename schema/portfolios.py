@@ -30,8 +30,17 @@ class Holding:
     symbol: str
     quantity: Decimal
     average_cost: Decimal
-    last_price: float | None
-    market_value: Decimal | None
+    last_price: float | None = strawberry.field(
+        description="Latest bid for a long holding, ask for a short one, in the quote currency"
+    )
+    market_value: Decimal | None = strawberry.field(
+        description="In the portfolio's currency; at cost until the symbol (and the pair "
+        "converting its quote currency) has a price"
+    )
+    quote_currency: str | None = None
+    fx_rate: Decimal | None = strawberry.field(
+        default=None, description="Quote currency → portfolio currency, when converted"
+    )
 
 
 @strawberry.type
@@ -143,6 +152,8 @@ class Portfolio:
                 average_cost=h.average_cost,
                 last_price=h.last_price,
                 market_value=h.market_value,
+                quote_currency=h.quote_currency,
+                fx_rate=h.fx_rate,
             )
             for h in valuation.holdings
         ]
