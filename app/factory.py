@@ -42,6 +42,7 @@ class Runtime:
     services: Services
     access_tokens: AccessTokens
     embedded: EmbeddedMongo | None = None
+    worker: ValuationWorker | None = None  # the current one, when this process runs it
 
 
 def derive_key(secret: str, purpose: str) -> bytes:
@@ -98,8 +99,11 @@ async def run_worker(runtime: Runtime) -> None:
     """The valuation worker, restarted if it fails or loses its lease."""
     window = runtime.settings.valuation_window_ms / 1000
     while True:
+        runtime.worker = ValuationWorker(
+            runtime.services.broker, window, runtime.settings.worker_lease_ms
+        )
         try:
-            await ValuationWorker(runtime.services.broker, window).run()
+            await runtime.worker.run()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -31,9 +31,11 @@ async def ready(request: Request) -> JSONResponse:
         "mongodb": "ok" if mongo_ok else "unavailable",
         "broker": "ok" if broker_ok else "unavailable",
     }
+    if runtime.worker is not None:  # informational: one process in a deployment is active
+        checks["worker"] = "active" if runtime.worker.active else "standby"
     if mongo_ok and broker_ok:
         return JSONResponse({"status": "ready", "checks": checks})
-    failed = [name for name, state in checks.items() if state != "ok"]
+    failed = [name for name, state in checks.items() if state == "unavailable"]
     return JSONResponse(
         {"status": "unavailable", "failed": failed, "checks": checks}, status_code=503
     )

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
 
     worker: bool = True  # run the valuation worker here (one instance wins the Redis lease)
     valuation_window_ms: int = Field(default=250, ge=10, le=60_000)
+    # the valuation worker's Redis lease: a crashed worker is replaced within about this
+    worker_lease_ms: int = Field(default=10_000, ge=1_000, le=300_000)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -97,19 +97,25 @@ async def _portfolios_holding(tenant: str, symbols: list[str]) -> list[str]:
 
 
 class ValuationWorker:
-    def __init__(self, broker: Broker, window: float = 0.25) -> None:
+    def __init__(self, broker: Broker, window: float = 0.25, lease_ms: int = LEASE_MS) -> None:
+        """Holds a lease of ``lease_ms``, renewed every third of it: after a crash another
+        instance takes over within about ``lease_ms``."""
         self.broker = broker
         self.coalescer = Coalescer(window)
+        self.lease_ms = lease_ms
+        self.active = False
         self._owner = secrets.token_hex(8)
         self._wake = asyncio.Event()
         self.published = 0
 
     async def run(self) -> None:
         """Wait for the lock (if any), then serve until cancelled."""
-        leased = await self.broker.try_lock(LOCK_KEY, self._owner, LEASE_MS)
+        standby = min(1.0, self.lease_ms / 3000)
+        leased = await self.broker.try_lock(LOCK_KEY, self._owner, self.lease_ms)
         while not leased:  # another process holds the lease: stand by
-            await asyncio.sleep(1.0)
-            leased = await self.broker.try_lock(LOCK_KEY, self._owner, LEASE_MS)
+            await asyncio.sleep(standby)
+            leased = await self.broker.try_lock(LOCK_KEY, self._owner, self.lease_ms)
+        self.active = True
         log.info("valuation worker active")
         tasks = [asyncio.create_task(self._consume()), asyncio.create_task(self._flush())]
         tasks.append(asyncio.create_task(self._keep_lock()))
@@ -125,11 +131,12 @@ class ValuationWorker:
 
     async def _keep_lock(self) -> None:
         while True:
-            await asyncio.sleep(LEASE_MS / 3000)
-            if not await self.broker.try_lock(LOCK_KEY, self._owner, LEASE_MS):
+            await asyncio.sleep(self.lease_ms / 3000)
+            if not await self.broker.try_lock(LOCK_KEY, self._owner, self.lease_ms):
                 raise RuntimeError("valuation worker lost its lease")
 
     async def _release(self) -> None:
+        self.active = False
         await self.broker.release_lock(LOCK_KEY, self._owner)
 
     async def _consume(self) -> None:

@@ -17,6 +17,15 @@ from subscriptions.sinks import BoundedSink, ConflatingSink, Sink
 log = logging.getLogger(__name__)
 
 MEMORY_URL = "memory://"
+_TAKE_OR_RENEW = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class Broker:
@@ -125,23 +134,19 @@ class Broker:
                         sink.put(event.channel, event.message)
 
     async def try_lock(self, key: str, owner: str, ttl_ms: int) -> bool:
-        """Take or renew a lease (Redis SET NX PX); always granted without Redis."""
+        """Take the lease, or renew it when ``owner`` holds it (one atomic script, so a
+        lease that lapsed and went to another owner is never extended); always granted
+        without Redis."""
         if self._redis is None:
             return True
         try:
-            if await self._redis.set(self._ns + key, owner, nx=True, px=ttl_ms):
-                return True
-            current = await self._redis.get(self._ns + key)
-            if current is not None and current.decode() == owner:
-                return bool(await self._redis.pexpire(self._ns + key, ttl_ms))
+            granted = await self._redis.eval(_TAKE_OR_RENEW, 1, self._ns + key, owner, ttl_ms)
         except (OSError, aioredis.RedisError):
             return False
-        return False
+        return bool(granted)
 
     async def release_lock(self, key: str, owner: str) -> None:
         if self._redis is None:
             return
         with contextlib.suppress(OSError, aioredis.RedisError):
-            current = await self._redis.get(self._ns + key)
-            if current is not None and current.decode() == owner:
-                await self._redis.delete(self._ns + key)
+            await self._redis.eval(_RELEASE, 1, self._ns + key, owner)

@@ -69,6 +69,7 @@ async def two_processes(mongo_url, redis_url, tmp_path):
         FIDUS_ARGON2_MEMORY_KIB="1024",
         FIDUS_ARGON2_TIME_COST="1",
         FIDUS_LOG_LEVEL="WARNING",
+        FIDUS_WORKER_LEASE_MS="2000",
     )
     first = ApiProcess(env, tmp_path / "a.log")
     await first.wait_ready()  # bootstraps the tenant before the second one starts
@@ -183,11 +184,28 @@ async def test_ticks_and_portfolio_updates_cross_processes(two_processes):
                 assert update["portfolioUpdated"]["cash"] != "0.00"
 
 
-async def test_the_worker_fails_over_when_its_process_stops(two_processes):
+async def worker_state(client, process: ApiProcess) -> str:
+    state: str = (await client.get(f"{process.url}/health/ready")).json()["checks"]["worker"]
+    return state
+
+
+@pytest.mark.parametrize("how", ["stopped", "killed"])
+async def test_the_worker_fails_over_when_its_process_goes(two_processes, how):
+    """A started first and holds the lease; B stands by. When A stops (releasing the lease)
+    or is killed (the lease lapses), B's worker takes over and publishes."""
     a, b = two_processes
     async with httpx.AsyncClient(timeout=30) as client:
+        assert (await worker_state(client, a), await worker_state(client, b)) == (
+            "active",
+            "standby",
+        )
         admin, portfolio = await admin_with_portfolio(client, b.url, "F")
-        a.stop()  # whichever process held the lease, B must be (or become) the worker
+        gone = time.monotonic()
+        if how == "killed":
+            a.process.kill()  # SIGKILL: no chance to release the lease
+            a.process.wait(10)
+        else:
+            a.stop()
 
         async def deposit_on_b(attempt: int) -> None:
             await asyncio.sleep(0.5)
@@ -196,3 +214,5 @@ async def test_the_worker_fails_over_when_its_process_stops(two_processes):
         async with Client(transport=transport(b.url, admin)) as session:
             update = await first_of(session, UPDATES, {"p": portfolio}, deposit_on_b)
         assert update["portfolioUpdated"]["reason"] == "TRANSACTION"
+        assert await worker_state(client, b) == "active"
+        print(f"worker failover after A {how}: first update on B {time.monotonic() - gone:.1f} s")

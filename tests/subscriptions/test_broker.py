@@ -161,3 +161,24 @@ async def test_no_leak_across_1000_subscribe_cycles() -> None:
         assert growth < 256 * 1024, f"{growth} bytes retained after 1,000 cycles"
     finally:
         await broker.disconnect()
+
+
+async def test_a_lease_is_exclusive_renewed_only_by_its_owner_and_lapses(redis_url):
+    a, b = Broker(redis_url, namespace="lease-test"), Broker(redis_url, namespace="lease-test")
+    await a.connect()
+    await b.connect()
+    try:
+        assert await a.try_lock("lease", "owner-a", 300)
+        assert not await b.try_lock("lease", "owner-b", 300)
+        assert await a.try_lock("lease", "owner-a", 300)  # renewed
+        await b.release_lock("lease", "owner-b")  # not theirs: no effect
+        assert not await b.try_lock("lease", "owner-b", 300)
+        await asyncio.sleep(0.4)  # owner-a crashed: the lease lapses
+        assert await b.try_lock("lease", "owner-b", 300)
+        assert not await a.try_lock("lease", "owner-a", 300)  # a late renewal takes nothing
+        await b.release_lock("lease", "owner-b")
+        assert await a.try_lock("lease", "owner-a", 300)
+        await a.release_lock("lease", "owner-a")
+    finally:
+        await a.disconnect()
+        await b.disconnect()

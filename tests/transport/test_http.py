@@ -34,7 +34,7 @@ async def test_health_routes(api):
     assert (live.status_code, live.json()) == (200, {"status": "ok"})
     ready = await api.client.get(f"{api.base_url}/health/ready")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"mongodb": "ok", "broker": "ok"}
+    assert ready.json()["checks"] == {"mongodb": "ok", "broker": "ok", "worker": "active"}
 
 
 async def test_graphiql_is_served_when_enabled(api):
