@@ -9,7 +9,7 @@ from resolvers.service_tokens import ServiceCaller
 from resolvers.topics import mark_symbols
 from subscriptions.broker import Broker
 from subscriptions.payloads import SYMBOL_PATTERN, TickPayload
-from subscriptions.ticks import publish_tick
+from subscriptions.ticks import accept_ticks
 
 MAX_BATCH = 5000
 MAX_FUTURE_MS = 60_000
@@ -85,24 +85,17 @@ async def ingest_ticks(
 ) -> IngestResult:
     tenant = str(caller.tenant_id)
     parsed = [parse_tick(raw, now_ms) for raw in ticks]
-    symbols = [t.symbol for t in parsed if isinstance(t, TickPayload)]
-    latest = {
-        s: tick.time_msc for s, tick in (await broker.prices.get_many(tenant, symbols)).items()
-    }
+    valid = [(index, tick) for index, tick in enumerate(parsed) if isinstance(tick, TickPayload)]
+    fresh = await accept_ticks(broker, tenant, [tick for _, tick in valid])
+    stale = {index for (index, _), ok in zip(valid, fresh, strict=True) if not ok}
     accepted: list[TickPayload] = []
     rejected: list[Rejection] = []
     for index, tick in enumerate(parsed):
         if isinstance(tick, str):
             rejected.append(Rejection(index, tick))
-            continue
-        if tick.time_msc < latest.get(tick.symbol, 0):
+        elif index in stale:
             rejected.append(Rejection(index, "stale: older than the last accepted tick"))
-            continue
-        latest[tick.symbol] = tick.time_msc
-        accepted.append(tick)
-    newest = {tick.symbol: tick for tick in accepted}
-    await broker.prices.put(tenant, list(newest.values()))
-    for tick in accepted:
-        await publish_tick(broker, tenant, tick)
-    await mark_symbols(broker, tenant, list(newest))
+        else:
+            accepted.append(tick)
+    await mark_symbols(broker, tenant, list(dict.fromkeys(t.symbol for t in accepted)))
     return IngestResult(accepted=accepted, rejected=rejected)

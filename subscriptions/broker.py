@@ -76,7 +76,15 @@ class Broker:
             return False
 
     async def publish(self, topic: str, message: str) -> None:
-        await self._broadcast.publish(self._ns + topic, message)
+        await self._broadcast.publish(self.channel(topic), message)
+
+    def channel(self, topic: str) -> str:
+        """The Redis channel a topic is published on."""
+        return self._ns + topic
+
+    @property
+    def redis_backed(self) -> bool:
+        return self._redis is not None
 
     async def listen(
         self, topics: list[str], *, conflate: bool = False, limit: int = 1000

@@ -150,3 +150,21 @@ async def test_posted_ticks_reach_a_websocket_subscriber(api, world, base_url, i
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     assert got["symbol"] == "XAUUSD" and got["bid"] >= 2000.0
+
+
+async def test_concurrent_batches_never_leave_an_older_tick_as_the_latest(api, world, ingest_token):
+    """Staleness is decided atomically with storing: whatever order 20 concurrent
+    one-tick batches arrive in, the newest tick ends up as the latest price."""
+    order = [7, 3, 19, 0, 12, 5, 16, 1, 9, 14, 2, 18, 6, 11, 4, 17, 8, 13, 10, 15]
+    responses = await asyncio.gather(
+        *(
+            post(api, ingest_token, {"ticks": [tick("RACE", offset_ms=-i, bid=100.0 + i)]})
+            for i in order
+        )
+    )
+    accepted = [i for i, r in zip(order, responses, strict=True) if r.json()["accepted"] == 1]
+    assert accepted and 0 in accepted  # the newest (offset 0) is never stale
+    latest = await api.gql(
+        'query { latestTicks(symbols: ["RACE"]) { bid } }', token=world("acme", "investor").token
+    )
+    assert latest.ok()["latestTicks"] == [{"bid": 100.0}]
