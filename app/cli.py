@@ -63,6 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=True,
         server_header=False,
+        ws_per_message_deflate=settings.ws_compression,
     )
     return 0
 

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     ws_keepalive_seconds: float = Field(default=15.0, gt=0)
+    # permessage-deflate costs more CPU per message than it saves on ~150-byte ticks
+    ws_compression: bool = False
 
     bootstrap_tenant: str | None = None
     bootstrap_email: str | None = None

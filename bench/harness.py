@@ -125,10 +125,14 @@ def fidus(backends: Backends, db_name: str, **settings: str) -> Iterator[Server]
 
 @contextlib.contextmanager
 def uvicorn_app(target: str, env: dict[str, str]) -> Iterator[Server]:
-    """A baseline app (``module:attr``) under uvicorn with the same options as Fidus."""
+    """A baseline app (``module:attr``) under uvicorn with the same options as Fidus
+    (one worker, no WebSocket compression)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", target, "--port", str(port), "--log-level", "warning"],
+        [
+            *(sys.executable, "-m", "uvicorn", target, "--port", str(port)),
+            *("--log-level", "warning", "--ws-per-message-deflate", "false"),
+        ],
         env={**os.environ, **env},
         cwd=ROOT,
     )

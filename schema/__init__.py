@@ -24,6 +24,7 @@ from schema.mt5 import Mt5Mutations
 from schema.observability import OperationLog
 from schema.opportunities import OpportunityMutations, OpportunityQueries
 from schema.portfolios import PortfolioMutations, PortfolioQueries
+from schema.shared_events import SharingExecutionContext
 from schema.ticks import TickQueries, TickSubscriptions
 from schema.users import UserMutations, UserQueries
 
@@ -75,6 +76,7 @@ def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
+        execution_context_class=SharingExecutionContext,
         extensions=[  # factories: a fresh extension per operation; caches are shared
             OperationLog,
             CodedErrors,

@@ -2,18 +2,20 @@
 
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import strawberry
 
 from resolvers import ticks as use_cases
 from schema.context import Info
 from schema.permissions import IsAuthenticated
+from schema.shared_events import SharedEvent
 from schema.streams import guarded
 from subscriptions.ticks import TickPayload
 
 
 @strawberry.type
-class Tick:
+class Tick(SharedEvent):
     symbol: str
     time: datetime
     bid: float
@@ -35,6 +37,12 @@ class Tick:
         )
 
 
+@lru_cache(maxsize=4096)
+def shared_tick(tick: TickPayload) -> Tick:
+    """The same object for every subscriber of a tick, so it is rendered once."""
+    return Tick.from_payload(tick)
+
+
 @strawberry.type
 class TickQueries:
     @strawberry.field(permission_classes=[IsAuthenticated])
@@ -48,4 +56,4 @@ class TickSubscriptions:
     async def ticks(self, info: Info, symbols: list[str]) -> AsyncGenerator[Tick, None]:
         stream = use_cases.ticks(info.context, symbols)
         async for tick in guarded(info.context, stream):
-            yield Tick.from_payload(tick)
+            yield shared_tick(tick)

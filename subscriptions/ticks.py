@@ -1,6 +1,7 @@
 """Tick payloads and topics: one channel per tenant and symbol, JSON encoded once."""
 
 from collections.abc import AsyncIterator
+from functools import lru_cache
 
 from subscriptions.broker import Broker
 from subscriptions.payloads import SYMBOL_PATTERN, TickPayload
@@ -36,9 +37,15 @@ async def accept_ticks(broker: Broker, tenant_id: str, ticks: list[TickPayload])
     return accepted
 
 
+@lru_cache(maxsize=4096)
+def decode_shared(message: str) -> TickPayload:
+    """One decoded payload per message, whatever the number of subscribers."""
+    return TickPayload.decode(message)
+
+
 async def tick_stream(
     broker: Broker, tenant_id: str, symbols: list[str]
 ) -> AsyncIterator[TickPayload]:
     topics = [tick_topic(tenant_id, symbol) for symbol in symbols]
     async for _topic, message in broker.listen(topics, conflate=True):
-        yield TickPayload.decode(message)
+        yield decode_shared(message)

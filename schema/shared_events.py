@@ -1,0 +1,82 @@
+"""Render a broadcast event once per distinct selection, not once per subscriber.
+
+A tick goes to every subscriber of its symbol, and their subscriptions mostly select the
+same fields: executing the selection for each of them is the bulk of a fan-out's CPU. A
+payload type that derives from ``SharedEvent`` declares that its fields depend on nothing
+but the payload (no context, no arguments); its execution result is then kept on the
+payload object and reused for every subscription with the same operation document and the
+same values of the variables used below the root field. Results with errors are never
+shared."""
+
+from collections import OrderedDict
+from typing import Any
+
+from graphql import ExecutionResult, OperationDefinitionNode, OperationType, VariableNode, visit
+from graphql.language import Visitor
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+_RENDERINGS = "_fidus_renderings"
+_VARIABLES_CACHE_SIZE = 1024
+
+
+class SharedEvent:
+    """Marker for subscription payloads rendered the same for anyone (see module doc)."""
+
+
+class _VariableNames(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        self.names.add(node.name.value)
+
+
+# id(operation) → (operation, names): the strong reference keeps the id from being reused
+_selection_variables: OrderedDict[int, tuple[OperationDefinitionNode, tuple[str, ...]]] = (
+    OrderedDict()
+)
+
+
+def selection_variables(operation: OperationDefinitionNode) -> tuple[str, ...]:
+    """Variables used anywhere below the root fields (their own arguments excluded)."""
+    cached = _selection_variables.get(id(operation))
+    if cached is not None and cached[0] is operation:
+        return cached[1]
+    collector = _VariableNames()
+    for selection in operation.selection_set.selections:
+        for directive in selection.directives or ():
+            visit(directive, collector)
+        inner = getattr(selection, "selection_set", None)
+        if inner is not None:
+            visit(inner, collector)
+    names = tuple(sorted(collector.names))
+    _selection_variables[id(operation)] = (operation, names)
+    if len(_selection_variables) > _VARIABLES_CACHE_SIZE:
+        _selection_variables.popitem(last=False)
+    return names
+
+
+class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        payload = self.root_value
+        if (
+            not isinstance(payload, SharedEvent)
+            or self.operation.operation is not OperationType.SUBSCRIPTION
+        ):
+            return super().execute_operation(serially)
+        coerced = self.variable_values.coerced
+        key = (
+            id(self.operation),
+            tuple(repr(coerced.get(name)) for name in selection_variables(self.operation)),
+        )
+        renderings: dict[Any, tuple[OperationDefinitionNode, ExecutionResult]] = (
+            payload.__dict__.setdefault(_RENDERINGS, {})
+        )
+        shared = renderings.get(key)
+        if shared is not None and shared[0] is self.operation:
+            return shared[1]
+        result = super().execute_operation(serially)
+        if isinstance(result, ExecutionResult) and not result.errors:
+            renderings[key] = (self.operation, result)
+        return result
