@@ -2,6 +2,7 @@
 exactly what its own selection (and the variables used in it) asks for."""
 
 import asyncio
+from typing import Any
 
 from gql import Client, gql
 from graphql import parse
@@ -49,7 +50,7 @@ async def test_each_subscriber_gets_its_own_selection_rendered_once(
 
     monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_operation", counting)
 
-    async def consume(index: int, document: str, variables: dict) -> None:
+    async def consume(index: int, document: str, variables: Any) -> None:
         async with Client(transport=transport(base_url, investor.token)) as session:
             async for result in session.subscribe(gql(document), variable_values=variables):
                 await received[index].put(result)
