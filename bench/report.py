@@ -1,0 +1,171 @@
+"""Turn bench/results/*.json into docs/benchmarks.md (tables) and PNG charts under
+docs/benchmarks/ (matplotlib): latency percentiles and throughput.
+
+    .venv/bin/python -m bench.report
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from bench.harness import RESULTS, ROOT
+
+DOCS = ROOT / "docs"
+CHARTS = DOCS / "benchmarks"
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    def cell(value: Any) -> str:
+        return f"{value:,.1f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _bars(
+    path: Path, title: str, labels: list[str], series: dict[str, list[float]], unit: str
+) -> None:
+    figure, axes = plt.subplots(figsize=(7, 3.6))
+    width = 0.8 / max(1, len(series))
+    for index, (name, values) in enumerate(series.items()):
+        positions = [i + index * width for i in range(len(labels))]
+        axes.bar(positions, values, width, label=name)
+    axes.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(labels))], labels)
+    axes.set_ylabel(unit)
+    axes.set_title(title)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def fanout_section(data: dict[str, Any]) -> str:
+    rows = data["rows"]
+    _bars(
+        CHARTS / "fanout-latency.png",
+        "Tick fan-out: latency tick → client (ms)",
+        ["p50", "p95", "p99"],
+        {row["server"]: [row["p50_ms"], row["p95_ms"], row["p99_ms"]] for row in rows},
+        "ms",
+    )
+    _bars(
+        CHARTS / "fanout-throughput.png",
+        "Tick fan-out: delivered messages/s",
+        [row["server"] for row in rows],
+        {"delivered/s": [row["delivered_per_s"] for row in rows]},
+        "messages/s",
+    )
+    ratios = data.get("ratios", {})
+    settings = data.get("settings", {})
+    return "\n".join(
+        [
+            "## 1. Tick fan-out",
+            "",
+            f"{settings.get('subscribers')} subscribers (graphql-transport-ws, "
+            f"{settings.get('client_processes')} client processes), each on "
+            f"{settings.get('per_sub')} of {settings.get('symbols')} symbols; "
+            f"{settings.get('rate')} ticks/s posted to `/mt5/ticks` for "
+            f"{settings.get('seconds')} s. Baseline: `bench/relay.py` (Starlette WebSocket "
+            "forwarding Redis pub/sub, no GraphQL) under the same load, same run.",
+            "",
+            _table(rows, list(rows[0])),
+            "",
+            f"Fidus delivers **{ratios.get('throughput_vs_relay', 0):.2f}×** the relay's "
+            f"throughput with a p99 of **{ratios.get('p99_vs_relay', 0):.2f}×** the relay's "
+            "(targets ≥ 0.7× and ≤ 2×).",
+            "",
+            "![latency](benchmarks/fanout-latency.png) "
+            "![throughput](benchmarks/fanout-throughput.png)",
+        ]
+    )
+
+
+def memory_section(idle: dict[str, Any] | None, stalled: dict[str, Any] | None) -> str:
+    parts = ["## 2. Memory", ""]
+    if idle:
+        parts += [_table(idle["rows"], list(idle["rows"][0])), ""]
+    if stalled:
+        row = stalled["rows"][0]
+        parts += [
+            "A stalled subscriber (all 50 symbols, never reading) under the feed, while "
+            "another subscriber keeps reading:",
+            "",
+            _table([row], list(row)),
+            "",
+            "![rss](benchmarks/memory-stalled.png)",
+        ]
+        series = stalled.get("series", [])
+        if series:
+            figure, axes = plt.subplots(figsize=(7, 3.2))
+            axes.plot([at for at, _ in series], [rss / 2**20 for _, rss in series])
+            axes.set_xlabel("seconds")
+            axes.set_ylabel("server RSS (MiB)")
+            axes.set_ylim(bottom=0)
+            axes.set_title("Server RSS with a stalled subscriber")
+            figure.tight_layout()
+            figure.savefig(CHARTS / "memory-stalled.png", dpi=110)
+            plt.close(figure)
+    return "\n".join(parts)
+
+
+def simple_section(title: str, data: dict[str, Any], chart: str | None = None) -> str:
+    rows = data["rows"]
+    parts = [f"## {title}", "", _table(rows, list(rows[0]))]
+    for key in ("ratios", "targets", "notes"):
+        if data.get(key):
+            parts += ["", f"{key}: `{json.dumps(data[key])}`"]
+    if chart:
+        parts += ["", f"![{title}](benchmarks/{chart})"]
+    return "\n".join(parts)
+
+
+def main() -> None:
+    CHARTS.mkdir(parents=True, exist_ok=True)
+    sections = []
+    machine = None
+    if fanout := _load("fanout"):
+        machine = fanout["machine"]
+        sections.append(fanout_section(fanout))
+    idle, stalled = _load("memory-idle"), _load("memory-stalled")
+    if idle or stalled:
+        sections.append(memory_section(idle, stalled))
+    if queries := _load("queries"):
+        sections.append(simple_section("3. Queries", queries))
+    if ingest := _load("ingest"):
+        rows = ingest["rows"]
+        _bars(
+            CHARTS / "ingest.png",
+            "Ingest: accepted ticks/s by batch size",
+            [str(row["batch"]) for row in rows],
+            {"ticks/s": [row["ticks_per_s"] for row in rows]},
+            "ticks/s",
+        )
+        sections.append(simple_section("4. Ingest", ingest, "ingest.png"))
+        machine = machine or ingest["machine"]
+    header = [
+        "# Benchmarks",
+        "",
+        "Produced by the commands in `bench/README.md`; this page is written by "
+        "`python -m bench.report` from `bench/results/*.json`. Every figure comes with a "
+        "baseline measured in the same run on the same machine: ratios are what to compare, "
+        "absolute numbers depend on the machine and its load.",
+        "",
+        f"Machine: {json.dumps(machine)}" if machine else "",
+    ]
+    (DOCS / "benchmarks.md").write_text("\n".join(header) + "\n\n" + "\n\n".join(sections) + "\n")
+    print(f"wrote {DOCS / 'benchmarks.md'}")
+
+
+if __name__ == "__main__":
+    main()
