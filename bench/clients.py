@@ -29,7 +29,7 @@ class Plan:
 
 def _latency_ms(now_ms: float, message: dict[str, Any], kind: str) -> float:
     if kind == "relay":
-        return now_ms - message["time_msc"]
+        return now_ms - float(message["time_msc"])
     stamp = datetime.fromisoformat(message["payload"]["data"]["ticks"]["time"])
     return now_ms - stamp.timestamp() * 1000
 

@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="py-spy the Fidus server")
     parser.add_argument("--only", choices=["fidus", "relay"], default=None)
     args = parser.parse_args()
-    rows = []
+    rows: list[dict[str, Any]] = []
     with backends() as urls, fidus(urls, DB, max_subscriptions_per_connection="50") as server:
         admin = admin_token(server.url)
         token = ingest_token(server.url, admin)
