@@ -18,12 +18,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import health, mt5
+from app import health, metrics, mt5
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
 from app.graphql_view import FidusGraphQL
 from app.logs import RequestIdMiddleware
+from app.metrics import HttpMetricsMiddleware
 from app.settings import Settings
 from models import ALL_DOCUMENTS
 from resolvers.context import Services
@@ -169,11 +170,12 @@ def create_app(
         routes=[
             Route("/health", health.live, methods=["GET"]),
             Route("/health/ready", health.ready, methods=["GET"]),
+            Route("/metrics", metrics.metrics, methods=["GET"]),
             Route("/mt5/ticks", mt5.post_ticks, methods=["POST"]),
             Route("/mt5/accounts", mt5.post_account, methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[Middleware(RequestIdMiddleware), Middleware(HttpMetricsMiddleware)],
         lifespan=lifespan,
     )

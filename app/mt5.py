@@ -9,6 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from app.metrics import TICKS_INGESTED, TICKS_REJECTED, rejection_label
 from models.errors import FidusError
 from resolvers import service_tokens
 from resolvers.context import RequestContext
@@ -72,6 +73,9 @@ async def post_ticks(request: Request) -> JSONResponse:
         return _error(413, "BAD_USER_INPUT", f"at most {MAX_BATCH} ticks per batch")
     broker = request.app.state.runtime.services.broker
     result = await ingest_ticks(broker, caller, ticks, int(time.time() * 1000))
+    TICKS_INGESTED.inc(len(result.accepted))
+    for rejection in result.rejected:
+        TICKS_REJECTED.labels(rejection_label(rejection.reason)).inc()
     return JSONResponse(
         {
             "accepted": len(result.accepted),

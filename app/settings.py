@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     # the valuation worker's Redis lease: a crashed worker is replaced within about this
     worker_lease_ms: int = Field(default=10_000, ge=1_000, le=300_000)
 
+    metrics_token: SecretStr | None = None  # set: GET /metrics needs this bearer token
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -5,10 +5,13 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TypeVar
 
+from prometheus_client import Gauge
+
 from models.errors import Conflict, Unauthenticated
 from resolvers.context import RequestContext
 
 T = TypeVar("T")
+ACTIVE = Gauge("fidus_active_subscriptions", "Subscriptions streaming in this process")
 
 
 async def guarded(context: RequestContext, stream: AsyncIterator[T]) -> AsyncGenerator[T, None]:
@@ -17,6 +20,7 @@ async def guarded(context: RequestContext, stream: AsyncIterator[T]) -> AsyncGen
     if context.active_subscriptions >= limit:
         raise Conflict(f"At most {limit} subscriptions per connection")
     context.active_subscriptions += 1
+    ACTIVE.inc()
     principal = context.require_principal()
     remaining = (
         None
@@ -31,3 +35,4 @@ async def guarded(context: RequestContext, stream: AsyncIterator[T]) -> AsyncGen
         raise Unauthenticated("Access token expired; reconnect with a fresh token") from exc
     finally:
         context.active_subscriptions -= 1
+        ACTIVE.dec()

@@ -12,6 +12,7 @@ from typing import Any
 
 from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
+from prometheus_client import Counter
 from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -19,6 +20,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
+RECONNECTS = Counter(
+    "fidus_broker_reconnects_total", "Times the Redis pub/sub connection was lost and retried"
+)
 _FAILURES = (ConnectionError, OSError, aioredis.RedisError)
 
 
@@ -81,6 +85,7 @@ class ResilientRedisBackend(BroadcastBackend):
                 backoff = 0.05
             except _FAILURES as exc:
                 self.reconnects += 1
+                RECONNECTS.inc()
                 log.warning(
                     "redis pub/sub connection lost; retrying",
                     extra={"error": str(exc), "retry_in": backoff},
