@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import health, metrics, mt5
+from app import health, metrics, mt5, security
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
@@ -176,6 +176,10 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
-        middleware=[Middleware(RequestIdMiddleware), Middleware(HttpMetricsMiddleware)],
+        middleware=[
+            *security.middleware(settings),
+            Middleware(RequestIdMiddleware),
+            Middleware(HttpMetricsMiddleware),
+        ],
         lifespan=lifespan,
     )

@@ -4,7 +4,7 @@
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from resolvers.context import IdentityPolicy
@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=5000, ge=100)
+    max_query_cost: int = Field(default=10_000, ge=10)
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     ws_keepalive_seconds: float = Field(default=15.0, gt=0)
@@ -54,6 +55,13 @@ class Settings(BaseSettings):
     # the valuation worker's Redis lease: a crashed worker is replaced within about this
     worker_lease_ms: int = Field(default=10_000, ge=1_000, le=300_000)
 
+    # HTTP hardening
+    cors_origins: list[str] = Field(default_factory=list)  # e.g. ["https://app.example.com"]
+    cors_allow_credentials: bool = False
+    hsts: bool = False  # behind TLS: Strict-Transport-Security on every response
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    max_multipart_bytes: int = Field(default=12 * 1_048_576, ge=1024)
+    introspection: bool | None = None  # default: on where GraphiQL is on
     metrics_token: SecretStr | None = None  # set: GET /metrics needs this bearer token
     log_level: str = "INFO"
     log_json: bool = True
@@ -64,6 +72,24 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("FIDUS_JWT_SECRET must be at least 32 characters")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _explicit_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not origin.startswith(("https://", "http://")):
+                raise ValueError(f"CORS origin {origin!r} must start with https:// or http://")
+        return value
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_credentials(self) -> "Settings":
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError("FIDUS_CORS_ORIGINS cannot be * when credentials are allowed")
+        return self
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.graphiql_enabled if self.introspection is None else self.introspection
 
     @property
     def embedded(self) -> bool:
@@ -86,4 +112,7 @@ class Settings(BaseSettings):
             max_depth=self.max_query_depth,
             max_aliases=self.max_aliases,
             max_tokens=self.max_tokens,
+            introspection=self.introspection_enabled,
+            max_cost=self.max_query_cost,
+            max_page_size=self.max_page_size,
         )

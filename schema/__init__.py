@@ -5,7 +5,9 @@ from functools import partial
 from typing import Any
 
 import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -15,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from schema.analytics import AnalyticsQueries
+from schema.cost import QueryCost
 from schema.errors import CodedErrors, code_all
 from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
@@ -56,6 +59,9 @@ class SchemaLimits:
     max_aliases: int = 30
     max_tokens: int = 5000
     cache_size: int = 512
+    introspection: bool = True
+    max_cost: int = 10_000
+    max_page_size: int = 100
 
 
 class FidusSchema(strawberry.Schema):
@@ -84,6 +90,12 @@ def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
             partial(ParserCache, maxsize=limits.cache_size),
             partial(QueryDepthLimiter, max_depth=limits.max_depth),
             partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+            *([] if limits.introspection else [_no_introspection]),
             partial(ValidationCache, maxsize=limits.cache_size),
+            partial(QueryCost, max_cost=limits.max_cost, max_page_size=limits.max_page_size),
         ],
     )
+
+
+def _no_introspection() -> AddValidationRules:
+    return AddValidationRules([NoSchemaIntrospectionCustomRule])
