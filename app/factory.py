@@ -88,6 +88,7 @@ async def open_runtime(
             policy=settings.identity_policy(),
             max_page_size=settings.max_page_size,
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            write_limits=settings.write_limits(),
         )
         yield Runtime(settings, mongo, services, tokens, embedded)
     finally:

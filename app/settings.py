@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from resolvers.context import IdentityPolicy
+from resolvers.context import IdentityPolicy, WriteLimits
 from schema import SchemaLimits
 
 
@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=5000, ge=100)
     max_query_cost: int = Field(default=10_000, ge=10)
+    # mutations per minute (sliding window, shared through Redis)
+    mutations_per_minute_per_user: int = Field(default=120, ge=1)
+    mutations_per_minute_per_address: int = Field(default=600, ge=1)
+    sign_ins_per_minute_per_address: int = Field(default=30, ge=1)
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     ws_keepalive_seconds: float = Field(default=15.0, gt=0)
@@ -105,6 +109,13 @@ class Settings(BaseSettings):
             refresh_ttl=timedelta(days=self.refresh_token_days),
             account_failure_limit=self.login_failures_per_account,
             address_failure_limit=self.login_failures_per_address,
+        )
+
+    def write_limits(self) -> WriteLimits:
+        return WriteLimits(
+            per_user=self.mutations_per_minute_per_user,
+            per_address=self.mutations_per_minute_per_address,
+            auth_per_address=self.sign_ins_per_minute_per_address,
         )
 
     def schema_limits(self) -> SchemaLimits:

@@ -40,6 +40,15 @@ class IdentityPolicy:
     mfa_issuer: str = "Fidus"
 
 
+@dataclass(frozen=True)
+class WriteLimits:
+    """Mutations per minute: per user, per client address, and sign-in family per address."""
+
+    per_user: int = 120
+    per_address: int = 600
+    auth_per_address: int = 30
+
+
 @dataclass
 class Services:
     """Process-wide collaborators shared by every request."""
@@ -53,6 +62,7 @@ class Services:
     max_subscriptions_per_connection: int = 20
     clock: Callable[[], datetime] = utc_now
     dummy_password_hash: str | None = None
+    write_limits: WriteLimits = field(default_factory=WriteLimits)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from schema.mt5 import Mt5Mutations
 from schema.observability import OperationLog
 from schema.opportunities import OpportunityMutations, OpportunityQueries
 from schema.portfolios import PortfolioMutations, PortfolioQueries
+from schema.rate_limits import RateLimits
 from schema.shared_events import SharingExecutionContext
 from schema.ticks import TickQueries, TickSubscriptions
 from schema.users import UserMutations, UserQueries
@@ -86,6 +87,7 @@ def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
         extensions=[  # factories: a fresh extension per operation; caches are shared
             OperationLog,
             CodedErrors,
+            RateLimits,
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             partial(ParserCache, maxsize=limits.cache_size),
             partial(QueryDepthLimiter, max_depth=limits.max_depth),

@@ -11,6 +11,7 @@ from broadcaster._base import Unsubscribed
 from redis import asyncio as aioredis
 
 from subscriptions.prices import PriceCache
+from subscriptions.rate_limits import RateLimiter
 from subscriptions.redis_backend import ResilientRedisBackend, redis_client
 from subscriptions.sinks import BoundedSink, ConflatingSink, Sink
 
@@ -44,6 +45,7 @@ class Broker:
         self._redis: Any = redis_client(redis_url) if redis_url else None
         self._connected = False
         self.prices = PriceCache(self._redis, self._ns)
+        self.rate_limits = RateLimiter(self._redis, self._ns)
         self._sinks: dict[str, set[Sink]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
 
