@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import json
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ from app.mt5_feed import Deliver, DeliverSnapshot
 from app.settings import Settings
 from models.errors import FidusError
 from models.tenants import Tenant
+from resolvers import persisted_queries
 from resolvers.ingest import ingest_ticks
 from resolvers.mt5_accounts import ingest_snapshot
 from resolvers.service_tokens import ServiceCaller
@@ -255,6 +257,26 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def cmd_register_persisted(args: argparse.Namespace) -> int:
+    """Load a client build's persisted-query manifest into the registry."""
+    path = Path(args.manifest)
+    try:
+        entries = persisted_queries.manifest_entries(json.loads(path.read_text()))
+    except (OSError, ValueError, FidusError) as exc:
+        print(f"fidus: {path}: {exc}", file=sys.stderr)
+        return 2
+    settings = _load_settings()
+
+    async def run() -> None:
+        async with open_runtime(settings):
+            for _sha, query, name in entries:
+                await persisted_queries.register(query, source="manifest", name=name)
+
+    asyncio.run(run())
+    print(f"Registered {len(entries)} persisted queries from {path.name}")
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     sdl = build_schema().as_str() + "\n"
     if args.path:
@@ -321,6 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
     bridge.add_argument("--polls", type=int, default=None, help="stop after this many polls")
     _add_target(bridge)
     bridge.set_defaults(handler=cmd_mt5_bridge)
+
+    persisted = commands.add_parser(
+        "persisted-queries", help="the persisted-query registry"
+    ).add_subparsers(dest="persisted_command", required=True)
+    register = persisted.add_parser("register", help="load a persisted-query manifest (JSON)")
+    register.add_argument("manifest")
+    register.set_defaults(handler=cmd_register_persisted)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("path", nargs="?", default=None)

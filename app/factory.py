@@ -89,6 +89,7 @@ async def open_runtime(
             max_page_size=settings.max_page_size,
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             write_limits=settings.write_limits(),
+            persisted_queries=settings.persisted_queries,
         )
         yield Runtime(settings, mongo, services, tokens, embedded)
     finally:

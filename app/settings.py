@@ -3,6 +3,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,8 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=5000, ge=100)
     max_query_cost: int = Field(default=10_000, ge=10)
+    # off | auto (clients may register by hash) | only (registered operations only)
+    persisted_queries: Literal["off", "auto", "only"] = "auto"
     # mutations per minute (sliding window, shared through Redis)
     mutations_per_minute_per_user: int = Field(default=120, ge=1)
     mutations_per_minute_per_address: int = Field(default=600, ge=1)

@@ -16,6 +16,7 @@ from models.identity import (
 from models.investments import Investment, Redemption
 from models.mt5 import Mt5Account, Mt5Deal
 from models.opportunities import Interest, Opportunity
+from models.persisted_queries import PersistedQuery
 from models.portfolios import Portfolio, Transaction
 from models.tenants import Tenant
 from models.users import User
@@ -37,6 +38,7 @@ ALL_DOCUMENTS: list[type[Document]] = [
     Redemption,
     Opportunity,
     Interest,
+    PersistedQuery,
     Portfolio,
     Transaction,
     Mt5Account,

@@ -63,6 +63,7 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     dummy_password_hash: str | None = None
     write_limits: WriteLimits = field(default_factory=WriteLimits)
+    persisted_queries: str = "auto"  # off | auto | only (see resolvers.persisted_queries)
 
 
 @dataclass

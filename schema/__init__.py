@@ -1,5 +1,6 @@
 """Strawberry types, one module per domain, merged into one schema by ``build_schema``."""
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -26,6 +27,7 @@ from schema.live import LiveSubscriptions
 from schema.mt5 import Mt5Mutations
 from schema.observability import OperationLog
 from schema.opportunities import OpportunityMutations, OpportunityQueries
+from schema.persisted import PersistedQueries, refused_by_registry
 from schema.portfolios import PortfolioMutations, PortfolioQueries
 from schema.rate_limits import RateLimits
 from schema.shared_events import SharingExecutionContext
@@ -69,12 +71,31 @@ class FidusSchema(strawberry.Schema):
     def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
         """Logging happens in schema.errors, only for unexpected errors."""
 
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        """Streams (WebSocket subscriptions) answer a refused persisted query with an
+        error message: raised inside the operation hooks it would only end the task."""
+        refusal = await refused_by_registry(query, context_value, kwargs)
+        if refusal is not None:
+            return _single(refusal)
+        return await super().stream(query, variable_values, context_value, *args, **kwargs)
+
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
         """Errors raised before the operation hooks ran (e.g. syntax errors caught while
         parsing through the parser cache) get their code here."""
         result = await super().execute(*args, **kwargs)
         code_all(result, kwargs.get("context_value"))
         return result
+
+
+async def _single(result: Any) -> AsyncGenerator[Any, None]:
+    yield result
 
 
 def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
@@ -87,6 +108,7 @@ def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
         extensions=[  # factories: a fresh extension per operation; caches are shared
             OperationLog,
             CodedErrors,
+            PersistedQueries,
             RateLimits,
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             partial(ParserCache, maxsize=limits.cache_size),

@@ -66,7 +66,10 @@ class OperationLog(SchemaExtension):
                     "error_codes": sorted(set(codes)),
                 },
             )
-            operation_name_var.reset(token)
+            try:
+                operation_name_var.reset(token)
+            except ValueError:  # a stream closed from another context (WebSocket)
+                operation_name_var.set(None)
 
 
 def _operation_type(extension: SchemaExtension) -> str | None:

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from app.factory import Runtime, create_app
 from app.settings import Settings
 from models.users import Role, User, search_terms
+from resolvers import persisted_queries
 from resolvers.credentials import hash_password
 from resolvers.tenants import NewTenant, create_tenant
 from tests.support.api import Api
@@ -125,6 +126,7 @@ def runtime(app: Starlette, base_url: str) -> Runtime:
 async def _empty_database(runtime: Runtime, settings: Settings) -> AsyncIterator[None]:
     yield
     database = runtime.mongo[settings.db_name]
+    persisted_queries.forget_cached()
     for name in await database.list_collection_names():
         if name not in KEEP_COLLECTIONS:
             await database[name].delete_many({})
