@@ -69,7 +69,7 @@ class BodyLimitMiddleware:
         limit = self.multipart_limit if multipart else self.limit
         declared = headers.get(b"content-length")
         too_large = JSONResponse(
-            {"error": "BAD_USER_INPUT", "message": f"request body above {limit} bytes"},
+            {"error": f"request body above {limit} bytes", "code": "BAD_USER_INPUT"},
             status_code=413,
         )
         if declared is not None and (not declared.isdigit() or int(declared) > limit):

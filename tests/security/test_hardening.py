@@ -36,7 +36,10 @@ async def test_bodies_above_the_limit_are_refused(api):
     big = {"query": "{ __typename }", "variables": {"pad": "x" * 1_100_000}}
     declared = await api.client.post(f"{api.base_url}/graphql", json=big)
     assert declared.status_code == 413
-    assert declared.json()["error"] == "BAD_USER_INPUT"
+    assert declared.json() == {
+        "error": "request body above 1048576 bytes",
+        "code": "BAD_USER_INPUT",
+    }
 
     async def chunks():
         for _ in range(40):
