@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     worker: bool = True  # run the valuation worker here (one instance wins the Redis lease)
     valuation_window_ms: int = Field(default=250, ge=10, le=60_000)
 
+    event_join_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -16,6 +16,7 @@ from strawberry.tools import merge_types
 
 from schema.analytics import AnalyticsQueries
 from schema.errors import CodedErrors, code_all
+from schema.events import EventMutations, EventQueries
 from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
 from schema.investments import InvestmentMutations, InvestmentQueries
@@ -36,6 +37,7 @@ QUERIES: tuple[type, ...] = (
     OpportunityQueries,
     AnalyticsQueries,
     TickQueries,
+    EventQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,
@@ -45,6 +47,7 @@ MUTATIONS: tuple[type, ...] = (
     PortfolioMutations,
     OpportunityMutations,
     Mt5Mutations,
+    EventMutations,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions)
 
