@@ -4,7 +4,9 @@ the event, and waitlisted registrations are promoted one conditional update at a
 Why this is race-free without a lock or a transaction:
 - ``reserve`` takes a place only while ``registered_count < capacity`` (or capacity is
   unlimited) and the event is PUBLISHED, so N concurrent registrations against capacity C
-  take exactly C places.
+  take exactly C places. A newcomer takes one only while nobody waits.
+- A cancelled place is handed to the oldest waitlisted registration directly (the count
+  does not move), so a concurrent newcomer cannot jump the queue.
 - A promotion moves one registration WAITLISTED → REGISTERED with a conditional update, and
   only after a place was reserved for it, so a registration is never promoted twice and no
   promotion goes without a place.
@@ -12,6 +14,8 @@ Why this is race-free without a lock or a transaction:
   reserves a place, promotes the oldest waitlisted registration, and when there is none
   gives the place back and looks again. A registrant who was waitlisted because ``fill``
   held a place for a moment is therefore seen by that ``fill``'s second look."""
+
+from typing import Any
 
 from beanie import PydanticObjectId
 from pymongo import ReturnDocument
@@ -22,21 +26,24 @@ from resolvers.context import RequestContext
 _PUBLISHED = EventStatus.PUBLISHED.value
 
 
-async def reserve(event_id: PydanticObjectId) -> bool:
-    """Take one place if one is free; False when the event is full (or not PUBLISHED)."""
-    doc = await Event.get_pymongo_collection().find_one_and_update(
-        {
-            "_id": event_id,
-            "status": _PUBLISHED,
-            "$expr": {
-                "$or": [
-                    {"$eq": ["$capacity", None]},
-                    {"$lt": ["$registered_count", "$capacity"]},
-                ]
-            },
+async def reserve(event_id: PydanticObjectId, *, newcomer: bool = False) -> bool:
+    """Take one place if one is free; False when the event is full (or not PUBLISHED).
+    A ``newcomer`` takes a place only while nobody is waiting, so that the waitlist is
+    served first (first come, first served)."""
+    condition: dict[str, Any] = {
+        "_id": event_id,
+        "status": _PUBLISHED,
+        "$expr": {
+            "$or": [
+                {"$eq": ["$capacity", None]},
+                {"$lt": ["$registered_count", "$capacity"]},
+            ]
         },
-        {"$inc": {"registered_count": 1}},
-        projection={"_id": 1},
+    }
+    if newcomer:
+        condition["waitlist_count"] = {"$lte": 0}
+    doc = await Event.get_pymongo_collection().find_one_and_update(
+        condition, {"$inc": {"registered_count": 1}}, projection={"_id": 1}
     )
     return doc is not None
 
@@ -122,7 +129,10 @@ async def fill(ctx: RequestContext, event_id: PydanticObjectId) -> int:
 
 
 async def free_place(ctx: RequestContext, event_id: PydanticObjectId) -> int:
-    """A place was given up (cancellation, failed registration): release it and let the
-    waitlist move up."""
+    """A place was given up (cancellation, failed registration): it goes straight to the
+    oldest waitlisted registration; with nobody waiting it is released (and the waitlist
+    looked at again, for a registrant who was waitlisted meanwhile)."""
+    if await _promote_oldest(ctx, event_id):
+        return 1
     await release(event_id)
     return await fill(ctx, event_id)

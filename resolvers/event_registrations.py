@@ -82,7 +82,7 @@ async def register(ctx: RequestContext, raw_event_id: str) -> Registration:
     )
     if existing is not None and existing.status in ACTIVE:
         raise Conflict(f"You are already {existing.status.value} for this event")
-    holds_place = await event_places.reserve(event.id)
+    holds_place = await event_places.reserve(event.id, newcomer=True)
     if not holds_place and not await event_places.join_waitlist(event.id):
         raise Conflict("The event is no longer open for registration")
     status = RegistrationStatus.REGISTERED if holds_place else RegistrationStatus.WAITLISTED

@@ -2,6 +2,7 @@
 events only; validation; the list ordered by start time with keyset pages."""
 
 from datetime import timedelta
+from typing import Any
 
 from models.audit import AuditEntry
 from models.events import Event
@@ -41,7 +42,7 @@ async def test_staff_create_drafts_that_investors_cannot_see(api, world):
 
 async def test_create_validates_input_and_stores_nothing_bad(api, world):
     manager = world("acme", "manager")
-    bad = [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"title": "  "}, "title"),
         ({"title": "x" * 201}, "title"),
         ({"description": "x" * 5001}, "description"),
@@ -78,7 +79,9 @@ async def test_edit_and_cancel(api, world):
         "Investor day 2",
         5,
     )
-    unlimited = await api.gql(UPDATE, {"id": event["id"], "i": {"capacity": None}}, token=manager.token)
+    unlimited = await api.gql(
+        UPDATE, {"id": event["id"], "i": {"capacity": None}}, token=manager.token
+    )
     assert unlimited.ok()["updateEvent"]["capacity"] is None
     kept = await api.gql(UPDATE, {"id": event["id"], "i": {"title": "T"}}, token=manager.token)
     assert kept.ok()["updateEvent"]["capacity"] is None
