@@ -282,3 +282,17 @@ async def test_raising_the_capacity_promotes_the_waitlist(api, world):
         unlimited.ok()["updateEvent"]["registeredCount"],
         unlimited.ok()["updateEvent"]["waitlistCount"],
     ) == (3, 0)
+
+
+async def test_registrations_racing_the_cancellation_end_cancelled(api, world):
+    manager = world("acme", "manager")
+    event = await published_event(api, manager, capacity=3)
+    guests = await crowd(api, world, 8)
+    results = await asyncio.gather(
+        *[api.gql(REGISTER, {"id": event["id"]}, token=g.token) for g in guests],
+        api.gql(CANCEL_EVENT, {"id": event["id"]}, token=manager.token),
+    )
+    assert results[-1].ok()["cancelEvent"]["status"] == "CANCELLED"
+    assert {r.code for r in results[:-1]} <= {None, "CONFLICT"}
+    assert set(await _statuses(event["id"])) <= {"CANCELLED"}
+    assert await _counts(api, manager, event["id"]) == (0, 0)
