@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import health, metrics, mt5, security
+from app import events, health, metrics, mt5, security
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
@@ -90,6 +90,8 @@ async def open_runtime(
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             write_limits=settings.write_limits(),
             persisted_queries=settings.persisted_queries,
+            event_link_key=derive_key(secret, "event-join-link"),
+            event_join_ttl=timedelta(minutes=settings.event_join_link_minutes),
         )
         yield Runtime(settings, mongo, services, tokens, embedded)
     finally:
@@ -175,6 +177,8 @@ def create_app(
             Route("/metrics", metrics.metrics, methods=["GET"]),
             Route("/mt5/ticks", mt5.post_ticks, methods=["POST"]),
             Route("/mt5/accounts", mt5.post_account, methods=["POST"]),
+            Route("/events/{event_id}.ics", events.ics, methods=["GET"]),
+            Route("/events/{event_id}/join", events.join, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     max_multipart_bytes: int = Field(default=12 * 1_048_576, ge=1024)
     introspection: bool | None = None  # default: on where GraphiQL is on
     metrics_token: SecretStr | None = None  # set: GET /metrics needs this bearer token
+    event_join_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
     log_level: str = "INFO"
     log_json: bool = True
 

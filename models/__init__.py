@@ -4,6 +4,7 @@ from beanie import Document
 
 from models.audit import AuditEntry
 from models.documents import DocumentRecord
+from models.events import Event, Registration
 from models.funds import FundInvitation, FundProduct
 from models.identity import (
     ActionToken,
@@ -43,4 +44,6 @@ ALL_DOCUMENTS: list[type[Document]] = [
     Transaction,
     Mt5Account,
     Mt5Deal,
+    Event,
+    Registration,
 ]

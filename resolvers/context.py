@@ -1,5 +1,6 @@
 """The typed context every use case takes, and the ports the app layer fills in."""
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -64,6 +65,9 @@ class Services:
     dummy_password_hash: str | None = None
     write_limits: WriteLimits = field(default_factory=WriteLimits)
     persisted_queries: str = "auto"  # off | auto | only (see resolvers.persisted_queries)
+    # signs event join links; the app derives it from the stored signing secret
+    event_link_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    event_join_ttl: timedelta = timedelta(minutes=15)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from beanie import Document, PydanticObjectId
 
+from models.events import Event, Registration
 from models.investments import Investment
 from models.opportunities import Interest, Opportunity
 from models.users import User
@@ -59,3 +60,23 @@ async def interests_of_opportunities(
     tenant_id: PydanticObjectId, keys: list[str]
 ) -> list[list[Interest]]:
     return await grouped(Interest, tenant_id, "opportunity_id", keys)
+
+
+async def events(tenant_id: PydanticObjectId, keys: list[str]) -> list[Event | None]:
+    return await by_ids(Event, tenant_id, keys)
+
+
+async def event_registrations(
+    tenant_id: PydanticObjectId, keys: list[str]
+) -> list[Registration | None]:
+    """Keys are ``"<event id>:<user id>"``: that user's registration for that event."""
+    pairs = [key.split(":", 1) for key in keys]
+    found = await Registration.find(
+        {
+            "tenant_id": tenant_id,
+            "event_id": {"$in": _ids([event for event, _ in pairs])},
+            "user_id": {"$in": _ids([user for _, user in pairs])},
+        }
+    ).to_list()
+    index = {f"{r.event_id}:{r.user_id}": r for r in found}
+    return [index.get(key) for key in keys]

@@ -20,6 +20,7 @@ from strawberry.tools import merge_types
 from schema.analytics import AnalyticsQueries
 from schema.cost import QueryCost
 from schema.errors import CodedErrors, code_all
+from schema.events import EventMutations, EventQueries
 from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
 from schema.investments import InvestmentMutations, InvestmentQueries
@@ -43,6 +44,7 @@ QUERIES: tuple[type, ...] = (
     OpportunityQueries,
     AnalyticsQueries,
     TickQueries,
+    EventQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,
@@ -52,6 +54,7 @@ MUTATIONS: tuple[type, ...] = (
     PortfolioMutations,
     OpportunityMutations,
     Mt5Mutations,
+    EventMutations,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions)
 

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from beanie import PydanticObjectId
 from strawberry.dataloader import DataLoader
 
+from models.events import Event, Registration
 from models.investments import Investment
 from models.opportunities import Interest, Opportunity
 from models.users import User
@@ -41,6 +42,10 @@ class Loaders:
         )
         self.opportunity_interests: DataLoader[str, list[Interest]] = _loader(
             tenant_id, batch.interests_of_opportunities
+        )
+        self.events: DataLoader[str, Event | None] = _loader(tenant_id, batch.events)
+        self.event_registrations: DataLoader[str, Registration | None] = _loader(
+            tenant_id, batch.event_registrations
         )
 
     async def profit_share(self) -> ProfitShare:

@@ -168,6 +168,29 @@ OVERSIZE_CASES = {
         "mutation($v: ID!) { expressInterest(opportunityId: $v) { id } }",
         "FORBIDDEN",
     ),  # investors only
+    "createEvent": (
+        'mutation($v: String!) { createEvent(input: {title: $v, startsAt: "2031-01-01T10:00:00Z", '
+        'endsAt: "2031-01-01T11:00:00Z", description: $v, location: $v, roomUrl: $v}) { id } }',
+        "BAD_USER_INPUT",
+    ),
+    "updateEvent": (
+        "mutation($v: String!, $id: ID!) { updateEvent(id: $id, input: {title: $v}) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "publishEvent": ("mutation($v: ID!) { publishEvent(id: $v) { id } }", "BAD_USER_INPUT"),
+    "cancelEvent": ("mutation($v: ID!) { cancelEvent(id: $v) { id } }", "BAD_USER_INPUT"),
+    "registerForEvent": (
+        "mutation($v: ID!) { registerForEvent(eventId: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "cancelRegistration": (
+        "mutation($v: ID!) { cancelRegistration(registrationId: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "checkIn": (
+        "mutation($v: String!, $id: ID!) { checkIn(registrationId: $id, code: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
 }
 
 

@@ -171,6 +171,40 @@ async def _mt5_account(api: Api, world: World, tenant: str) -> dict[str, Any]:
     return {"l": login}
 
 
+async def _event(api: Api, world: World, tenant: str, publish: bool = True) -> dict[str, Any]:
+    staff = world(tenant, "admin")
+    body = (
+        await api.gql(
+            'mutation { createEvent(input: {title: "Day", startsAt: "2031-01-01T10:00:00Z", '
+            'endsAt: "2031-01-01T12:00:00Z", capacity: 5}) { id } }',
+            token=staff.token,
+        )
+    ).ok()
+    event = body["createEvent"]["id"]
+    if publish:
+        await api.gql(
+            "mutation($id: ID!) { publishEvent(id: $id) { id } }", {"id": event}, token=staff.token
+        )
+    return {"id": event}
+
+
+async def _event_draft(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    return await _event(api, world, tenant, publish=False)
+
+
+async def _registration(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    """investor2's registration for a published event, with its check-in code."""
+    event = await _event(api, world, tenant)
+    body = (
+        await api.gql(
+            "mutation($id: ID!) { registerForEvent(eventId: $id) { id checkInCode } }",
+            event,
+            token=world(tenant, "investor2").token,
+        )
+    ).ok()["registerForEvent"]
+    return {"id": body["id"], "code": body["checkInCode"]}
+
+
 NOT_YOURS = {"investor": "NOT_FOUND"}
 
 OPERATIONS: list[Op] = [
@@ -383,6 +417,80 @@ OPERATIONS: list[Op] = [
         '{ analytics { aumByFund { fundCode } netFlowsByMonth(from: "2026-01-01", '
         'to: "2026-12-31") { month } opportunityPipeline { name } topHoldings { symbol } } }',
         READERS,
+    ),
+    # events
+    Op("events", "{ events { edges { node { id } } } }", ALL),
+    Op(
+        "event(published)",
+        "query($id: ID!) { event(id: $id) { id } }",
+        ALL,
+        _event,
+        cross_tenant=True,
+    ),
+    Op(
+        "event(draft)",
+        "query($id: ID!) { event(id: $id) { id } }",
+        READERS,
+        _event_draft,
+        denied_codes=NOT_YOURS,
+        cross_tenant=True,
+    ),
+    Op("myRegistrations", "{ myRegistrations { id } }", ALL),
+    Op(
+        "eventAttendees",
+        "query($id: ID!) { eventAttendees(eventId: $id) { id checkInCode } }",
+        STAFF,
+        _event,
+        cross_tenant=True,
+    ),
+    Op(
+        "createEvent",
+        'mutation { createEvent(input: {title: "T", startsAt: "2031-01-01T10:00:00Z", '
+        'endsAt: "2031-01-01T11:00:00Z"}) { id } }',
+        STAFF,
+    ),
+    Op(
+        "updateEvent",
+        'mutation($id: ID!) { updateEvent(id: $id, input: {title: "U"}) { id } }',
+        STAFF,
+        _event_draft,
+        cross_tenant=True,
+    ),
+    Op(
+        "publishEvent",
+        "mutation($id: ID!) { publishEvent(id: $id) { id } }",
+        STAFF,
+        _event_draft,
+        cross_tenant=True,
+    ),
+    Op(
+        "cancelEvent",
+        "mutation($id: ID!) { cancelEvent(id: $id) { id } }",
+        STAFF,
+        _event,
+        cross_tenant=True,
+    ),
+    Op(
+        "registerForEvent",
+        "mutation($id: ID!) { registerForEvent(eventId: $id) { id } }",
+        ALL,
+        _event,
+        cross_tenant=True,
+    ),
+    Op(
+        "cancelRegistration",
+        "mutation($id: ID!) { cancelRegistration(registrationId: $id) { id } }",
+        STAFF,
+        _registration,
+        denied_code="NOT_FOUND",  # someone else's registration
+        cross_tenant=True,
+    ),
+    Op(
+        "checkIn",
+        "mutation($id: ID!, $code: String!) { checkIn(registrationId: $id, code: $code) { id } }",
+        STAFF,
+        _registration,
+        cross_tenant=True,
     ),
 ]
 

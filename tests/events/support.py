@@ -1,0 +1,98 @@
+"""Shortcuts for the events tests: GraphQL documents, an event in a given state, and a
+crowd of investors with tokens."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from models.users import Role, User, search_terms
+from tests.conftest import Member
+
+EVENT_FIELDS = "id title status startsAt endsAt capacity registeredCount waitlistCount"
+REG_FIELDS = "id status checkInCode checkedInAt event { id } user { email }"
+CREATE = f"mutation($i: CreateEventInput!) {{ createEvent(input: $i) {{ {EVENT_FIELDS} }} }}"
+UPDATE = (
+    "mutation($id: ID!, $i: UpdateEventInput!) { updateEvent(id: $id, input: $i) "
+    f"{{ {EVENT_FIELDS} }} }}"
+)
+PUBLISH = f"mutation($id: ID!) {{ publishEvent(id: $id) {{ {EVENT_FIELDS} }} }}"
+CANCEL_EVENT = f"mutation($id: ID!) {{ cancelEvent(id: $id) {{ {EVENT_FIELDS} }} }}"
+EVENT = f"query($id: ID!) {{ event(id: $id) {{ {EVENT_FIELDS} }} }}"
+LIST = (
+    "query($first: Int, $after: String, $upcoming: Boolean) { events(first: $first, "
+    "after: $after, upcoming: $upcoming) { edges { cursor node { id title } } "
+    "pageInfo { hasNextPage endCursor } } }"
+)
+REGISTER = f"mutation($id: ID!) {{ registerForEvent(eventId: $id) {{ {REG_FIELDS} }} }}"
+CANCEL = f"mutation($id: ID!) {{ cancelRegistration(registrationId: $id) {{ {REG_FIELDS} }} }}"
+CHECK_IN = (
+    "mutation($id: ID!, $code: String!) { checkIn(registrationId: $id, code: $code) "
+    f"{{ {REG_FIELDS} }} }}"
+)
+MINE = f"{{ myRegistrations {{ {REG_FIELDS} }} }}"
+ATTENDEES = (
+    "query($id: ID!, $s: RegistrationStatus) { eventAttendees(eventId: $id, status: $s) "
+    f"{{ {REG_FIELDS} }} }}"
+)
+
+
+def soon(days: float = 7, hours: float = 0) -> str:
+    return (datetime.now(UTC) + timedelta(days=days, hours=hours)).isoformat()
+
+
+def event_input(**overrides: Any) -> dict[str, Any]:
+    return {
+        "title": "Investor day",
+        "startsAt": soon(7),
+        "endsAt": soon(7, 2),
+        "description": "Annual meeting",
+        **overrides,
+    }
+
+
+async def create_event(api, member: Member, **overrides: Any) -> dict[str, Any]:
+    result = await api.gql(CREATE, {"i": event_input(**overrides)}, token=member.token)
+    event: dict[str, Any] = result.ok()["createEvent"]
+    return event
+
+
+async def published_event(api, member: Member, **overrides: Any) -> dict[str, Any]:
+    event = await create_event(api, member, **overrides)
+    published: dict[str, Any] = (
+        await api.gql(PUBLISH, {"id": event["id"]}, token=member.token)
+    ).ok()["publishEvent"]
+    return published
+
+
+async def register(api, member: Member, event_id: str) -> dict[str, Any]:
+    result = await api.gql(REGISTER, {"id": event_id}, token=member.token)
+    registration: dict[str, Any] = result.ok()["registerForEvent"]
+    return registration
+
+
+async def event_of(api, member: Member, event_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = (await api.gql(EVENT, {"id": event_id}, token=member.token)).ok()[
+        "event"
+    ]
+    return found
+
+
+async def crowd(api, world, size: int, tenant: str = "acme") -> list[Member]:
+    """``size`` more investors of ``tenant``, logged in."""
+    template = await User.get(world(tenant, "investor").id)
+    members = []
+    for i in range(size):
+        email = f"guest{i}@{tenant}.test"
+        user = User(
+            tenant_id=template.tenant_id,
+            email=email,
+            full_name=f"Guest {i}",
+            role=Role.INVESTOR,
+            password_hash=template.password_hash,
+            search=search_terms(f"Guest {i}", email),
+        )
+        await user.insert()
+        member = Member(tenant, email, Role.INVESTOR, str(user.id))
+        payload = await api.login(tenant, email, member.password)
+        member.token = payload["accessToken"]
+        members.append(member)
+    return members
