@@ -14,6 +14,7 @@ from models.identity import (
     SigningKey,
 )
 from models.investments import Investment, Redemption
+from models.messaging import Conversation, Message
 from models.mt5 import Mt5Account, Mt5Deal
 from models.opportunities import Interest, Opportunity
 from models.portfolios import Portfolio, Transaction
@@ -41,4 +42,6 @@ ALL_DOCUMENTS: list[type[Document]] = [
     Transaction,
     Mt5Account,
     Mt5Deal,
+    Conversation,
+    Message,
 ]

@@ -20,6 +20,7 @@ from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
 from schema.investments import InvestmentMutations, InvestmentQueries
 from schema.live import LiveSubscriptions
+from schema.messaging import MessagingMutations, MessagingQueries, MessagingSubscriptions
 from schema.mt5 import Mt5Mutations
 from schema.observability import OperationLog
 from schema.opportunities import OpportunityMutations, OpportunityQueries
@@ -36,6 +37,7 @@ QUERIES: tuple[type, ...] = (
     OpportunityQueries,
     AnalyticsQueries,
     TickQueries,
+    MessagingQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,
@@ -45,8 +47,9 @@ MUTATIONS: tuple[type, ...] = (
     PortfolioMutations,
     OpportunityMutations,
     Mt5Mutations,
+    MessagingMutations,
 )
-SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions)
+SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions, MessagingSubscriptions)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from beanie import PydanticObjectId
 from strawberry.dataloader import DataLoader
 
 from models.investments import Investment
+from models.messaging import Message
 from models.opportunities import Interest, Opportunity
 from models.users import User
 from resolvers import loaders as batch
@@ -42,6 +43,8 @@ class Loaders:
         self.opportunity_interests: DataLoader[str, list[Interest]] = _loader(
             tenant_id, batch.interests_of_opportunities
         )
+        self.messages: DataLoader[str, Message | None] = _loader(tenant_id, batch.messages)
+        self.unread_counts: DataLoader[str, int] = _loader(tenant_id, batch.unread_counts)
 
     async def profit_share(self) -> ProfitShare:
         """The UNLIMITED fund's figures, read once per request."""
