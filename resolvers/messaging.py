@@ -175,7 +175,6 @@ async def send(
             "$max": {
                 "activity_id": message_id,
                 "last_message_id": message_id,
-                f"read_up_to.{principal.user_id}": message_id,  # one's own message is read
             }
         },
     )
