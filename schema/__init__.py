@@ -15,6 +15,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from schema.analytics import AnalyticsQueries
+from schema.audit import AuditQueries
 from schema.errors import CodedErrors, code_all
 from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
@@ -38,6 +39,7 @@ QUERIES: tuple[type, ...] = (
     AnalyticsQueries,
     TickQueries,
     MessagingQueries,
+    AuditQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,

@@ -438,6 +438,8 @@ OPERATIONS: list[Op] = [
         denied_codes={"analyst": "FORBIDDEN", "investor": "NOT_FOUND"},
         cross_tenant=True,
     ),
+    # audit log
+    Op("auditLog", "{ auditLog { edges { node { id action } } } }", ADMIN),
     # analytics
     Op(
         "analytics",
