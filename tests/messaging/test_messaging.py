@@ -253,3 +253,25 @@ async def test_conversations_list_newest_activity_first(api, world):
     assert seen == [ids[1], ids[3], ids[2], ids[0]]
     globex = (await api.gql(CONVERSATIONS, token=world("globex", "investor").token)).ok()
     assert globex["conversations"]["edges"] == []
+
+
+LIST_ALL = """{ conversations(first: 50) { edges { node { id subject unreadCount
+  participants { email } lastMessage { body sender { email } } } } } }"""
+
+
+async def test_conversation_page_round_trips_do_not_grow(api, world, command_counter):
+    from tests.performance.test_round_trips import commands_for
+
+    manager, investor = world("acme", "manager"), world("acme", "investor")
+
+    async def grow_to(count: int) -> None:
+        while len(await Conversation.find({}).to_list()) < count:
+            conversation = await conversation_between(api, world)
+            (await send(api, investor, conversation, "hello")).ok()
+
+    await grow_to(2)
+    small = await commands_for(api, command_counter, LIST_ALL, {}, manager.token)
+    await grow_to(12)
+    large = await commands_for(api, command_counter, LIST_ALL, {}, manager.token)
+    assert small == large
+    assert len(large) <= 6, large  # auth (session, user), page, users, messages, unread
