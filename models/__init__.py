@@ -15,6 +15,7 @@ from models.identity import (
     SigningKey,
 )
 from models.investments import Investment, Redemption
+from models.messaging import Conversation, Message
 from models.mt5 import Mt5Account, Mt5Deal
 from models.opportunities import Interest, Opportunity
 from models.persisted_queries import PersistedQuery
@@ -46,4 +47,6 @@ ALL_DOCUMENTS: list[type[Document]] = [
     Mt5Deal,
     Event,
     Registration,
+    Conversation,
+    Message,
 ]

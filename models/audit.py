@@ -24,4 +24,6 @@ class AuditEntry(TenantDocument):
         indexes = [
             IndexModel([("tenant_id", ASCENDING), ("target_id", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING)]),
+            IndexModel([("tenant_id", ASCENDING), ("action", ASCENDING), ("_id", DESCENDING)]),
+            IndexModel([("tenant_id", ASCENDING), ("actor_id", ASCENDING), ("_id", DESCENDING)]),
         ]

@@ -13,8 +13,8 @@ from models.identity import (
     TokenPurpose,
 )
 from models.tenants import Tenant
-from models.users import User, normalize_email
-from resolvers import mfa, throttle
+from models.users import MAX_EMAIL_LENGTH, User, normalize_email
+from resolvers import audit, mfa, throttle
 from resolvers.context import RequestContext
 from resolvers.credentials import (
     AuthResult,
@@ -56,19 +56,51 @@ async def login(
     )
     if user is None or not password_ok:
         await throttle.record_failures(account, address, policy, now)
+        await _login_failed(ctx, tenant, user, email, "bad_credentials")
         raise Unauthenticated(_BAD_CREDENTIALS)
     if user.mfa_enabled:
-        if not otp:
+        if not otp:  # the password was right: the client now asks for the code
             raise Unauthenticated("A one-time code is required", mfaRequired=True)
         if not await mfa.accept_code(user, otp, now.timestamp()):
             await throttle.record_failures(account, address, policy, now)
+            await _login_failed(ctx, tenant, user, email, "invalid_otp")
             raise Unauthenticated("Invalid one-time code", mfaRequired=True, field="otp")
     await throttle.clear(account)
     assert user.password_hash is not None
     if ctx.services.passwords.needs_rehash(user.password_hash):
         user.password_hash = await hash_password(ctx.services, password)
         await user.save()
-    return await start_session(ctx, user)
+    result = await start_session(ctx, user)
+    await audit.record(
+        ctx,
+        "auth.login",
+        "User",
+        user.id,
+        tenant_id=user.tenant_id,
+        actor_id=user.id,
+        session=result.refresh_token.partition(".")[0],
+        mfa=user.mfa_enabled,
+    )
+    return result
+
+
+async def _login_failed(
+    ctx: RequestContext, tenant: Tenant | None, user: User | None, email: str, reason: str
+) -> None:
+    """Audited under the named tenant (an unknown tenant has no log to file it in)."""
+    if tenant is None:
+        log.info("login failed for an unknown tenant")
+        return
+    await audit.record(
+        ctx,
+        "auth.login_failed",
+        "User",
+        user.id if user else None,
+        tenant_id=tenant.id,
+        actor_id=user.id if user else None,
+        email=email[:MAX_EMAIL_LENGTH],
+        reason=reason,
+    )
 
 
 async def refresh(ctx: RequestContext, refresh_token: str) -> AuthResult:
@@ -98,14 +130,23 @@ async def refresh(ctx: RequestContext, refresh_token: str) -> AuthResult:
         return_document=ReturnDocument.AFTER,
     )
     if doc is None:
-        reused = await collection.update_one(
+        reused = await collection.find_one_and_update(
             {"_id": session_id, "previous_hashes": presented, "revoked_at": None},
             {"$set": {"revoked_at": now, "revoked_reason": "refresh token reuse"}},
+            projection={"tenant_id": 1, "user_id": 1},
         )
-        if reused.modified_count:
+        if reused is not None:
             log.warning(
                 "refresh token reuse detected; session revoked",
                 extra={"session_id": str(session_id)},
+            )
+            await audit.record(
+                ctx,
+                "auth.refresh_reuse",
+                "Session",
+                session_id,
+                tenant_id=reused["tenant_id"],
+                user=str(reused["user_id"]),
             )
         raise invalid
     user = await User.find_one({"_id": doc["user_id"], "tenant_id": doc["tenant_id"]})
@@ -127,10 +168,19 @@ async def logout(ctx: RequestContext, refresh_token: str) -> bool:
     )
     if doc is None:
         raise Unauthenticated("Invalid refresh token")
-    await collection.update_one(
+    revoked = await collection.update_one(
         {"_id": session_id, "revoked_at": None},
         {"$set": {"revoked_at": ctx.now(), "revoked_reason": "logout"}},
     )
+    if revoked.modified_count:
+        await audit.record(
+            ctx,
+            "auth.logout",
+            "Session",
+            session_id,
+            tenant_id=doc["tenant_id"],
+            actor_id=doc["user_id"],
+        )
     return True
 
 
@@ -140,7 +190,17 @@ async def accept_invitation(ctx: RequestContext, token: str, password: str) -> A
 
     user = await consume_action_token(ctx, token, TokenPurpose.INVITATION, check=policy_check)
     await set_password(ctx, user, password)
-    return await start_session(ctx, user)
+    result = await start_session(ctx, user)
+    await audit.record(
+        ctx,
+        "auth.invitation_accept",
+        "User",
+        user.id,
+        tenant_id=user.tenant_id,
+        actor_id=user.id,
+        session=result.refresh_token.partition(".")[0],
+    )
+    return result
 
 
 async def change_password(ctx: RequestContext, current_password: str, new_password: str) -> bool:
@@ -150,10 +210,12 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
     await throttle.ensure_not_locked([account], now)
     if not await verify_password(ctx.services, user.password_hash, current_password[:1024]):
         await throttle.record_failure(account, policy.account_failure_limit, policy, now)
+        await audit.record(ctx, "auth.password_change_failed", "User", user.id)
         raise Unauthenticated("Current password is wrong", field="currentPassword")
     check_password_policy(new_password, ctx.services, field="newPassword", email=user.email)
     await set_password(ctx, user, new_password)
     await revoke_user_sessions(user, now, "password changed", keep=principal.session_id)
+    await audit.record(ctx, "auth.password_change", "User", user.id)
     return True
 
 
@@ -175,6 +237,9 @@ async def request_password_reset(ctx: RequestContext, tenant_slug: str, email: s
         "Reset your Fidus password",
         "Use this token to reset your password within the hour: {token}",
     )
+    await audit.record(
+        ctx, "auth.password_reset_request", "User", user.id, tenant_id=user.tenant_id
+    )  # the requester is anonymous: no actor
     return True
 
 
@@ -198,6 +263,9 @@ async def reset_password(ctx: RequestContext, token: str, new_password: str) -> 
     await set_password(ctx, user, new_password)
     await revoke_user_sessions(user, ctx.now(), "password reset")
     await throttle.clear(throttle.account_key(await _tenant_slug(user), user.email))
+    await audit.record(
+        ctx, "auth.password_reset", "User", user.id, tenant_id=user.tenant_id, actor_id=user.id
+    )
     return True
 
 

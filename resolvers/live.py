@@ -7,9 +7,10 @@ from typing import Any
 import orjson
 
 from models.opportunities import Opportunity, OpportunityStatus
+from resolvers import messaging
 from resolvers.context import RequestContext
 from resolvers.portfolios import get_portfolio
-from resolvers.topics import opportunities_topic, portfolio_topic
+from resolvers.topics import conversation_topic, opportunities_topic, portfolio_topic
 
 
 async def portfolio_updates(ctx: RequestContext, raw_id: str) -> AsyncIterator[dict[str, Any]]:
@@ -35,5 +36,21 @@ async def published_opportunities(ctx: RequestContext) -> AsyncIterator[Opportun
             )
             if found is not None and found.status is not OpportunityStatus.DRAFT:
                 yield found
+
+    return stream()
+
+
+MESSAGE_BUFFER = 500  # undelivered messages per subscriber before its stream is closed
+
+
+async def received_messages(ctx: RequestContext, raw_id: str) -> AsyncIterator[dict[str, Any]]:
+    """Participants only (NOT_FOUND otherwise, before anything streams); every message of
+    the conversation, in publication order, through a bounded buffer."""
+    conversation = await messaging.get(ctx, raw_id, field="conversationId")
+    topic = conversation_topic(str(conversation.tenant_id), str(conversation.id))
+
+    async def stream() -> AsyncGenerator[dict[str, Any], None]:
+        async for _topic, message in ctx.services.broker.listen([topic], limit=MESSAGE_BUFFER):
+            yield orjson.loads(message)
 
     return stream()

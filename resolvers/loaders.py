@@ -8,6 +8,7 @@ from beanie import Document, PydanticObjectId
 
 from models.events import Event, Registration
 from models.investments import Investment
+from models.messaging import Message
 from models.opportunities import Interest, Opportunity
 from models.users import User
 
@@ -80,3 +81,34 @@ async def event_registrations(
     ).to_list()
     index = {f"{r.event_id}:{r.user_id}": r for r in found}
     return [index.get(key) for key in keys]
+
+
+async def messages(tenant_id: PydanticObjectId, keys: list[str]) -> list[Message | None]:
+    return await by_ids(Message, tenant_id, keys)
+
+
+def unread_key(conversation_id: object, reader_id: object, read_up_to: object | None) -> str:
+    return f"{conversation_id}:{reader_id}:{read_up_to or ''}"
+
+
+async def unread_counts(tenant_id: PydanticObjectId, keys: list[str]) -> list[int]:
+    """Messages from others after each reader's marker; keys from ``unread_key``. One
+    aggregation for the whole batch."""
+    branches: list[dict[str, Any]] = []
+    for key in keys:
+        conversation, reader, marker = key.split(":")
+        branch: dict[str, Any] = {
+            "conversation_id": PydanticObjectId(conversation),
+            "sender_id": {"$ne": PydanticObjectId(reader)},
+        }
+        if marker:
+            branch["_id"] = {"$gt": PydanticObjectId(marker)}
+        branches.append(branch)
+    cursor = await Message.get_pymongo_collection().aggregate(
+        [
+            {"$match": {"tenant_id": tenant_id, "$or": branches}},
+            {"$group": {"_id": "$conversation_id", "n": {"$sum": 1}}},
+        ]
+    )
+    counts = {str(row["_id"]): int(row["n"]) for row in await cursor.to_list()}
+    return [counts.get(key.split(":")[0], 0) for key in keys]

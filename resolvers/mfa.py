@@ -8,6 +8,7 @@ import pyotp
 
 from models.errors import BadUserInput, Conflict
 from models.users import User
+from resolvers import audit
 from resolvers.context import RequestContext
 
 _STEP_SECONDS = 30
@@ -72,6 +73,7 @@ async def confirm(ctx: RequestContext, code: str) -> bool:
         raise BadUserInput("Invalid one-time code", field="code")
     user.mfa_secret, user.mfa_pending_secret = user.mfa_pending_secret, None
     await user.save()
+    await audit.record(ctx, "mfa.enable", "User", user.id)
     return True
 
 
@@ -83,4 +85,5 @@ async def disable(ctx: RequestContext, code: str) -> bool:
         raise BadUserInput("Invalid one-time code", field="code")
     user.mfa_secret = None
     await user.save()
+    await audit.record(ctx, "mfa.disable", "User", user.id)
     return True

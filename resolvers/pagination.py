@@ -76,16 +76,27 @@ async def keyset_page(
     first: int,
     after: str | None,
     max_page_size: int,
+    descending: bool = False,
+    order_field: str = "_id",
 ) -> Page[D]:
-    """One page ordered by ``_id`` (creation order): a single indexed range query."""
+    """One page ordered by ``order_field`` (default ``_id``, creation order; ascending
+    unless ``descending``): a single indexed range query. ``order_field`` must hold a
+    unique ObjectId per document (the cursor carries the last one seen)."""
     first = check_first(first, max_page_size)
     query = dict(criteria)
     if after is not None:
-        query["_id"] = {"$gt": decode_cursor(key, list_name, after)}
-    docs = await model.find(query).sort("_id").limit(first + 1).to_list()
+        operator = "$lt" if descending else "$gt"
+        query[order_field] = {operator: decode_cursor(key, list_name, after)}
+    sort = f"-{order_field}" if descending else order_field
+    docs = await model.find(query).sort(sort).limit(first + 1).to_list()
     has_next = len(docs) > first
     docs = docs[:first]
-    items = [(encode_cursor(key, list_name, doc.id), doc) for doc in docs if doc.id is not None]
+    attribute = "id" if order_field == "_id" else order_field
+    items = [
+        (encode_cursor(key, list_name, getattr(doc, attribute)), doc)
+        for doc in docs
+        if getattr(doc, attribute) is not None
+    ]
     return Page(items=items, has_next_page=has_next)
 
 

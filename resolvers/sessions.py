@@ -7,6 +7,7 @@ from beanie import PydanticObjectId
 from models.errors import NotFound
 from models.identity import RefreshSession
 from models.users import User
+from resolvers import audit
 from resolvers.context import Principal, RequestContext
 from resolvers.scope import parse_id
 
@@ -66,4 +67,5 @@ async def revoke_session(ctx: RequestContext, raw_id: str) -> bool:
     )
     if result.matched_count == 0:
         raise NotFound("Session not found")
+    await audit.record(ctx, "session.revoke", "Session", session_id)
     return True

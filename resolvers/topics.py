@@ -4,6 +4,7 @@ are *marked* for the valuation worker, which coalesces them and publishes the ne
 import orjson
 from beanie import PydanticObjectId
 
+from models.messaging import Message
 from models.opportunities import Opportunity
 from resolvers.context import RequestContext
 from subscriptions.broker import Broker
@@ -13,6 +14,10 @@ DIRTY_TOPIC = "valuation:dirty"
 
 def portfolio_topic(tenant_id: str, portfolio_id: str) -> str:
     return f"portfolio:{tenant_id}:{portfolio_id}"
+
+
+def conversation_topic(tenant_id: str, conversation_id: str) -> str:
+    return f"conversation:{tenant_id}:{conversation_id}"
 
 
 def opportunities_topic(tenant_id: str) -> str:
@@ -42,4 +47,22 @@ async def opportunity_published(ctx: RequestContext, opportunity: Opportunity) -
     await ctx.services.broker.publish(
         opportunities_topic(str(opportunity.tenant_id)),
         orjson.dumps({"id": str(opportunity.id)}).decode(),
+    )
+
+
+def message_payload(message: Message) -> dict[str, str]:
+    return {
+        "id": str(message.id),
+        "conversationId": str(message.conversation_id),
+        "senderId": str(message.sender_id),
+        "body": message.body,
+        "sentAt": message.created_at.isoformat(),
+    }
+
+
+async def message_sent(ctx: RequestContext, message: Message) -> None:
+    """The whole message, JSON-encoded once: subscribers need no database read."""
+    await ctx.services.broker.publish(
+        conversation_topic(str(message.tenant_id), str(message.conversation_id)),
+        orjson.dumps(message_payload(message)).decode(),
     )

@@ -18,6 +18,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from schema.analytics import AnalyticsQueries
+from schema.audit import AuditQueries
 from schema.cost import QueryCost
 from schema.errors import CodedErrors, code_all
 from schema.events import EventMutations, EventQueries
@@ -25,6 +26,7 @@ from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
 from schema.investments import InvestmentMutations, InvestmentQueries
 from schema.live import LiveSubscriptions
+from schema.messaging import MessagingMutations, MessagingQueries, MessagingSubscriptions
 from schema.mt5 import Mt5Mutations
 from schema.observability import OperationLog
 from schema.opportunities import OpportunityMutations, OpportunityQueries
@@ -45,6 +47,8 @@ QUERIES: tuple[type, ...] = (
     AnalyticsQueries,
     TickQueries,
     EventQueries,
+    MessagingQueries,
+    AuditQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,
@@ -55,8 +59,9 @@ MUTATIONS: tuple[type, ...] = (
     OpportunityMutations,
     Mt5Mutations,
     EventMutations,
+    MessagingMutations,
 )
-SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions)
+SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions, MessagingSubscriptions)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from models.events import Event, Registration
 from models.investments import Investment
+from models.messaging import Message
 from models.opportunities import Interest, Opportunity
 from models.users import User
 from resolvers import loaders as batch
@@ -47,6 +48,8 @@ class Loaders:
         self.event_registrations: DataLoader[str, Registration | None] = _loader(
             tenant_id, batch.event_registrations
         )
+        self.messages: DataLoader[str, Message | None] = _loader(tenant_id, batch.messages)
+        self.unread_counts: DataLoader[str, int] = _loader(tenant_id, batch.unread_counts)
 
     async def profit_share(self) -> ProfitShare:
         """The UNLIMITED fund's figures, read once per request."""

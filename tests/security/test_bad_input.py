@@ -164,6 +164,20 @@ OVERSIZE_CASES = {
         'initialAllocation: "1") { login } }',
         "NOT_FOUND",  # no snapshot of such an account
     ),
+    "startConversation": (
+        "mutation($v: String!, $id: ID!) { startConversation(participantIds: [$id], "
+        "subject: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "sendMessage": (
+        "mutation($v: String!, $id: ID!) { sendMessage(conversationId: $id, body: $v, "
+        "clientMessageId: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "markConversationRead": (
+        "mutation($v: ID!) { markConversationRead(conversationId: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
     "expressInterest": (
         "mutation($v: ID!) { expressInterest(opportunityId: $v) { id } }",
         "FORBIDDEN",

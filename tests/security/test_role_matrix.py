@@ -205,6 +205,25 @@ async def _registration(api: Api, world: World, tenant: str) -> dict[str, Any]:
     return {"id": body["id"], "code": body["checkInCode"]}
 
 
+async def _staff_member(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    return {"p": [world(tenant, "manager").id]}
+
+
+async def _conversation_with(api: Api, world: World, tenant: str, *others: str) -> str:
+    """A conversation the tenant's investor2 starts with ``others``."""
+    result = await api.gql(
+        "mutation($p: [ID!]!) { startConversation(participantIds: $p) { id } }",
+        {"p": [world(tenant, who).id for who in others]},
+        token=world(tenant, "investor2").token,
+    )
+    return str(result.ok()["startConversation"]["id"])
+
+
+async def _conversation_of_staff(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    """investor2 with the tenant's admin and manager: the row's investor is an outsider."""
+    return {"c": await _conversation_with(api, world, tenant, "admin", "manager")}
+
+
 NOT_YOURS = {"investor": "NOT_FOUND"}
 
 OPERATIONS: list[Op] = [
@@ -411,6 +430,50 @@ OPERATIONS: list[Op] = [
         cross_tenant=True,
     ),
     Op("latestTicks", '{ latestTicks(symbols: ["XAUUSD"]) { bid } }', ALL),
+    # messaging: conversations are private to their participants (investor is not one)
+    Op("conversations", "{ conversations { edges { node { id } } } }", ALL),
+    Op(
+        "startConversation",
+        "mutation($p: [ID!]!) { startConversation(participantIds: $p) { id } }",
+        frozenset({"admin", "investor"}),  # a manager naming themself has nobody to talk to
+        _staff_member,
+        denied_codes={"manager": "BAD_USER_INPUT"},
+        cross_tenant=True,
+    ),
+    Op(
+        "conversation",
+        "query($c: ID!) { conversation(id: $c) { id unreadCount } }",
+        STAFF,
+        _conversation_of_staff,
+        denied_code="NOT_FOUND",
+        cross_tenant=True,
+    ),
+    Op(
+        "messages",
+        "query($c: ID!) { messages(conversationId: $c) { edges { node { id } } } }",
+        STAFF,
+        _conversation_of_staff,
+        denied_code="NOT_FOUND",
+        cross_tenant=True,
+    ),
+    Op(
+        "sendMessage",
+        'mutation($c: ID!) { sendMessage(conversationId: $c, body: "hi") { id } }',
+        STAFF,
+        _conversation_of_staff,
+        denied_codes={"analyst": "FORBIDDEN", "investor": "NOT_FOUND"},
+        cross_tenant=True,
+    ),
+    Op(
+        "markConversationRead",
+        "mutation($c: ID!) { markConversationRead(conversationId: $c) { id } }",
+        STAFF,
+        _conversation_of_staff,
+        denied_codes={"analyst": "FORBIDDEN", "investor": "NOT_FOUND"},
+        cross_tenant=True,
+    ),
+    # audit log
+    Op("auditLog", "{ auditLog { edges { node { id action } } } }", ADMIN),
     # analytics
     Op(
         "analytics",
