@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import health, mt5
+from app import documents, health, mt5
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
@@ -85,6 +85,9 @@ async def open_runtime(
             policy=settings.identity_policy(),
             max_page_size=settings.max_page_size,
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            max_upload_bytes=settings.max_upload_bytes,
+            download_key=derive_key(secret, "document-download"),
+            download_ttl=timedelta(seconds=settings.download_url_seconds),
         )
         yield Runtime(settings, mongo, services, tokens, embedded)
     finally:
@@ -156,6 +159,7 @@ def create_app(
             Route("/health/ready", health.ready, methods=["GET"]),
             Route("/mt5/ticks", mt5.post_ticks, methods=["POST"]),
             Route("/mt5/accounts", mt5.post_account, methods=["POST"]),
+            Route("/documents/{id}/download", documents.download, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     worker: bool = True  # run the valuation worker here (one instance wins the Redis lease)
     valuation_window_ms: int = Field(default=250, ge=10, le=60_000)
 
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    download_url_seconds: int = Field(default=300, ge=10, le=3600)
+
     log_level: str = "INFO"
     log_json: bool = True
 

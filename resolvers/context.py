@@ -53,6 +53,9 @@ class Services:
     max_subscriptions_per_connection: int = 20
     clock: Callable[[], datetime] = utc_now
     dummy_password_hash: str | None = None
+    max_upload_bytes: int = 10 * 1024 * 1024
+    download_key: bytes = b""
+    download_ttl: timedelta = timedelta(minutes=5)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from schema.analytics import AnalyticsQueries
+from schema.documents import DocumentMutations, DocumentQueries
 from schema.errors import CodedErrors, code_all
 from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
@@ -36,6 +37,7 @@ QUERIES: tuple[type, ...] = (
     OpportunityQueries,
     AnalyticsQueries,
     TickQueries,
+    DocumentQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,
@@ -45,6 +47,7 @@ MUTATIONS: tuple[type, ...] = (
     PortfolioMutations,
     OpportunityMutations,
     Mt5Mutations,
+    DocumentMutations,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions)
 
