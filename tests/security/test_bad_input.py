@@ -164,6 +164,28 @@ OVERSIZE_CASES = {
         'initialAllocation: "1") { login } }',
         "NOT_FOUND",  # no snapshot of such an account
     ),
+    "uploadDocument": (
+        "mutation($v: Upload!) { uploadDocument(file: $v, input: {category: OTHER}) { id } }",
+        "BAD_USER_INPUT",
+    ),  # not a multipart upload
+    "shareDocument": (
+        "mutation($v: ID!) { shareDocument(id: $v, userIds: [$v]) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "unshareDocument": (
+        "mutation($v: ID!) { unshareDocument(id: $v, userIds: [$v]) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "signDocument": (
+        "mutation($v: String!, $id: ID!) { signDocument(id: $id, input: "
+        "{fullName: $v, consent: true}) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "reviewDocument": (
+        "mutation($v: String!, $id: ID!) { reviewDocument(id: $id, decision: REJECTED, "
+        "reason: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
     "expressInterest": (
         "mutation($v: ID!) { expressInterest(opportunityId: $v) { id } }",
         "FORBIDDEN",
