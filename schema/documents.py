@@ -10,7 +10,7 @@ from strawberry.file_uploads import Upload
 
 from models import documents as models
 from models.errors import BadUserInput
-from resolvers import document_links, document_review, document_signing
+from resolvers import document_links, document_review, document_signing, statements
 from resolvers import documents as use_cases
 from schema.context import Info
 from schema.loaders import loaders
@@ -201,3 +201,13 @@ class DocumentMutations:
     ) -> Document:
         doc = await document_review.review(info.context, id, ReviewStatus(decision.value), reason)
         return Document.from_model(doc)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Monthly statement PDF (month YYYY-MM) stored as a STATEMENT document "
+        "of the portfolio's investor; the investor or ADMIN/MANAGER",
+    )
+    async def generate_statement(
+        self, info: Info, portfolio_id: strawberry.ID, month: str
+    ) -> Document:
+        return Document.from_model(await statements.generate(info.context, portfolio_id, month))

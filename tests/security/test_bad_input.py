@@ -186,6 +186,10 @@ OVERSIZE_CASES = {
         "reason: $v) { id } }",
         "BAD_USER_INPUT",
     ),
+    "generateStatement": (
+        "mutation($v: String!, $id: ID!) { generateStatement(portfolioId: $id, month: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
     "expressInterest": (
         "mutation($v: ID!) { expressInterest(opportunityId: $v) { id } }",
         "FORBIDDEN",

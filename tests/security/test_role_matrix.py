@@ -443,6 +443,14 @@ OPERATIONS: list[Op] = [
         _kyc_document,
         cross_tenant=True,
     ),
+    Op(
+        "generateStatement",
+        'mutation($id: ID!) { generateStatement(portfolioId: $id, month: "2025-01") { id } }',
+        STAFF,
+        _portfolio,
+        denied_codes=NOT_YOURS,
+        cross_tenant=True,
+    ),
     # analytics
     Op(
         "analytics",
