@@ -244,3 +244,45 @@ async def test_the_preflight_header_names_are_documented_in_the_mutation(api, wo
     )
     fields = {f["name"]: f["description"] for f in result.ok()["__type"]["fields"]}
     assert next(iter(PREFLIGHT)) in fields["uploadDocument"]
+
+
+async def test_a_chunked_body_without_length_is_cut_off_at_the_limit(
+    api, world, runtime, monkeypatch
+) -> None:
+    """No Content-Length to refuse up front: the body is counted as it streams in."""
+    monkeypatch.setattr(runtime.services, "max_upload_bytes", 1000)
+    boundary = "fidus-boundary"
+    operations = json.dumps(
+        {
+            "query": "mutation($f: Upload!) { uploadDocument(file: $f, "
+            "input: {category: OTHER}) { id } }",
+            "variables": {"f": None},
+        }
+    )
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'
+        f"{operations}\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n'
+        '{"0": ["variables.f"]}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="a.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+
+    async def body():
+        yield head + PDF_BYTES
+        for _ in range(40):  # 40 × 4 KiB, far past limit + overhead (65 KiB)
+            yield b"%" * 4096
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = await api.client.post(
+        f"{api.base_url}/graphql",
+        content=body(),
+        headers={
+            "content-type": f"multipart/form-data; boundary={boundary}",
+            "authorization": f"Bearer {world('acme', 'investor').token}",
+            **PREFLIGHT,
+        },
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert await stored_documents() == (0, 0)
