@@ -41,6 +41,11 @@ async def put_bytes(data: bytes, filename: str, tenant_id: PydanticObjectId) -> 
     return await put(one(), filename, tenant_id)
 
 
+async def exists(file_id: PydanticObjectId) -> bool:
+    database = DocumentRecord.get_pymongo_collection().database
+    return await database[f"{BUCKET}.files"].count_documents({"_id": file_id}, limit=1) > 0
+
+
 async def read_chunks(file_id: PydanticObjectId) -> AsyncIterator[bytes]:
     """The stored bytes, chunk by chunk; nothing when the file is missing."""
     try:

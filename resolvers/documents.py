@@ -253,4 +253,6 @@ async def downloadable(
         doc = await get_visible(principal, raw_document_id)
     except (NotFound, BadUserInput):
         return None
-    return (principal, doc) if doc.file_id is not None else None
+    if doc.file_id is None or not await document_files.exists(doc.file_id):
+        return None
+    return principal, doc

@@ -8,8 +8,11 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
+from beanie import PydanticObjectId
 
 from models.audit import AuditEntry
+from models.documents import DocumentRecord
+from resolvers import document_files
 from tests.support.documents import (
     PDF_BYTES,
     PNG_BYTES,
@@ -286,3 +289,10 @@ async def test_a_chunked_body_without_length_is_cut_off_at_the_limit(
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
     assert await stored_documents() == (0, 0)
+
+
+async def test_a_document_whose_bytes_are_gone_is_not_found(api, world) -> None:
+    doc = await _uploaded(api, world("acme", "investor"))
+    stored = await DocumentRecord.get(PydanticObjectId(doc["id"]))
+    await document_files.bucket().delete(stored.file_id)
+    assert (await _get(api, doc["downloadUrl"])).status_code == 404
