@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import events, health, metrics, mt5, security
+from app import documents, events, health, metrics, mt5, security
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
@@ -92,6 +92,9 @@ async def open_runtime(
             persisted_queries=settings.persisted_queries,
             event_link_key=derive_key(secret, "event-join-link"),
             event_join_ttl=timedelta(minutes=settings.event_join_link_minutes),
+            max_upload_bytes=settings.max_upload_bytes,
+            download_key=derive_key(secret, "document-download"),
+            download_ttl=timedelta(seconds=settings.download_url_seconds),
         )
         yield Runtime(settings, mongo, services, tokens, embedded)
     finally:
@@ -179,6 +182,7 @@ def create_app(
             Route("/mt5/accounts", mt5.post_account, methods=["POST"]),
             Route("/events/{event_id}.ics", events.ics, methods=["GET"]),
             Route("/events/{event_id}/join", events.join, methods=["GET"]),
+            Route("/documents/{id}/download", documents.download, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],

@@ -6,8 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -20,6 +22,57 @@ from app.auth import AccessTokens, authenticate_bearer
 from resolvers.context import RequestContext, Services
 
 REFUSED = 4403
+MULTIPART_OVERHEAD = 64 * 1024  # operations, map and part headers around the file bytes
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def is_multipart(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return bool(value.split(b";", 1)[0].strip().lower() == b"multipart/form-data")
+    return False
+
+
+def has_preflight_header(scope: Scope) -> bool:
+    """A browser sends a custom header cross-site only after a CORS preflight, so a
+    request that carries one cannot be a forged 'simple' form post (CSRF)."""
+    names = {name.decode("latin-1").lower(): value for name, value in scope.get("headers", [])}
+    return any(names.get(header, b"").strip() for header in PREFLIGHT_HEADERS)
+
+
+def declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
+def bounded(receive: Receive, limit: int) -> Receive:
+    """``receive`` that fails once the body exceeds ``limit`` bytes (chunked bodies too)."""
+    seen = 0
+
+    async def receive_bounded() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge
+        return message
+
+    return receive_bounded
+
+
+def too_large(limit: int) -> JSONResponse:
+    message = f"The upload is larger than {limit} bytes"
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]},
+        status_code=413,
+    )
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
@@ -62,8 +115,46 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
             keep_alive_interval=keepalive_seconds,
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=max_subscriptions_per_connection,
+            multipart_uploads_enabled=True,
         )
         self._runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Multipart (file upload) requests: refused without a CSRF-preventing header,
+        and their body is bounded by the upload limit (413 beyond it)."""
+        if scope["type"] != "http" or not is_multipart(scope):
+            await super().__call__(scope, receive, send)
+            return
+        if not has_preflight_header(scope):
+            refusal = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": "Multipart requests need the header "
+                            "'apollo-require-preflight: true' (CSRF prevention)",
+                            "extensions": {"code": "BAD_USER_INPUT"},
+                        }
+                    ]
+                },
+                status_code=400,
+            )
+            await refusal(scope, receive, send)
+            return
+        file_limit = self._runtime().services.max_upload_bytes
+        limit = file_limit + MULTIPART_OVERHEAD
+        declared = declared_length(scope)
+        if declared is not None and declared > limit:
+            await too_large(file_limit)(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=bounded(receive, limit))
+        response: Response
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        except BodyTooLarge:
+            response = too_large(file_limit)
+        await response(scope, receive, send)
 
     def _services(self) -> tuple[Services, AccessTokens]:
         runtime = self._runtime()

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None  # set: GET /metrics needs this bearer token
     event_join_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    download_url_seconds: int = Field(default=300, ge=10, le=3600)
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -68,6 +68,9 @@ class Services:
     # signs event join links; the app derives it from the stored signing secret
     event_link_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     event_join_ttl: timedelta = timedelta(minutes=15)
+    max_upload_bytes: int = 10 * 1024 * 1024
+    download_key: bytes = b""
+    download_ttl: timedelta = timedelta(minutes=5)
 
 
 @dataclass

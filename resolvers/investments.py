@@ -55,7 +55,7 @@ async def readiness_gaps(investor: User) -> list[str]:
             "tenant_id": investor.tenant_id,
             "owner_id": investor.id,
             "category": DocumentCategory.AGREEMENT.value,
-            "signatures.0": {"$exists": True},
+            "signatures.signer_id": investor.id,  # signed by the investor themself
         }
     )
     if signed is None:

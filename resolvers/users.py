@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
@@ -169,21 +170,35 @@ async def review_kyc(
         raise Forbidden("You cannot review your own KYC")
     if status is KycStatus.NOT_STARTED:
         raise BadUserInput("A review sets PENDING, APPROVED or REJECTED", field="status")
-    reason = (reason or "").strip() or None
-    if reason is not None and len(reason) > MAX_REASON_LENGTH:
-        raise BadUserInput(f"Reason is limited to {MAX_REASON_LENGTH} characters", field="reason")
-    if status is KycStatus.REJECTED and reason is None:
-        raise BadUserInput("A rejection needs a reason", field="reason")
+    reason = clean_review_reason(reason, required=status is KycStatus.REJECTED)
     previous = user.kyc_status
     user.kyc_status = status
     await user.save()
+    await audit_kyc_change(ctx, user, previous, reason)
+    return user
+
+
+def clean_review_reason(reason: str | None, *, required: bool) -> str | None:
+    """A review's reason, trimmed; required for a rejection."""
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON_LENGTH:
+        raise BadUserInput(f"Reason is limited to {MAX_REASON_LENGTH} characters", field="reason")
+    if required and reason is None:
+        raise BadUserInput("A rejection needs a reason", field="reason")
+    return reason
+
+
+async def audit_kyc_change(
+    ctx: RequestContext, user: User, previous: KycStatus, reason: str | None, **detail: Any
+) -> None:
+    """The audit entry of every KYC decision (direct or through a document review)."""
     await audit.record(
         ctx,
         "kyc.review",
         "User",
         user.id,
         previous=previous.value,
-        status=status.value,
+        status=user.kyc_status.value,
         reason=reason,
+        **detail,
     )
-    return user

@@ -20,6 +20,7 @@ from strawberry.tools import merge_types
 from schema.analytics import AnalyticsQueries
 from schema.audit import AuditQueries
 from schema.cost import QueryCost
+from schema.documents import DocumentMutations, DocumentQueries
 from schema.errors import CodedErrors, code_all
 from schema.events import EventMutations, EventQueries
 from schema.funds import FundMutations, FundQueries
@@ -49,6 +50,7 @@ QUERIES: tuple[type, ...] = (
     EventQueries,
     MessagingQueries,
     AuditQueries,
+    DocumentQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,
@@ -60,6 +62,7 @@ MUTATIONS: tuple[type, ...] = (
     Mt5Mutations,
     EventMutations,
     MessagingMutations,
+    DocumentMutations,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions, MessagingSubscriptions)
 

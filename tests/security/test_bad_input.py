@@ -178,6 +178,32 @@ OVERSIZE_CASES = {
         "mutation($v: ID!) { markConversationRead(conversationId: $v) { id } }",
         "BAD_USER_INPUT",
     ),
+    "uploadDocument": (
+        "mutation($v: Upload!) { uploadDocument(file: $v, input: {category: OTHER}) { id } }",
+        "BAD_USER_INPUT",
+    ),  # not a multipart upload
+    "shareDocument": (
+        "mutation($v: ID!) { shareDocument(id: $v, userIds: [$v]) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "unshareDocument": (
+        "mutation($v: ID!) { unshareDocument(id: $v, userIds: [$v]) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "signDocument": (
+        "mutation($v: String!, $id: ID!) { signDocument(id: $id, input: "
+        "{fullName: $v, consent: true}) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "reviewDocument": (
+        "mutation($v: String!, $id: ID!) { reviewDocument(id: $id, decision: REJECTED, "
+        "reason: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "generateStatement": (
+        "mutation($v: String!, $id: ID!) { generateStatement(portfolioId: $id, month: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
     "expressInterest": (
         "mutation($v: ID!) { expressInterest(opportunityId: $v) { id } }",
         "FORBIDDEN",

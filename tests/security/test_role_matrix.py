@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from models.documents import DocumentCategory
 from models.mt5 import Mt5Account
 from models.users import KycStatus, Role, User, search_terms
 from tests.conftest import World
 from tests.portfolios.test_ledger import default_portfolio_id
 from tests.support.api import Api
+from tests.support.documents import make_document
 from tests.support.domain import invest_in_fund, make_ready
 
 ROLES = ("admin", "manager", "analyst", "investor")
@@ -222,6 +224,21 @@ async def _conversation_with(api: Api, world: World, tenant: str, *others: str) 
 async def _conversation_of_staff(api: Api, world: World, tenant: str) -> dict[str, Any]:
     """investor2 with the tenant's admin and manager: the row's investor is an outsider."""
     return {"c": await _conversation_with(api, world, tenant, "admin", "manager")}
+
+
+async def _document(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    """A document of the tenant's `investor2`, to share with its `analyst`."""
+    doc = await make_document(world(tenant, "investor2"))
+    return {"id": doc, "u": [world(tenant, "analyst").id]}
+
+
+async def _kyc_document(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    return {"id": await make_document(world(tenant, "investor2"), DocumentCategory.KYC_ID)}
+
+
+async def _own_document(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    """A document of the tenant's `investor` (only the owner signs; staff only read)."""
+    return {"id": await make_document(world(tenant, "investor")), "n": f"Investor {tenant}"}
 
 
 NOT_YOURS = {"investor": "NOT_FOUND"}
@@ -474,6 +491,63 @@ OPERATIONS: list[Op] = [
     ),
     # audit log
     Op("auditLog", "{ auditLog { edges { node { id action } } } }", ADMIN),
+    # documents (uploadDocument needs a multipart request: tests/documents/test_upload_roles.py)
+    Op("documents", "{ documents { edges { node { id } } } }", ALL),
+    Op(
+        "document",
+        "query($id: ID!) { document(id: $id) { id downloadUrl } }",
+        READERS,
+        _document,
+        denied_codes=NOT_YOURS,
+        cross_tenant=True,
+    ),
+    Op(
+        "verifyDocument",
+        "query($id: ID!) { verifyDocument(id: $id) { valid } }",
+        READERS,
+        _document,
+        denied_codes=NOT_YOURS,
+        cross_tenant=True,
+    ),
+    Op(
+        "shareDocument",
+        "mutation($id: ID!, $u: [ID!]!) { shareDocument(id: $id, userIds: $u) { id } }",
+        STAFF,
+        _document,
+        denied_codes=NOT_YOURS,
+        cross_tenant=True,
+    ),
+    Op(
+        "unshareDocument",
+        "mutation($id: ID!, $u: [ID!]!) { unshareDocument(id: $id, userIds: $u) { id } }",
+        STAFF,
+        _document,
+        denied_codes=NOT_YOURS,
+        cross_tenant=True,
+    ),
+    Op(
+        "signDocument",
+        "mutation($id: ID!, $n: String!) { signDocument(id: $id, input: "
+        "{fullName: $n, consent: true}) { id } }",
+        INVESTOR,
+        _own_document,
+        cross_tenant=True,
+    ),
+    Op(
+        "reviewDocument",
+        "mutation($id: ID!) { reviewDocument(id: $id, decision: APPROVED) { id } }",
+        STAFF,
+        _kyc_document,
+        cross_tenant=True,
+    ),
+    Op(
+        "generateStatement",
+        'mutation($id: ID!) { generateStatement(portfolioId: $id, month: "2025-01") { id } }',
+        STAFF,
+        _portfolio,
+        denied_codes=NOT_YOURS,
+        cross_tenant=True,
+    ),
     # analytics
     Op(
         "analytics",
@@ -603,6 +677,7 @@ def test_every_operation_is_in_the_matrix() -> None:
         "disableMfa",
         "revokeSession",
         "revokeServiceToken",
+        "uploadDocument",  # multipart only: role × tenant in tests/documents/test_upload_roles.py
     }  # own-credential operations, tests/identity
     missing = fields - public - covered_elsewhere - listed
     assert not missing, f"add these operations to the role matrix: {sorted(missing)}"

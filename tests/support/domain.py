@@ -1,5 +1,6 @@
 """Shortcuts to put the database in a state a test needs (real documents, no mocks)."""
 
+import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -8,31 +9,37 @@ from beanie import PydanticObjectId
 
 from models.documents import DocumentCategory, DocumentRecord, SignatureRecord
 from models.users import KycStatus, User
+from resolvers import document_files
 from subscriptions.payloads import TickPayload
 from tests.support.api import Api
 
 
 async def make_ready(member: Any, *, kyc: bool = True, agreement: bool = True) -> None:
-    """Approve the member's KYC and give them a signed AGREEMENT document."""
+    """Approve the member's KYC and give them an AGREEMENT document (real bytes in GridFS)
+    that they signed, as signDocument would leave it."""
     user = await User.get(PydanticObjectId(member.id))
     assert user is not None
     if kyc:
         user.kyc_status = KycStatus.APPROVED
         await user.save()
     if agreement:
+        assert user.id is not None
+        data = b"%PDF-1.4\n% Fidus test agreement\n%%EOF\n"
+        digest = hashlib.sha256(data).hexdigest()
         await DocumentRecord(
             tenant_id=user.tenant_id,
             owner_id=user.id,
             category=DocumentCategory.AGREEMENT,
             filename="agreement.pdf",
             content_type="application/pdf",
-            size=1,
-            sha256="0" * 64,
+            size=len(data),
+            sha256=digest,
+            file_id=await document_files.put_bytes(data, "agreement.pdf", user.tenant_id),
             signatures=[
                 SignatureRecord(
                     signer_id=user.id,
                     signed_at=datetime.now(UTC),
-                    document_sha256="0" * 64,
+                    document_sha256=digest,
                     full_name=user.full_name,
                 )
             ],

@@ -1,0 +1,60 @@
+"""``GET /documents/{id}/download?u=&e=&s=``: a short-lived signed link (see
+resolvers.document_links). The link must be authentic and unexpired (else 403) and the
+user it names must still be allowed to see the document (else 404)."""
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from resolvers import audit, document_files
+from resolvers.context import RequestContext
+from resolvers.document_links import check_link
+from resolvers.documents import downloadable
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "code": code}, status_code=status)
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback and the RFC 5987 UTF-8 name."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def download(request: Request) -> Response:
+    services = request.app.state.runtime.services
+    params = request.query_params
+    claims = check_link(
+        services.download_key,
+        request.path_params["id"],
+        params.get("u", ""),
+        params.get("e", ""),
+        params.get("s", ""),
+        services.clock(),
+    )
+    if claims is None:
+        return _error(403, "FORBIDDEN", "This download link is invalid or has expired")
+    found = await downloadable(claims.document_id, claims.user_id)
+    if found is None:
+        return _error(404, "NOT_FOUND", "Document not found")
+    principal, doc = found
+    context = RequestContext(
+        services=services,
+        client_ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+        principal=principal,
+    )
+    await audit.record(context, "document.download", "Document", doc.id)
+    assert doc.file_id is not None
+    return StreamingResponse(
+        document_files.read_chunks(doc.file_id),
+        media_type=doc.content_type,
+        headers={
+            "Content-Disposition": content_disposition(doc.filename),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
