@@ -23,8 +23,10 @@ from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
 from app.graphql_view import FidusGraphQL
 from app.logs import RequestIdMiddleware
+from app.sanctions import load_sanctions
 from app.settings import Settings
 from models import ALL_DOCUMENTS
+from models.sanctions import SanctionsList
 from resolvers.context import Services
 from resolvers.valuation_worker import ValuationWorker
 from schema import build_schema
@@ -46,6 +48,15 @@ class Runtime:
 
 def derive_key(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def _sanctions(settings: Settings) -> SanctionsList | None:
+    if settings.sanctions_file is None:
+        log.warning("FIDUS_SANCTIONS_FILE is not set: prospects are not screened automatically")
+        return None
+    return load_sanctions(
+        settings.sanctions_file, settings.aml_hit_threshold, settings.aml_review_threshold
+    )
 
 
 @contextlib.asynccontextmanager
@@ -85,6 +96,7 @@ async def open_runtime(
             policy=settings.identity_policy(),
             max_page_size=settings.max_page_size,
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            sanctions=_sanctions(settings),
         )
         yield Runtime(settings, mongo, services, tokens, embedded)
     finally:

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     worker: bool = True  # run the valuation worker here (one instance wins the Redis lease)
     valuation_window_ms: int = Field(default=250, ge=10, le=60_000)
 
+    sanctions_file: Path | None = None  # unset: no automatic AML screening (see docs)
+    aml_hit_threshold: float = Field(default=90.0, gt=0, le=100)
+    aml_review_threshold: float = Field(default=75.0, gt=0, le=100)
+
     log_level: str = "INFO"
     log_json: bool = True
 

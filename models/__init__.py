@@ -3,6 +3,7 @@
 from beanie import Document
 
 from models.audit import AuditEntry
+from models.crm import Activity, Prospect, ProspectTask
 from models.documents import DocumentRecord
 from models.funds import FundInvitation, FundProduct
 from models.identity import (
@@ -41,4 +42,7 @@ ALL_DOCUMENTS: list[type[Document]] = [
     Transaction,
     Mt5Account,
     Mt5Deal,
+    Prospect,
+    Activity,
+    ProspectTask,
 ]

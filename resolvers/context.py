@@ -9,6 +9,7 @@ from beanie import PydanticObjectId
 
 from models.base import utc_now
 from models.errors import Forbidden, Unauthenticated
+from models.sanctions import SanctionsList
 from models.users import Role, User
 from subscriptions.broker import Broker
 
@@ -53,6 +54,7 @@ class Services:
     max_subscriptions_per_connection: int = 20
     clock: Callable[[], datetime] = utc_now
     dummy_password_hash: str | None = None
+    sanctions: SanctionsList | None = None  # None: no list configured, no automatic screening
 
 
 @dataclass

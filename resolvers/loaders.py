@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from beanie import Document, PydanticObjectId
 
+from models.crm import Activity, ProspectTask
 from models.investments import Investment
 from models.opportunities import Interest, Opportunity
 from models.users import User
@@ -59,3 +60,15 @@ async def interests_of_opportunities(
     tenant_id: PydanticObjectId, keys: list[str]
 ) -> list[list[Interest]]:
     return await grouped(Interest, tenant_id, "opportunity_id", keys)
+
+
+async def activities_of_prospects(
+    tenant_id: PydanticObjectId, keys: list[str]
+) -> list[list[Activity]]:
+    return await grouped(Activity, tenant_id, "prospect_id", keys)
+
+
+async def tasks_of_prospects(
+    tenant_id: PydanticObjectId, keys: list[str]
+) -> list[list[ProspectTask]]:
+    return await grouped(ProspectTask, tenant_id, "prospect_id", keys)

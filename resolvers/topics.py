@@ -4,6 +4,7 @@ are *marked* for the valuation worker, which coalesces them and publishes the ne
 import orjson
 from beanie import PydanticObjectId
 
+from models.crm import Prospect
 from models.opportunities import Opportunity
 from resolvers.context import RequestContext
 from subscriptions.broker import Broker
@@ -17,6 +18,10 @@ def portfolio_topic(tenant_id: str, portfolio_id: str) -> str:
 
 def opportunities_topic(tenant_id: str) -> str:
     return f"opportunities:{tenant_id}"
+
+
+def pipeline_topic(tenant_id: str) -> str:
+    return f"pipeline:{tenant_id}"
 
 
 async def mark_portfolio(broker: Broker, tenant_id: str, portfolio_id: str, reason: str) -> None:
@@ -42,4 +47,12 @@ async def opportunity_published(ctx: RequestContext, opportunity: Opportunity) -
     await ctx.services.broker.publish(
         opportunities_topic(str(opportunity.tenant_id)),
         orjson.dumps({"id": str(opportunity.id)}).decode(),
+    )
+
+
+async def prospect_changed(ctx: RequestContext, prospect: Prospect) -> None:
+    """A prospect was created or changed stage (or AML result): payload is its id."""
+    await ctx.services.broker.publish(
+        pipeline_topic(str(prospect.tenant_id)),
+        orjson.dumps({"id": str(prospect.id)}).decode(),
     )

@@ -15,6 +15,8 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from schema.analytics import AnalyticsQueries
+from schema.crm import CrmMutations, CrmQueries
+from schema.crm_live import CrmSubscriptions
 from schema.errors import CodedErrors, code_all
 from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
@@ -36,6 +38,7 @@ QUERIES: tuple[type, ...] = (
     OpportunityQueries,
     AnalyticsQueries,
     TickQueries,
+    CrmQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,
@@ -45,8 +48,9 @@ MUTATIONS: tuple[type, ...] = (
     PortfolioMutations,
     OpportunityMutations,
     Mt5Mutations,
+    CrmMutations,
 )
-SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions)
+SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions, CrmSubscriptions)
 
 
 @dataclass(frozen=True)

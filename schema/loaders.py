@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from beanie import PydanticObjectId
 from strawberry.dataloader import DataLoader
 
+from models.crm import Activity, ProspectTask
 from models.investments import Investment
 from models.opportunities import Interest, Opportunity
 from models.users import User
@@ -41,6 +42,12 @@ class Loaders:
         )
         self.opportunity_interests: DataLoader[str, list[Interest]] = _loader(
             tenant_id, batch.interests_of_opportunities
+        )
+        self.prospect_activities: DataLoader[str, list[Activity]] = _loader(
+            tenant_id, batch.activities_of_prospects
+        )
+        self.prospect_tasks: DataLoader[str, list[ProspectTask]] = _loader(
+            tenant_id, batch.tasks_of_prospects
         )
 
     async def profit_share(self) -> ProfitShare:
