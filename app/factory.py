@@ -50,7 +50,7 @@ def derive_key(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
-def _sanctions(settings: Settings) -> SanctionsList | None:
+def sanctions_from(settings: Settings) -> SanctionsList | None:
     if settings.sanctions_file is None:
         log.warning("FIDUS_SANCTIONS_FILE is not set: prospects are not screened automatically")
         return None
@@ -96,7 +96,7 @@ async def open_runtime(
             policy=settings.identity_policy(),
             max_page_size=settings.max_page_size,
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
-            sanctions=_sanctions(settings),
+            sanctions=sanctions_from(settings),
         )
         yield Runtime(settings, mongo, services, tokens, embedded)
     finally:
