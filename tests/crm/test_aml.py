@@ -61,7 +61,7 @@ def test_thresholds_come_from_the_settings(monkeypatch) -> None:
     assert strict is not None
     assert strict.screen("Zoltan Krummelwits").result.value == "MANUAL_REVIEW"
     assert strict.screen("Orville Quackenberg").result.value == "CLEAR"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="threshold"):
         SanctionsList("x", (), hit_threshold=70, review_threshold=80)
 
 
