@@ -117,3 +117,31 @@ async def test_conversion_needs_staff_of_the_tenant(api, world) -> None:
         result = await api.gql(CONVERT, {"id": prospect["id"]}, token=member.token)
         assert result.code == code
     assert await User.find({"email": prospect["email"]}).count() == 0
+
+
+async def test_a_failed_user_creation_releases_the_claim(api, world, monkeypatch) -> None:
+    """A user with the same email appears between the check and the creation (another
+    request won that race): CONFLICT, and the prospect can be converted later."""
+    from resolvers import crm
+
+    prospect = await won(api, world)
+    real_create_user = crm.create_user
+    intruder: list[User] = []
+
+    async def racing_create_user(ctx, new):
+        admin = await User.get(world("acme", "admin").id)
+        assert admin is not None
+        user = User(tenant_id=admin.tenant_id, email=new.email, full_name="X", role=new.role)
+        await user.insert()
+        intruder.append(user)
+        return await real_create_user(ctx, new)
+
+    monkeypatch.setattr(crm, "create_user", racing_create_user)
+    token = world("acme", "manager").token
+    lost = await api.gql(CONVERT, {"id": prospect["id"]}, token=token)
+    assert lost.code == "CONFLICT" and "already exists" in lost.errors[0]["message"]
+    stored = await Prospect.get(prospect["id"])
+    assert stored is not None and not stored.converting and stored.converted_user_id is None
+    monkeypatch.setattr(crm, "create_user", real_create_user)
+    await intruder[0].delete()
+    assert (await api.gql(CONVERT, {"id": prospect["id"]}, token=token)).ok()

@@ -9,6 +9,7 @@ from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 
 from tests.crm.support import MOVE, create_prospect
+from tests.crm.test_timeline import LOG
 from tests.transport.test_websocket import transport
 
 CHANGES = gql("subscription { pipelineChanged { id fullName stage owner { email } } }")
@@ -81,6 +82,38 @@ async def test_refused_moves_announce_nothing(api, world, base_url) -> None:
         assert refused.code == "CONFLICT"
         await api.gql(MOVE, {"id": prospect["id"], "s": "QUALIFIED"}, token=manager.token)
         assert (await asyncio.wait_for(events.get(), 5))["stage"] == "QUALIFIED"
+
+
+NESTED = gql("subscription { pipelineChanged { id stage activities { text } } }")
+
+
+async def test_nested_lists_are_fresh_for_every_event(api, world, base_url) -> None:
+    manager = world("acme", "manager")
+    received: asyncio.Queue = asyncio.Queue()
+    async with Client(transport=transport(base_url, manager.token)) as session:
+
+        async def consume() -> None:
+            async for result in session.subscribe(NESTED):
+                await received.put(result["pipelineChanged"])
+
+        task = asyncio.create_task(consume())
+        try:
+            await first_event(api, manager, received, set())
+            prospect = await create_prospect(api, manager, "Edsger Dijkstra")
+            created = await asyncio.wait_for(received.get(), 5)
+            assert (created["id"], created["activities"]) == (prospect["id"], [])
+            await api.gql(
+                LOG,
+                {"i": {"prospectId": prospect["id"], "kind": "CALL", "text": "First call"}},
+                token=manager.token,
+            )
+            await api.gql(MOVE, {"id": prospect["id"], "s": "QUALIFIED"}, token=manager.token)
+            moved = await asyncio.wait_for(received.get(), 5)
+            assert moved["activities"] == [{"text": "First call"}]
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def test_an_investor_is_refused_at_subscribe_time(base_url, world) -> None:
