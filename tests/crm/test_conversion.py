@@ -123,9 +123,9 @@ async def test_a_failed_user_creation_releases_the_claim(api, world, monkeypatch
     """A user with the same email appears between the check and the creation (another
     request won that race): CONFLICT, and the prospect can be converted later."""
     from resolvers import crm
+    from resolvers.users import create_user as real_create_user
 
     prospect = await won(api, world)
-    real_create_user = crm.create_user
     intruder: list[User] = []
 
     async def racing_create_user(ctx, new):
