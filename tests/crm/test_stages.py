@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from models.audit import AuditEntry
 from models.crm import Prospect, ProspectStage, move_allowed
 from tests.crm.support import MOVE, ONE, create_prospect, put_in_state
 
@@ -63,6 +64,10 @@ async def test_the_whole_funnel_and_a_reopening_are_recorded(api, world) -> None
         zip([None, "LEAD", *path[:-1]], ["LEAD", *path], strict=True)
     )
     assert history[1]["by"]["email"] == admin.email
+    moves = await AuditEntry.find({"action": "prospect.move"}).sort("_id").to_list()
+    assert [(m.detail["source"], m.detail["target"]) for m in moves] == [
+        (h["fromStage"], h["toStage"]) for h in history[1:]
+    ]
     for stage in ("LEAD", "LOST", "QUALIFIED"):  # WON is final
         result = await api.gql(MOVE, {"id": prospect["id"], "s": stage}, token=manager.token)
         assert result.code == "CONFLICT"
