@@ -91,6 +91,7 @@ class Prospect(TenantDocument):
         name = "prospects"
         indexes = [
             tenant_index("stage", "_id"),
+            tenant_index("owner_id", "_id"),
             tenant_index("email", unique=True),
         ]
 

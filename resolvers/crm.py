@@ -24,7 +24,7 @@ from models.users import STAFF_ROLES, TENANT_READERS, Role, User
 from resolvers import audit, topics
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
-from resolvers.scope import get_in_tenant, tenant_filter
+from resolvers.scope import get_in_tenant, parse_id, tenant_filter
 from resolvers.users import NewUser, clean_email, clean_full_name, create_user
 
 ALL_STAGES = (*FUNNEL, ProspectStage.LOST)
@@ -118,12 +118,18 @@ async def get(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Prospec
 
 
 async def page(
-    ctx: RequestContext, first: int, after: str | None, stage: ProspectStage | None
+    ctx: RequestContext,
+    first: int,
+    after: str | None,
+    stage: ProspectStage | None,
+    owner_id: str | None = None,
 ) -> Page[Prospect]:
     principal = ctx.require_role(*TENANT_READERS)
     criteria = tenant_filter(principal)
     if stage is not None:
         criteria["stage"] = stage.value
+    if owner_id is not None:
+        criteria["owner_id"] = parse_id(owner_id, field="ownerId")
     return await keyset_page(
         Prospect,
         criteria,

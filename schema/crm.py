@@ -222,8 +222,11 @@ class CrmQueries:
         first: int | None = 20,
         after: str | None = None,
         stage: ProspectStage | None = None,
+        owner_id: strawberry.ID | None = None,
     ) -> Connection[Prospect]:
-        page = await use_cases.page(info.context, 20 if first is None else first, after, stage)
+        page = await use_cases.page(
+            info.context, 20 if first is None else first, after, stage, owner_id
+        )
         return to_connection(page, Prospect.from_model)
 
     @strawberry.field(permission_classes=[CanReadTenant])

@@ -8,7 +8,8 @@ from models.crm import Prospect, ProspectStage
 from models.users import Role, User, search_terms
 from tests.crm.support import CREATE, ONE, PIPELINE, create_prospect, put_in_state, unique_email
 
-LIST = """query($s: ProspectStage, $after: String) { prospects(first: 2, stage: $s, after: $after) {
+LIST = """query($s: ProspectStage, $after: String, $o: ID) {
+  prospects(first: 2, stage: $s, after: $after, ownerId: $o) {
   edges { cursor node { id fullName stage } } pageInfo { hasNextPage endCursor } } }"""
 
 
@@ -130,6 +131,14 @@ async def test_pages_and_the_stage_filter(api, world) -> None:
     assert [e["node"]["fullName"] for e in won["edges"]] == ["Person 1"]
     forged = await api.gql(LIST, {"after": "abc.def"}, token=manager.token)
     assert forged.code == "BAD_USER_INPUT"
+    other = await second_manager(world)
+    admin = world("acme", "admin")
+    await create_prospect(api, admin, "Theirs", ownerId=str(other.id))
+    theirs = await api.gql(LIST, {"o": str(other.id)}, token=manager.token)
+    assert [e["node"]["fullName"] for e in theirs.ok()["prospects"]["edges"]] == ["Theirs"]
+    mine = (await api.gql(LIST, {"o": manager.id}, token=manager.token)).ok()["prospects"]
+    assert mine["pageInfo"]["hasNextPage"] is True
+    assert (await api.gql(LIST, {"o": "x"}, token=manager.token)).code == "BAD_USER_INPUT"
 
 
 async def test_the_pipeline_counts_and_sums_every_stage(api, world) -> None:
