@@ -25,8 +25,10 @@ from app.embedded import EmbeddedMongo
 from app.graphql_view import FidusGraphQL
 from app.logs import RequestIdMiddleware
 from app.metrics import HttpMetricsMiddleware
+from app.sanctions import load_sanctions
 from app.settings import Settings
 from models import ALL_DOCUMENTS
+from models.sanctions import SanctionsList
 from resolvers.context import Services
 from resolvers.valuation_worker import ValuationWorker
 from schema import build_schema
@@ -49,6 +51,15 @@ class Runtime:
 
 def derive_key(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def sanctions_from(settings: Settings) -> SanctionsList | None:
+    if settings.sanctions_file is None:
+        log.warning("FIDUS_SANCTIONS_FILE is not set: prospects are not screened automatically")
+        return None
+    return load_sanctions(
+        settings.sanctions_file, settings.aml_hit_threshold, settings.aml_review_threshold
+    )
 
 
 @contextlib.asynccontextmanager
@@ -95,6 +106,7 @@ async def open_runtime(
             max_upload_bytes=settings.max_upload_bytes,
             download_key=derive_key(secret, "document-download"),
             download_ttl=timedelta(seconds=settings.download_url_seconds),
+            sanctions=sanctions_from(settings),
         )
         yield Runtime(settings, mongo, services, tokens, embedded)
     finally:

@@ -3,6 +3,7 @@
 from beanie import Document
 
 from models.audit import AuditEntry
+from models.crm import Activity, Prospect, ProspectTask
 from models.documents import DocumentRecord
 from models.events import Event, Registration
 from models.funds import FundInvitation, FundProduct
@@ -49,4 +50,7 @@ ALL_DOCUMENTS: list[type[Document]] = [
     Registration,
     Conversation,
     Message,
+    Prospect,
+    Activity,
+    ProspectTask,
 ]

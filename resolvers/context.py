@@ -10,6 +10,7 @@ from beanie import PydanticObjectId
 
 from models.base import utc_now
 from models.errors import Forbidden, Unauthenticated
+from models.sanctions import SanctionsList
 from models.users import Role, User
 from subscriptions.broker import Broker
 
@@ -71,6 +72,7 @@ class Services:
     max_upload_bytes: int = 10 * 1024 * 1024
     download_key: bytes = b""
     download_ttl: timedelta = timedelta(minutes=5)
+    sanctions: SanctionsList | None = None  # None: no list configured, no automatic screening
 
 
 @dataclass

@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from beanie import Document, PydanticObjectId
 
+from models.crm import Activity, ProspectTask
 from models.events import Event, Registration
 from models.investments import Investment
 from models.messaging import Message
@@ -112,3 +113,15 @@ async def unread_counts(tenant_id: PydanticObjectId, keys: list[str]) -> list[in
     )
     counts = {str(row["_id"]): int(row["n"]) for row in await cursor.to_list()}
     return [counts.get(key.split(":")[0], 0) for key in keys]
+
+
+async def activities_of_prospects(
+    tenant_id: PydanticObjectId, keys: list[str]
+) -> list[list[Activity]]:
+    return await grouped(Activity, tenant_id, "prospect_id", keys)
+
+
+async def tasks_of_prospects(
+    tenant_id: PydanticObjectId, keys: list[str]
+) -> list[list[ProspectTask]]:
+    return await grouped(ProspectTask, tenant_id, "prospect_id", keys)

@@ -4,6 +4,7 @@ are *marked* for the valuation worker, which coalesces them and publishes the ne
 import orjson
 from beanie import PydanticObjectId
 
+from models.crm import Prospect
 from models.messaging import Message
 from models.opportunities import Opportunity
 from resolvers.context import RequestContext
@@ -22,6 +23,10 @@ def conversation_topic(tenant_id: str, conversation_id: str) -> str:
 
 def opportunities_topic(tenant_id: str) -> str:
     return f"opportunities:{tenant_id}"
+
+
+def pipeline_topic(tenant_id: str) -> str:
+    return f"pipeline:{tenant_id}"
 
 
 async def mark_portfolio(broker: Broker, tenant_id: str, portfolio_id: str, reason: str) -> None:
@@ -65,4 +70,12 @@ async def message_sent(ctx: RequestContext, message: Message) -> None:
     await ctx.services.broker.publish(
         conversation_topic(str(message.tenant_id), str(message.conversation_id)),
         orjson.dumps(message_payload(message)).decode(),
+    )
+
+
+async def prospect_changed(ctx: RequestContext, prospect: Prospect) -> None:
+    """A prospect was created or changed stage (or AML result): payload is its id."""
+    await ctx.services.broker.publish(
+        pipeline_topic(str(prospect.tenant_id)),
+        orjson.dumps({"id": str(prospect.id)}).decode(),
     )

@@ -20,6 +20,8 @@ from strawberry.tools import merge_types
 from schema.analytics import AnalyticsQueries
 from schema.audit import AuditQueries
 from schema.cost import QueryCost
+from schema.crm import CrmMutations, CrmQueries
+from schema.crm_live import CrmSubscriptions
 from schema.documents import DocumentMutations, DocumentQueries
 from schema.errors import CodedErrors, code_all
 from schema.events import EventMutations, EventQueries
@@ -51,6 +53,7 @@ QUERIES: tuple[type, ...] = (
     MessagingQueries,
     AuditQueries,
     DocumentQueries,
+    CrmQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,
@@ -63,8 +66,14 @@ MUTATIONS: tuple[type, ...] = (
     EventMutations,
     MessagingMutations,
     DocumentMutations,
+    CrmMutations,
 )
-SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions, MessagingSubscriptions)
+SUBSCRIPTIONS: tuple[type, ...] = (
+    TickSubscriptions,
+    LiveSubscriptions,
+    MessagingSubscriptions,
+    CrmSubscriptions,
+)
 
 
 @dataclass(frozen=True)

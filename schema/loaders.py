@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from beanie import PydanticObjectId
 from strawberry.dataloader import DataLoader
 
+from models.crm import Activity, ProspectTask
 from models.events import Event, Registration
 from models.investments import Investment
 from models.messaging import Message
@@ -50,6 +51,12 @@ class Loaders:
         )
         self.messages: DataLoader[str, Message | None] = _loader(tenant_id, batch.messages)
         self.unread_counts: DataLoader[str, int] = _loader(tenant_id, batch.unread_counts)
+        self.prospect_activities: DataLoader[str, list[Activity]] = _loader(
+            tenant_id, batch.activities_of_prospects
+        )
+        self.prospect_tasks: DataLoader[str, list[ProspectTask]] = _loader(
+            tenant_id, batch.tasks_of_prospects
+        )
 
     async def profit_share(self) -> ProfitShare:
         """The UNLIMITED fund's figures, read once per request."""

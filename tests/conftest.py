@@ -5,6 +5,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,6 +27,7 @@ from tests.support.api import Api
 from tests.support.servers import RedisProcess, live_server, mongo_process
 
 PASSWORD = "correct horse battery staple"
+SANCTIONS_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sanctions-sample.csv"
 KEEP_COLLECTIONS = {"signing_keys"}
 
 
@@ -72,6 +74,7 @@ def make_settings(mongo_url: str, redis_url: str | None, **overrides: object) ->
         "mutations_per_minute_per_address": 100_000,
         "sign_ins_per_minute_per_address": 100_000,
         "log_level": "WARNING",
+        "sanctions_file": SANCTIONS_SAMPLE,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

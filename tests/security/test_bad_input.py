@@ -231,6 +231,32 @@ OVERSIZE_CASES = {
         "mutation($v: String!, $id: ID!) { checkIn(registrationId: $id, code: $v) { id } }",
         "BAD_USER_INPUT",
     ),
+    "createProspect": (
+        "mutation($v: String!) { createProspect(input: {fullName: $v, email: $v}) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "moveProspect": (
+        "mutation($v: ID!) { moveProspect(id: $v, stage: QUALIFIED) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "recordAmlCheck": (
+        "mutation($v: String!, $id: ID!) { recordAmlCheck(prospectId: $id, result: CLEAR, "
+        "note: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "screenProspect": ("mutation($v: ID!) { screenProspect(id: $v) { id } }", "BAD_USER_INPUT"),
+    "convertProspect": ("mutation($v: ID!) { convertProspect(id: $v) { id } }", "BAD_USER_INPUT"),
+    "logActivity": (
+        "mutation($v: String!, $id: ID!) { logActivity(input: {prospectId: $id, kind: NOTE, "
+        "text: $v}) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "createTask": (
+        "mutation($v: String!, $id: ID!) { createTask(input: {prospectId: $id, title: $v, "
+        'dueDate: "2999-01-01", assigneeId: $id}) { id } }',
+        "BAD_USER_INPUT",
+    ),
+    "completeTask": ("mutation($v: ID!) { completeTask(id: $v) { id } }", "BAD_USER_INPUT"),
 }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from beanie import PydanticObjectId
 
 from models.documents import DocumentCategory
 from models.mt5 import Mt5Account
@@ -239,6 +240,50 @@ async def _kyc_document(api: Api, world: World, tenant: str) -> dict[str, Any]:
 async def _own_document(api: Api, world: World, tenant: str) -> dict[str, Any]:
     """A document of the tenant's `investor` (only the owner signs; staff only read)."""
     return {"id": await make_document(world(tenant, "investor")), "n": f"Investor {tenant}"}
+
+
+async def _prospect_input(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    return {
+        "i": {
+            "fullName": "Pat Prospect",
+            "email": f"p-{uuid.uuid4().hex[:10]}@{tenant}.test",
+            "ownerId": world(tenant, "manager").id,
+        }
+    }
+
+
+async def _prospect(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    result = await api.gql(
+        "mutation($i: CreateProspectInput!) { createProspect(input: $i) { id } }",
+        await _prospect_input(api, world, tenant),
+        token=world(tenant, "admin").token,
+    )
+    return {"id": result.ok()["createProspect"]["id"]}
+
+
+async def _won_prospect(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    from models.crm import Prospect
+
+    found = await _prospect(api, world, tenant)
+    await Prospect.get_pymongo_collection().update_one(
+        {"_id": PydanticObjectId(found["id"])}, {"$set": {"stage": "WON", "aml_result": "CLEAR"}}
+    )
+    return found
+
+
+async def _prospect_task(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    prospect = await _prospect(api, world, tenant)
+    result = await api.gql(
+        'mutation($p: ID!, $a: ID!) { createTask(input: {prospectId: $p, title: "T", '
+        'dueDate: "2999-01-01", assigneeId: $a}) { id } }',
+        {"p": prospect["id"], "a": world(tenant, "manager").id},
+        token=world(tenant, "admin").token,
+    )
+    return {"id": result.ok()["createTask"]["id"]}
+
+
+async def _task_input(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    return {**(await _prospect(api, world, tenant)), "a": world(tenant, "manager").id}
 
 
 NOT_YOURS = {"investor": "NOT_FOUND"}
@@ -627,6 +672,73 @@ OPERATIONS: list[Op] = [
         "mutation($id: ID!, $code: String!) { checkIn(registrationId: $id, code: $code) { id } }",
         STAFF,
         _registration,
+        cross_tenant=True,
+    ),
+    # CRM
+    Op("prospects", "{ prospects { edges { node { id } } } }", READERS),
+    Op("pipeline", "{ pipeline { stage count expectedAmount } }", READERS),
+    Op(
+        "prospect",
+        "query($id: ID!) { prospect(id: $id) { id activities { id } tasks { id } } }",
+        READERS,
+        _prospect,
+        cross_tenant=True,
+    ),
+    Op(
+        "createProspect",
+        "mutation($i: CreateProspectInput!) { createProspect(input: $i) { id } }",
+        STAFF,
+        _prospect_input,
+    ),
+    Op(
+        "moveProspect",
+        "mutation($id: ID!) { moveProspect(id: $id, stage: QUALIFIED) { id } }",
+        STAFF,
+        _prospect,
+        cross_tenant=True,
+    ),
+    Op(
+        "recordAmlCheck",
+        "mutation($id: ID!) { recordAmlCheck(prospectId: $id, result: CLEAR) { id } }",
+        STAFF,
+        _prospect,
+        cross_tenant=True,
+    ),
+    Op(
+        "screenProspect",
+        "mutation($id: ID!) { screenProspect(id: $id) { id amlResult } }",
+        STAFF,
+        _prospect,
+        cross_tenant=True,
+    ),
+    Op(
+        "convertProspect",
+        "mutation($id: ID!) { convertProspect(id: $id) { id } }",
+        STAFF,
+        _won_prospect,
+        cross_tenant=True,
+    ),
+    Op(
+        "logActivity",
+        'mutation($id: ID!) { logActivity(input: {prospectId: $id, kind: CALL, text: "t"}) '
+        "{ id } }",
+        STAFF,
+        _prospect,
+        cross_tenant=True,
+    ),
+    Op(
+        "createTask",
+        'mutation($id: ID!, $a: ID!) { createTask(input: {prospectId: $id, title: "T", '
+        'dueDate: "2999-01-01", assigneeId: $a}) { id } }',
+        STAFF,
+        _task_input,
+        cross_tenant=True,
+    ),
+    Op(
+        "completeTask",
+        "mutation($id: ID!) { completeTask(id: $id) { id done } }",
+        STAFF,
+        _prospect_task,
         cross_tenant=True,
     ),
 ]
