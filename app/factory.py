@@ -28,6 +28,7 @@ from app.settings import Settings
 from models import ALL_DOCUMENTS
 from resolvers.context import Services
 from resolvers.valuation_worker import ValuationWorker
+from resolvers.webhook_dispatcher import run_dispatcher
 from schema import build_schema
 from subscriptions.broker import Broker
 
@@ -87,6 +88,14 @@ async def open_runtime(
             policy=settings.identity_policy(),
             max_page_size=settings.max_page_size,
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            webhooks=settings.webhook_config(
+                derive_key(
+                    settings.webhook_secret_key.get_secret_value()
+                    if settings.webhook_secret_key
+                    else secret,
+                    "webhook-secrets",
+                )
+            ),
         )
         yield Runtime(settings, mongo, services, tokens, embedded)
     finally:
@@ -144,6 +153,11 @@ def create_app(
                 if settings.worker
                 else None
             )
+            dispatcher = (
+                asyncio.create_task(run_dispatcher(rt.services), name="webhook-dispatcher")
+                if settings.webhook_dispatcher
+                else None
+            )
             tune_garbage_collector()
             log.info(
                 "fidus ready",
@@ -152,10 +166,11 @@ def create_app(
             try:
                 yield
             finally:
-                if worker is not None:
-                    worker.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await worker
+                for task in (worker, dispatcher):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
 
     graphql = FidusGraphQL(
         build_schema(settings.schema_limits()),

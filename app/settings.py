@@ -4,10 +4,10 @@
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from resolvers.context import IdentityPolicy
+from resolvers.context import IdentityPolicy, WebhookConfig
 from schema import SchemaLimits
 
 
@@ -54,6 +54,20 @@ class Settings(BaseSettings):
     # the valuation worker's Redis lease: a crashed worker is replaced within about this
     worker_lease_ms: int = Field(default=10_000, ge=1_000, le=300_000)
 
+    # outbound webhooks (README "Webhooks"); every process may run the dispatcher
+    webhook_dispatcher: bool = True
+    # seals endpoint signing secrets at rest; unset: derived from the JWT/signing secret
+    webhook_secret_key: SecretStr | None = None
+    webhook_allow_loopback: bool = False  # development/tests: 127.0.0.1, ::1, localhost, http
+    webhook_allow_private_networks: bool = False  # RFC 1918, CGNAT, IPv6 ULA targets
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    webhook_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -63,6 +77,22 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("FIDUS_JWT_SECRET must be at least 32 characters")
         return value
+
+    @field_validator("webhook_secret_key")
+    @classmethod
+    def _webhook_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("FIDUS_WEBHOOK_SECRET_KEY must be at least 32 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> "Settings":
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds + 1:
+            raise ValueError(
+                "FIDUS_WEBHOOK_LEASE_SECONDS must exceed FIDUS_WEBHOOK_TIMEOUT_SECONDS by more "
+                "than a second (a delivery must not be taken over while it is being sent)"
+            )
+        return self
 
     @property
     def embedded(self) -> bool:
@@ -85,4 +115,18 @@ class Settings(BaseSettings):
             max_depth=self.max_query_depth,
             max_aliases=self.max_aliases,
             max_tokens=self.max_tokens,
+        )
+
+    def webhook_config(self, secret_key: bytes) -> WebhookConfig:
+        return WebhookConfig(
+            secret_key=secret_key,
+            allow_loopback=self.webhook_allow_loopback,
+            allow_private_networks=self.webhook_allow_private_networks,
+            timeout=self.webhook_timeout_seconds,
+            max_attempts=self.webhook_max_attempts,
+            retry_base=self.webhook_retry_base_seconds,
+            retry_max=self.webhook_retry_max_seconds,
+            lease=self.webhook_lease_seconds,
+            poll=self.webhook_poll_seconds,
+            concurrency=self.webhook_concurrency,
         )

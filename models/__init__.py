@@ -19,6 +19,7 @@ from models.opportunities import Interest, Opportunity
 from models.portfolios import Portfolio, Transaction
 from models.tenants import Tenant
 from models.users import User
+from models.webhooks import WebhookDelivery, WebhookEndpoint
 
 ALL_DOCUMENTS: list[type[Document]] = [
     Tenant,
@@ -41,4 +42,6 @@ ALL_DOCUMENTS: list[type[Document]] = [
     Transaction,
     Mt5Account,
     Mt5Deal,
+    WebhookEndpoint,
+    WebhookDelivery,
 ]

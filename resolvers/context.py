@@ -40,6 +40,22 @@ class IdentityPolicy:
     mfa_issuer: str = "Fidus"
 
 
+@dataclass(frozen=True)
+class WebhookConfig:
+    """Outbound webhook rules (filled in from Settings; see resolvers/webhooks.py)."""
+
+    secret_key: bytes = field(default=b"", repr=False)  # AES-GCM key sealing endpoint secrets
+    allow_loopback: bool = False  # 127.0.0.0/8, ::1, localhost (and plain http to them)
+    allow_private_networks: bool = False  # RFC 1918, CGNAT, IPv6 ULA (https only)
+    timeout: float = 10.0  # seconds, one whole attempt
+    max_attempts: int = 8
+    retry_base: float = 2.0  # seconds before the 2nd attempt, doubling after each failure
+    retry_max: float = 3600.0
+    lease: float = 60.0  # a claimed delivery is retried after this if its sender vanished
+    poll: float = 5.0  # an idle dispatcher looks for due retries at least this often
+    concurrency: int = 8  # deliveries in flight per dispatcher
+
+
 @dataclass
 class Services:
     """Process-wide collaborators shared by every request."""
@@ -53,6 +69,7 @@ class Services:
     max_subscriptions_per_connection: int = 20
     clock: Callable[[], datetime] = utc_now
     dummy_password_hash: str | None = None
+    webhooks: WebhookConfig = field(default_factory=WebhookConfig)
 
 
 @dataclass

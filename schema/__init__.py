@@ -27,6 +27,7 @@ from schema.portfolios import PortfolioMutations, PortfolioQueries
 from schema.shared_events import SharingExecutionContext
 from schema.ticks import TickQueries, TickSubscriptions
 from schema.users import UserMutations, UserQueries
+from schema.webhooks import WebhookMutations, WebhookQueries
 
 QUERIES: tuple[type, ...] = (
     UserQueries,
@@ -37,6 +38,7 @@ QUERIES: tuple[type, ...] = (
     OpportunityQueries,
     AnalyticsQueries,
     TickQueries,
+    WebhookQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,
@@ -46,6 +48,7 @@ MUTATIONS: tuple[type, ...] = (
     PortfolioMutations,
     OpportunityMutations,
     Mt5Mutations,
+    WebhookMutations,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (TickSubscriptions, LiveSubscriptions)
 
