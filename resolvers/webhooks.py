@@ -268,6 +268,7 @@ async def _queue(
     ).decode()
     rows = [
         WebhookDelivery(
+            id=PydanticObjectId(),  # insert_many does not fill ids in
             tenant_id=tenant_id,
             endpoint_id=endpoint.id,
             event_id=event_id,
