@@ -61,11 +61,12 @@ class Settings(BaseSettings):
     webhook_allow_loopback: bool = False  # development/tests: 127.0.0.1, ::1, localhost, http
     webhook_allow_private_networks: bool = False  # RFC 1918, CGNAT, IPv6 ULA targets
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_max_attempts: int = Field(default=15, ge=1, le=30)
     webhook_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
     webhook_retry_max_seconds: float = Field(default=3600.0, gt=0, le=86_400)
     webhook_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     webhook_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    webhook_idle_poll_seconds: float = Field(default=60.0, gt=0, le=3600)
     webhook_concurrency: int = Field(default=8, ge=1, le=256)
 
     log_level: str = "INFO"
@@ -128,5 +129,6 @@ class Settings(BaseSettings):
             retry_max=self.webhook_retry_max_seconds,
             lease=self.webhook_lease_seconds,
             poll=self.webhook_poll_seconds,
+            idle_poll=self.webhook_idle_poll_seconds,
             concurrency=self.webhook_concurrency,
         )

@@ -48,11 +48,12 @@ class WebhookConfig:
     allow_loopback: bool = False  # 127.0.0.0/8, ::1, localhost (and plain http to them)
     allow_private_networks: bool = False  # RFC 1918, CGNAT, IPv6 ULA (https only)
     timeout: float = 10.0  # seconds, one whole attempt
-    max_attempts: int = 8
+    max_attempts: int = 15
     retry_base: float = 2.0  # seconds before the 2nd attempt, doubling after each failure
     retry_max: float = 3600.0
     lease: float = 60.0  # a claimed delivery is retried after this if its sender vanished
-    poll: float = 5.0  # an idle dispatcher looks for due retries at least this often
+    poll: float = 5.0  # with deliveries outstanding, look for due ones at least this often
+    idle_poll: float = 60.0  # with none outstanding (new events wake dispatchers at once)
     concurrency: int = 8  # deliveries in flight per dispatcher
 
 

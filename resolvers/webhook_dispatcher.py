@@ -18,6 +18,7 @@ import os
 import secrets
 import socket
 import time
+from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,7 +60,7 @@ class Dispatcher:
     def __init__(self, services: Services, name: str | None = None) -> None:
         self.services = services
         self.owner = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self.claimed: list[str] = []  # delivery ids this dispatcher claimed (for tests)
+        self.claimed: deque[str] = deque(maxlen=10_000)  # latest ids claimed here (tests)
         self._wake = asyncio.Event()
         self._client: httpx.AsyncClient | None = None
 
@@ -118,9 +119,12 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), delay)
 
     async def _seconds_until_due(self) -> float:
+        """Until the next retry or lease expiry, at most ``poll``; with nothing outstanding
+        anywhere, ``idle_poll`` (every ``emit`` wakes the dispatchers anyway; the look is
+        a fallback for a lost wake-up or a retry left by a process that stopped)."""
         collection = WebhookDelivery.get_pymongo_collection()
-        soonest = self.config.poll
         now = self.services.clock()
+        soonest: float | None = None
         for status, field in (
             (DeliveryStatus.PENDING, "next_attempt_at"),
             (DeliveryStatus.SENDING, "lease_until"),
@@ -131,8 +135,11 @@ class Dispatcher:
                 sort=[(field, 1)],
             )
             if doc is not None:
-                soonest = min(soonest, (doc[field] - now).total_seconds())
-        return max(0.0, soonest)
+                due = (doc[field] - now).total_seconds()
+                soonest = due if soonest is None else min(soonest, due)
+        if soonest is None:
+            return self.config.idle_poll
+        return max(0.0, min(soonest, self.config.poll))
 
     async def claim(self) -> WebhookDelivery | None:
         """Take one due delivery under this dispatcher's lease (atomic)."""

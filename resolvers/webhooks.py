@@ -281,7 +281,10 @@ async def _queue(
         if endpoint.id is not None
     ]
     await WebhookDelivery.insert_many(rows)
-    await services.broker.publish(WAKE_TOPIC, event_id)
+    try:
+        await services.broker.publish(WAKE_TOPIC, event_id)
+    except Exception:  # queued all the same: dispatchers find it on their next look
+        log.warning("webhook wake-up not published", exc_info=True)
     return rows
 
 

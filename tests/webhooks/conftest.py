@@ -90,6 +90,7 @@ def hooks(runtime, monkeypatch):
         retry_max=0.2,
         lease=3.0,
         poll=0.2,
+        idle_poll=0.5,
     )
     monkeypatch.setattr(runtime.services, "webhooks", config)
     return config

@@ -193,3 +193,22 @@ async def test_the_delivery_log_pages_with_cursors(api, world, hooks, receiver):
     for first_value in (0, 1000):
         bad = await api.gql(PAGE, {"id": webhook["id"], "first": first_value}, token=admin.token)
         assert bad.code == "BAD_USER_INPUT"
+
+
+async def test_admins_only_and_each_tenant_sees_its_own(api, world):
+    admin = world("acme", "admin")
+    webhook = (await create(api, admin, "https://acme.partner.invalid/")).ok()["createWebhook"]
+    for who in ("manager", "analyst", "investor"):
+        member = world("acme", who)
+        assert (await create(api, member, "https://x.partner.invalid/")).code == "FORBIDDEN"
+        assert (await api.gql(LIST, token=member.token)).code == "FORBIDDEN"
+    stranger = world("globex", "admin")
+    assert (await api.gql(LIST, token=stranger.token)).ok()["webhooks"] == []
+    for document in (DELETE, SEND_TEST, PAGE):
+        result = await api.gql(document, {"id": webhook["id"]}, token=stranger.token)
+        assert result.code == "NOT_FOUND", result.body
+    moved = await api.gql(
+        UPDATE, {"id": webhook["id"], "i": {"enabled": False}}, token=stranger.token
+    )
+    assert moved.code == "NOT_FOUND"
+    assert (await WebhookEndpoint.get(PydanticObjectId(webhook["id"]))).enabled

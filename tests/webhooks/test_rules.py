@@ -116,3 +116,23 @@ def test_the_lease_must_outlast_an_attempt():
     assert not defaults.webhook_allow_loopback and not defaults.webhook_allow_private_networks
     config = defaults.webhook_config(KEY)
     assert config.secret_key == KEY and KEY.hex() not in repr(config)
+
+
+def test_the_readme_verification_example_accepts_only_genuine_requests():
+    import re
+    import time
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    [example] = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "def verified" in b]
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    verified = namespace["verified"]
+    stamp, body = str(int(time.time())), b'{"id":"e1","type":"TEST"}'
+    headers = {"X-Fidus-Timestamp": stamp, "X-Fidus-Signature": signature("whsec_s", stamp, body)}
+    assert verified("whsec_s", headers, body)
+    assert not verified("whsec_s", headers, body.replace(b"TEST", b"TESt"))
+    assert not verified("whsec_other", headers, body)
+    old = str(int(time.time()) - 3600)
+    stale = {"X-Fidus-Timestamp": old, "X-Fidus-Signature": signature("whsec_s", old, body)}
+    assert not verified("whsec_s", stale, body)
