@@ -56,4 +56,4 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 def verify(secret: str, timestamp: str, body: bytes, header: str) -> bool:
     """What a receiver does (constant-time comparison)."""
-    return hmac.compare_digest(signature(secret, timestamp, body), header)
+    return hmac.compare_digest(signature(secret, timestamp, body).encode(), header.encode())

@@ -97,6 +97,7 @@ def test_signature_is_hmac_sha256_of_timestamp_dot_body():
     assert signature("whsec_k", "1700000000", body) == "sha256=" + expected
     assert verify("whsec_k", "1700000000", body, "sha256=" + expected)
     assert not verify("whsec_k", "1700000000", body + b" ", "sha256=" + expected)
+    assert not verify("whsec_k", "1700000000", body, "sha256=é")  # not ASCII: False, no error
 
 
 def test_backoff_doubles_with_jitter_up_to_the_ceiling():
