@@ -31,6 +31,7 @@ from models import ALL_DOCUMENTS
 from models.sanctions import SanctionsList
 from resolvers.context import Services
 from resolvers.valuation_worker import ValuationWorker
+from resolvers.webhook_dispatcher import run_dispatcher
 from schema import build_schema
 from subscriptions.broker import Broker
 
@@ -107,6 +108,14 @@ async def open_runtime(
             download_key=derive_key(secret, "document-download"),
             download_ttl=timedelta(seconds=settings.download_url_seconds),
             sanctions=sanctions_from(settings),
+            webhooks=settings.webhook_config(
+                derive_key(
+                    settings.webhook_secret_key.get_secret_value()
+                    if settings.webhook_secret_key
+                    else secret,
+                    "webhook-secrets",
+                )
+            ),
         )
         yield Runtime(settings, mongo, services, tokens, embedded)
     finally:
@@ -164,6 +173,11 @@ def create_app(
                 if settings.worker
                 else None
             )
+            dispatcher = (
+                asyncio.create_task(run_dispatcher(rt.services), name="webhook-dispatcher")
+                if settings.webhook_dispatcher
+                else None
+            )
             tune_garbage_collector()
             log.info(
                 "fidus ready",
@@ -172,10 +186,11 @@ def create_app(
             try:
                 yield
             finally:
-                if worker is not None:
-                    worker.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await worker
+                for task in (worker, dispatcher):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
 
     graphql = FidusGraphQL(
         build_schema(settings.schema_limits()),

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from resolvers.context import IdentityPolicy, WriteLimits
+from resolvers.context import IdentityPolicy, WebhookConfig, WriteLimits
 from schema import SchemaLimits
 
 
@@ -78,6 +78,20 @@ class Settings(BaseSettings):
     sanctions_file: Path | None = None  # unset: no automatic AML screening (see docs)
     aml_hit_threshold: float = Field(default=90.0, gt=0, le=100)
     aml_review_threshold: float = Field(default=75.0, gt=0, le=100)
+    # outbound webhooks (README "Webhooks"); every process may run the dispatcher
+    webhook_dispatcher: bool = True
+    # seals endpoint signing secrets at rest; unset: derived from the JWT/signing secret
+    webhook_secret_key: SecretStr | None = None
+    webhook_allow_loopback: bool = False  # development/tests: 127.0.0.1, ::1, localhost, http
+    webhook_allow_private_networks: bool = False  # RFC 1918, CGNAT, IPv6 ULA targets
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=15, ge=1, le=30)
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    webhook_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    webhook_idle_poll_seconds: float = Field(default=60.0, gt=0, le=3600)
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -106,6 +120,22 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.graphiql_enabled if self.introspection is None else self.introspection
+
+    @field_validator("webhook_secret_key")
+    @classmethod
+    def _webhook_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("FIDUS_WEBHOOK_SECRET_KEY must be at least 32 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> "Settings":
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds + 1:
+            raise ValueError(
+                "FIDUS_WEBHOOK_LEASE_SECONDS must exceed FIDUS_WEBHOOK_TIMEOUT_SECONDS by more "
+                "than a second (a delivery must not be taken over while it is being sent)"
+            )
+        return self
 
     @property
     def embedded(self) -> bool:
@@ -138,4 +168,19 @@ class Settings(BaseSettings):
             introspection=self.introspection_enabled,
             max_cost=self.max_query_cost,
             max_page_size=self.max_page_size,
+        )
+
+    def webhook_config(self, secret_key: bytes) -> WebhookConfig:
+        return WebhookConfig(
+            secret_key=secret_key,
+            allow_loopback=self.webhook_allow_loopback,
+            allow_private_networks=self.webhook_allow_private_networks,
+            timeout=self.webhook_timeout_seconds,
+            max_attempts=self.webhook_max_attempts,
+            retry_base=self.webhook_retry_base_seconds,
+            retry_max=self.webhook_retry_max_seconds,
+            lease=self.webhook_lease_seconds,
+            poll=self.webhook_poll_seconds,
+            idle_poll=self.webhook_idle_poll_seconds,
+            concurrency=self.webhook_concurrency,
         )

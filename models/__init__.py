@@ -23,6 +23,7 @@ from models.persisted_queries import PersistedQuery
 from models.portfolios import Portfolio, Transaction
 from models.tenants import Tenant
 from models.users import User
+from models.webhooks import WebhookDelivery, WebhookEndpoint
 
 ALL_DOCUMENTS: list[type[Document]] = [
     Tenant,
@@ -53,4 +54,6 @@ ALL_DOCUMENTS: list[type[Document]] = [
     Prospect,
     Activity,
     ProspectTask,
+    WebhookEndpoint,
+    WebhookDelivery,
 ]

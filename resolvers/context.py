@@ -51,6 +51,23 @@ class WriteLimits:
     auth_per_address: int = 30
 
 
+@dataclass(frozen=True)
+class WebhookConfig:
+    """Outbound webhook rules (filled in from Settings; see resolvers/webhooks.py)."""
+
+    secret_key: bytes = field(default=b"", repr=False)  # AES-GCM key sealing endpoint secrets
+    allow_loopback: bool = False  # 127.0.0.0/8, ::1, localhost (and plain http to them)
+    allow_private_networks: bool = False  # RFC 1918, CGNAT, IPv6 ULA (https only)
+    timeout: float = 10.0  # seconds, one whole attempt
+    max_attempts: int = 15
+    retry_base: float = 2.0  # seconds before the 2nd attempt, doubling after each failure
+    retry_max: float = 3600.0
+    lease: float = 60.0  # a claimed delivery is retried after this if its sender vanished
+    poll: float = 5.0  # with deliveries outstanding, look for due ones at least this often
+    idle_poll: float = 60.0  # with none outstanding (new events wake dispatchers at once)
+    concurrency: int = 8  # deliveries in flight per dispatcher
+
+
 @dataclass
 class Services:
     """Process-wide collaborators shared by every request."""
@@ -73,6 +90,7 @@ class Services:
     download_key: bytes = b""
     download_ttl: timedelta = timedelta(minutes=5)
     sanctions: SanctionsList | None = None  # None: no list configured, no automatic screening
+    webhooks: WebhookConfig = field(default_factory=WebhookConfig)
 
 
 @dataclass

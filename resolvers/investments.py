@@ -11,7 +11,8 @@ from models.errors import BadUserInput, Conflict, Forbidden, NotFound
 from models.funds import FundInvitation
 from models.investments import Investment
 from models.users import STAFF_ROLES, KycStatus, Role, User
-from resolvers import audit, topics
+from models.webhooks import WebhookEventType
+from resolvers import audit, topics, webhooks
 from resolvers.context import Principal, RequestContext
 from resolvers.funds import check_amount, get_fund
 from resolvers.portfolios import can_see_owner, default_portfolio
@@ -131,6 +132,9 @@ async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investme
     )
     assert portfolio.id is not None
     await topics.portfolio_changed(ctx, portfolio.id, "INVESTMENT")
+    await webhooks.emit(
+        ctx, WebhookEventType.INVESTMENT_CREATED, webhooks.investment_created(investment)
+    )
     return investment
 
 

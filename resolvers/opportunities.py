@@ -14,7 +14,8 @@ from models.investments import Investment
 from models.money import amount_problem
 from models.opportunities import Interest, Opportunity, OpportunityStatus
 from models.users import STAFF_ROLES, TENANT_READERS, KycStatus, Role
-from resolvers import audit, topics
+from models.webhooks import WebhookEventType
+from resolvers import audit, topics, webhooks
 from resolvers.context import Principal, RequestContext
 from resolvers.investments import find_replay
 from resolvers.pagination import Page, keyset_page
@@ -262,4 +263,7 @@ async def invest(ctx: RequestContext, raw_id: str, amount: Decimal, key: str) ->
     )
     assert portfolio.id is not None
     await topics.portfolio_changed(ctx, portfolio.id, "INVESTMENT")
+    await webhooks.emit(
+        ctx, WebhookEventType.INVESTMENT_CREATED, webhooks.investment_created(investment)
+    )
     return investment

@@ -22,7 +22,8 @@ from models.ledger import TransactionType
 from models.money import amount_problem
 from models.portfolios import Transaction
 from models.users import STAFF_ROLES, Role
-from resolvers import audit, topics
+from models.webhooks import WebhookEventType
+from resolvers import audit, topics, webhooks
 from resolvers.atomic import in_transaction
 from resolvers.context import Principal, RequestContext
 from resolvers.investments import get_investment
@@ -181,7 +182,7 @@ async def _transition_releasing(
 async def approve(ctx: RequestContext, raw_id: str) -> Redemption:
     principal = ctx.require_role(*STAFF_ROLES)
     redemption = await _visible_redemption(ctx, principal, raw_id)
-    return await _transition(
+    approved = await _transition(
         ctx,
         principal,
         redemption,
@@ -190,6 +191,10 @@ async def approve(ctx: RequestContext, raw_id: str) -> Redemption:
         decided_by=principal.user_id,
         decided_at=ctx.now(),
     )
+    await webhooks.emit(
+        ctx, WebhookEventType.REDEMPTION_DECIDED, webhooks.redemption_decided(approved)
+    )
+    return approved
 
 
 async def reject(ctx: RequestContext, raw_id: str, reason: str) -> Redemption:
@@ -198,7 +203,7 @@ async def reject(ctx: RequestContext, raw_id: str, reason: str) -> Redemption:
     if not reason or len(reason) > 2000:
         raise BadUserInput("A rejection needs a reason (at most 2000 characters)", field="reason")
     redemption = await _visible_redemption(ctx, principal, raw_id)
-    return await _transition_releasing(
+    rejected = await _transition_releasing(
         ctx,
         principal,
         redemption,
@@ -207,6 +212,10 @@ async def reject(ctx: RequestContext, raw_id: str, reason: str) -> Redemption:
         decided_at=ctx.now(),
         reason=reason,
     )
+    await webhooks.emit(
+        ctx, WebhookEventType.REDEMPTION_DECIDED, webhooks.redemption_decided(rejected)
+    )
+    return rejected
 
 
 async def cancel(ctx: RequestContext, raw_id: str) -> Redemption:

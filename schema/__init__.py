@@ -39,6 +39,7 @@ from schema.rate_limits import RateLimits
 from schema.shared_events import SharingExecutionContext
 from schema.ticks import TickQueries, TickSubscriptions
 from schema.users import UserMutations, UserQueries
+from schema.webhooks import WebhookMutations, WebhookQueries
 
 QUERIES: tuple[type, ...] = (
     UserQueries,
@@ -54,6 +55,7 @@ QUERIES: tuple[type, ...] = (
     AuditQueries,
     DocumentQueries,
     CrmQueries,
+    WebhookQueries,
 )
 MUTATIONS: tuple[type, ...] = (
     IdentityMutations,
@@ -67,6 +69,7 @@ MUTATIONS: tuple[type, ...] = (
     MessagingMutations,
     DocumentMutations,
     CrmMutations,
+    WebhookMutations,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
     TickSubscriptions,

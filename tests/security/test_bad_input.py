@@ -257,6 +257,22 @@ OVERSIZE_CASES = {
         "BAD_USER_INPUT",
     ),
     "completeTask": ("mutation($v: ID!) { completeTask(id: $v) { id } }", "BAD_USER_INPUT"),
+    "createWebhook": (
+        "mutation($v: String!) { createWebhook(input: {url: $v, "
+        "eventTypes: [INVESTMENT_CREATED], description: $v}) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "updateWebhook": (
+        "mutation($v: String!, $id: ID!) { updateWebhook(id: $id, input: {url: $v, "
+        "description: $v}) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "deleteWebhook": ("mutation($v: ID!) { deleteWebhook(id: $v) }", "BAD_USER_INPUT"),
+    "rotateWebhookSecret": (
+        "mutation($v: ID!) { rotateWebhookSecret(id: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
+    "sendTestWebhook": ("mutation($v: ID!) { sendTestWebhook(id: $v) { id } }", "BAD_USER_INPUT"),
 }
 
 

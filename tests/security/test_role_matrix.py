@@ -286,6 +286,20 @@ async def _task_input(api: Api, world: World, tenant: str) -> dict[str, Any]:
     return {**(await _prospect(api, world, tenant)), "a": world(tenant, "manager").id}
 
 
+async def _webhook_url(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    return {"u": f"https://{uuid.uuid4().hex[:12]}.partner.invalid/in"}  # never resolves
+
+
+async def _webhook(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    result = await api.gql(
+        "mutation($u: String!) { createWebhook(input: {url: $u, "
+        "eventTypes: [INVESTMENT_CREATED]}) { id } }",
+        await _webhook_url(api, world, tenant),
+        token=world(tenant, "admin").token,
+    )
+    return {"id": result.ok()["createWebhook"]["id"]}
+
+
 NOT_YOURS = {"investor": "NOT_FOUND"}
 
 OPERATIONS: list[Op] = [
@@ -739,6 +753,50 @@ OPERATIONS: list[Op] = [
         "mutation($id: ID!) { completeTask(id: $id) { id done } }",
         STAFF,
         _prospect_task,
+        cross_tenant=True,
+    ),
+    # outbound webhooks (ADMIN only)
+    Op("webhooks", "{ webhooks { id } }", ADMIN),
+    Op(
+        "webhookDeliveries",
+        "query($id: ID!) { webhookDeliveries(webhookId: $id) { edges { node { id } } } }",
+        ADMIN,
+        _webhook,
+        cross_tenant=True,
+    ),
+    Op(
+        "createWebhook",
+        "mutation($u: String!) { createWebhook(input: {url: $u, "
+        "eventTypes: [REDEMPTION_DECIDED]}) { id secret } }",
+        ADMIN,
+        _webhook_url,
+    ),
+    Op(
+        "updateWebhook",
+        'mutation($id: ID!) { updateWebhook(id: $id, input: {description: "x"}) { id } }',
+        ADMIN,
+        _webhook,
+        cross_tenant=True,
+    ),
+    Op(
+        "deleteWebhook",
+        "mutation($id: ID!) { deleteWebhook(id: $id) }",
+        ADMIN,
+        _webhook,
+        cross_tenant=True,
+    ),
+    Op(
+        "rotateWebhookSecret",
+        "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }",
+        ADMIN,
+        _webhook,
+        cross_tenant=True,
+    ),
+    Op(
+        "sendTestWebhook",
+        "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }",
+        ADMIN,
+        _webhook,
         cross_tenant=True,
     ),
 ]
