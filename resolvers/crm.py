@@ -21,7 +21,8 @@ from models.crm import (
 from models.errors import BadUserInput, Conflict, Forbidden
 from models.money import ZERO, amount_problem, round_half_up
 from models.users import STAFF_ROLES, TENANT_READERS, Role, User
-from resolvers import audit, topics
+from models.webhooks import WebhookEventType
+from resolvers import audit, topics, webhooks
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
 from resolvers.scope import get_in_tenant, parse_id, tenant_filter
@@ -254,4 +255,9 @@ async def convert(ctx: RequestContext, raw_id: str) -> User:
         {"_id": prospect.id}, {"$set": {"converted_user_id": user.id, "converting": False}}
     )
     await audit.record(ctx, "prospect.convert", "Prospect", prospect.id, user=str(user.id))
+    await webhooks.emit(
+        ctx,
+        WebhookEventType.PROSPECT_CONVERTED,
+        {"prospectId": str(prospect.id), "userId": str(user.id), "email": user.email},
+    )
     return user

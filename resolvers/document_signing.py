@@ -7,7 +7,8 @@ from pymongo import ReturnDocument
 
 from models.documents import DocumentRecord, SignatureRecord, same_name
 from models.errors import BadUserInput, Conflict, Forbidden
-from resolvers import audit, document_files
+from models.webhooks import WebhookEventType
+from resolvers import audit, document_files, webhooks
 from resolvers.context import RequestContext
 from resolvers.documents import get_visible
 
@@ -69,6 +70,18 @@ async def sign(ctx: RequestContext, raw_id: str, full_name: str, consent: bool) 
         ctx, "document.sign", "Document", doc.id, sha256=computed, category=doc.category.value
     )
     result: DocumentRecord = DocumentRecord.model_validate(signed)
+    await webhooks.emit(
+        ctx,
+        WebhookEventType.DOCUMENT_SIGNED,
+        {
+            "documentId": str(doc.id),
+            "ownerId": str(doc.owner_id),
+            "signerId": str(principal.user_id),
+            "category": doc.category.value,
+            "sha256": computed,
+            "signedAt": signature.signed_at.isoformat(),
+        },
+    )
     return result
 
 

@@ -4,9 +4,16 @@ redemption decisions; only subscribed endpoints of the event's tenant get them."
 import uuid
 
 import orjson
+from beanie import PydanticObjectId
 
+from models.crm import AmlResult, ProspectStage
+from models.documents import DocumentCategory
+from models.users import User
 from resolvers.webhook_crypto import verify
+from tests.crm.support import CONVERT, create_prospect, put_in_state
+from tests.documents.test_signing import SIGN
 from tests.security.test_role_matrix import _matured_investment, _request_interest
+from tests.support.documents import make_document
 from tests.support.domain import invest_in_fund, make_ready, tenant_of
 from tests.webhooks.conftest import register, settled
 
@@ -138,3 +145,40 @@ async def test_tampered_deliveries_fail_the_signature_check(api, world, hooks, r
     assert not verify(secret, timestamp, orjson.dumps(event), header)  # body changed
     assert not verify(secret, str(int(timestamp) + 1), received.body, header)  # replayed later
     assert not verify(secret + "x", timestamp, received.body, header)  # another secret
+
+
+async def test_prospect_conversions_and_signatures_are_delivered(api, world, hooks, receiver):
+    admin, manager, investor = (
+        world("acme", "admin"),
+        world("acme", "manager"),
+        world("acme", "investor"),
+    )
+    webhook = await register(
+        api, admin, receiver, "/crm-docs", ("PROSPECT_CONVERTED", "DOCUMENT_SIGNED")
+    )
+    prospect = await create_prospect(api, manager)
+    await put_in_state(prospect["id"], ProspectStage.WON, AmlResult.CLEAR)
+    user = (await api.gql(CONVERT, {"id": prospect["id"]}, token=manager.token)).ok()[
+        "convertProspect"
+    ]
+    document = await make_document(investor, DocumentCategory.AGREEMENT)
+    me = await User.get(PydanticObjectId(investor.id))
+    assert me is not None
+    signed = await api.gql(
+        SIGN, {"id": document, "name": me.full_name, "consent": True}, token=investor.token
+    )
+    signed.ok()
+
+    deliveries = await settled(api, admin, webhook["id"], 2)
+    assert {d["status"] for d in deliveries} == {"DELIVERED"}
+    events = {r.json["type"]: r.json["data"] for r in receiver.at("/crm-docs")}
+    assert all(r.verified for r in receiver.at("/crm-docs"))
+    assert events["PROSPECT_CONVERTED"] == {
+        "prospectId": prospect["id"],
+        "userId": user["id"],
+        "email": user["email"],
+    }
+    assert events["DOCUMENT_SIGNED"]["documentId"] == document
+    assert events["DOCUMENT_SIGNED"]["signerId"] == investor.id
+    assert events["DOCUMENT_SIGNED"]["category"] == "AGREEMENT"
+    assert len(events["DOCUMENT_SIGNED"]["sha256"]) == 64
