@@ -6,6 +6,7 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -72,6 +73,13 @@ class FidusSchema(strawberry.Schema):
 
 def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
     limits = limits or SchemaLimits()
+    # The depth and alias limiters build a new rule class per instance, and the rules are
+    # part of ValidationCache's key: built once here, so a known document is not validated
+    # again on every request.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
     return FidusSchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
@@ -82,8 +90,7 @@ def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
             CodedErrors,
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             partial(ParserCache, maxsize=limits.cache_size),
-            partial(QueryDepthLimiter, max_depth=limits.max_depth),
-            partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+            partial(AddValidationRules, limit_rules),
             partial(ValidationCache, maxsize=limits.cache_size),
         ],
     )
