@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
+import psutil
 from pymongo import MongoClient
 
 from bench.harness import (
@@ -230,36 +232,37 @@ def verify(all_targets: list[Target]) -> dict[str, int]:
 
 
 async def _drive(target: Target, concurrency: int, ready: Any, seconds: float) -> dict[str, Any]:
+    """``concurrency`` closed-loop workers sending requests until ``seconds`` have passed;
+    requests still in flight then are awaited and counted (a slow server's requests can
+    outlast the window)."""
     latencies: list[float] = []
-    failures, completed = 0, 0
+    failures, last_done = 0, 0.0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=target.base_url, limits=limits, timeout=120) as client:
-
-        async def once() -> bool:
-            response = await client.request(
-                target.method, target.path, content=target.body, headers=target.headers
-            )
-            return response.status_code == 200 and b'"errors"' not in response.content
-
-        await asyncio.gather(*(once() for _ in range(concurrency)))  # open the connections
-        await asyncio.to_thread(ready.wait)  # every client process is warm: go
-        deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(base_url=target.base_url, limits=limits, timeout=600) as client:
+        # open the connections with a cheap request, not the measured one
+        await asyncio.gather(*(client.get("/health/ready") for _ in range(concurrency)))
+        await asyncio.to_thread(ready.wait)  # every client process is connected: go
+        started = time.monotonic()  # CLOCK_MONOTONIC: the same clock in every process
+        deadline = started + seconds
         cpu = time.process_time()
 
         async def worker() -> None:
-            nonlocal failures, completed
+            nonlocal failures, last_done
             while time.monotonic() < deadline:
-                started = time.perf_counter()
-                ok = await once()
-                latencies.append(time.perf_counter() - started)
-                failures += not ok
-                completed += time.monotonic() <= deadline
+                begun = time.perf_counter()
+                response = await client.request(
+                    target.method, target.path, content=target.body, headers=target.headers
+                )
+                latencies.append(time.perf_counter() - begun)
+                last_done = max(last_done, time.monotonic())
+                failures += response.status_code != 200 or b'"errors"' in response.content
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         cpu = time.process_time() - cpu
     return {
         "latencies": latencies,
-        "completed": completed,
+        "started": started,
+        "last_done": last_done,
         "failures": failures,
         "cpu_seconds": cpu,
     }
@@ -273,27 +276,41 @@ def drive(target: Target, concurrency: int, ready: Any, seconds: float) -> dict[
 def measure(
     clients: "Clients", target: Target, server: Server, concurrency: int, seconds: float
 ) -> dict[str, Any]:
+    """Requests/s = all requests sent in the window ÷ the time until the last answer."""
     processes = max(1, min(clients.processes, concurrency))
     shares = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
     ready = clients.manager.Barrier(processes + 1)
     futures = [clients.pool.submit(drive, target, share, ready, seconds) for share in shares]
     ready.wait()
-    cpu = server.cpu_seconds()
-    time.sleep(seconds)
-    server_cpu = server.cpu_seconds() - cpu
+    cpu, db_cpu = server.cpu_seconds(), clients.db_cpu_seconds()
     outcomes = [f.result() for f in futures]
+    elapsed = max(o["last_done"] for o in outcomes) - min(o["started"] for o in outcomes)
+    server_cpu, db_cpu = server.cpu_seconds() - cpu, clients.db_cpu_seconds() - db_cpu
     latencies = [x for o in outcomes for x in o["latencies"]]
     return {
         "query": target.query,
         "server": target.server,
         "concurrency": concurrency,
-        "requests_per_s": sum(o["completed"] for o in outcomes) / seconds,
+        "requests": len(latencies),
+        "requests_per_s": len(latencies) / elapsed,
         "p50_ms": percentile(latencies, 50) * 1000,
         "p99_ms": percentile(latencies, 99) * 1000,
         "failures": sum(o["failures"] for o in outcomes),
-        "server_cpu_pct": 100 * server_cpu / seconds,
-        "client_cpu_pct": 100 * sum(o["cpu_seconds"] for o in outcomes) / seconds,
+        "server_cpu_pct": 100 * server_cpu / elapsed,
+        "db_cpu_pct": 100 * db_cpu / elapsed,
+        "client_cpu_pct": 100 * sum(o["cpu_seconds"] for o in outcomes) / elapsed,
+        "server_cpu_ms_per_request": 1000 * server_cpu / max(1, len(latencies)),
+        "db_cpu_ms_per_request": 1000 * db_cpu / max(1, len(latencies)),
     }
+
+
+def database_process(mongodb_url: str) -> psutil.Process | None:
+    """The local process listening on the database's port, if any."""
+    port = urlsplit(mongodb_url).port or 27017
+    for connection in psutil.net_connections("tcp"):
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+            return psutil.Process(connection.pid) if connection.pid else None
+    return None
 
 
 @dataclass
@@ -302,13 +319,23 @@ class Clients:
     server's event loop's."""
 
     processes: int
+    mongodb_url: str
     pool: ProcessPoolExecutor = field(init=False)
     manager: Any = field(init=False)
+    db: psutil.Process | None = field(init=False)
 
     def __post_init__(self) -> None:
         context = get_context("spawn")
         self.pool = ProcessPoolExecutor(self.processes, mp_context=context)
         self.manager = context.Manager()
+        self.db = database_process(self.mongodb_url)
+
+    def db_cpu_seconds(self) -> float:
+        """CPU of the database server when it runs on this machine (else 0)."""
+        if self.db is None:
+            return 0.0
+        times = self.db.cpu_times()
+        return float(times.user + times.system)
 
     def close(self) -> None:
         self.pool.shutdown()
@@ -368,34 +395,31 @@ def profiled(server: Server, name: str, seconds: float) -> subprocess.Popen[byte
     )
 
 
-def summarize_profile(path: Path, top: int = 12) -> list[tuple[str, float]]:
-    """Share of samples per function on the stack (inclusive), app code and libraries."""
+IDLE = ("Runner.run (asyncio/runners.py", "_worker (concurrent/futures/thread.py")
+APP_CODE = ("(app/", "(schema/", "(resolvers/", "(models/", "(subscriptions/")
+
+
+def summarize_profile(path: Path, top: int = 15) -> dict[str, list[tuple[str, float]]]:
+    """Shares of the busy samples (the event loop waiting is left out): per function at
+    the top of the stack (self), and per Fidus function anywhere on it (inclusive)."""
+    own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
+        frames = [f.rsplit(":", 1)[0] + ")" for f in stack.split(";")]
+        if not count.isdigit() or frames[-1].startswith(IDLE):
             continue
         total += int(count)
-        for frame in set(stack.split(";")):
-            inclusive[frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0] + ")"] += (
-                int(count)
-            )
-    skip = (
-        "_run_module_as_main",
-        "_run_code",
-        "<module>",
-        "main",
-        "cmd_serve",
-        "run",
-        "Server.run",
-        "asyncio_run",
-        "Runner.run",
-    )
-    rows = [
-        (f, 100 * n / total) for f, n in inclusive.most_common() if f.split(" (")[0] not in skip
-    ]
-    return rows[:top]
+        own[frames[-1]] += int(count)
+        for frame in set(frames):
+            if any(marker in frame for marker in APP_CODE) and "app/cli.py" not in frame:
+                inclusive[frame] += int(count)
+    share = 100 / max(1, total)
+    return {
+        "self": [(f, n * share) for f, n in own.most_common(top)],
+        "fidus_inclusive": [(f, n * share) for f, n in inclusive.most_common(top)],
+    }
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -433,7 +457,7 @@ def run(args: argparse.Namespace, urls: Backends) -> None:
         with (
             uvicorn_app("bench.baselines.raw:app", env) as raw,
             uvicorn_app("bench.baselines.naive:app", env) as naive,
-            contextlib.closing(Clients(args.client_processes)) as clients,
+            contextlib.closing(Clients(args.client_processes, urls.mongodb_url)) as clients,
         ):
             servers = {"raw": raw, "naive": naive, "fidus": server}
             all_targets = targets({k: s.url for k, s in servers.items()}, admin, ids)
@@ -474,7 +498,10 @@ def run(args: argparse.Namespace, urls: Backends) -> None:
             "p99_ms",
             "failures",
             "server_cpu_pct",
+            "db_cpu_pct",
             "client_cpu_pct",
+            "server_cpu_ms_per_request",
+            "db_cpu_ms_per_request",
         ],
         rows,
         ratios=found,
@@ -497,10 +524,11 @@ def run(args: argparse.Namespace, urls: Backends) -> None:
     print("\nMongo operations per request (serverStatus opcounters):")
     for name, ops in trips.items():
         print(f"  {name}: {'unsupported' if ops is None else f'{ops:.1f}'}")
-    for name, top in profiles.items():
-        print(f"\nprofile {name} (Fidus, c=32; % of samples with the function on the stack):")
-        for frame, share in top:
-            print(f"  {share:5.1f}%  {frame}")
+    for name, summary in profiles.items():
+        for kind, frames in summary.items():
+            print(f"\nprofile {name}, Fidus at c=32, {kind} (% of busy samples):")
+            for frame, share in frames:
+                print(f"  {share:5.1f}%  {frame}")
 
 
 def main() -> None:
