@@ -123,6 +123,14 @@ async def _single(result: Any) -> AsyncGenerator[Any, None]:
 
 def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
     limits = limits or SchemaLimits()
+    # The depth and alias limiters build a new rule class per instance, and the rules are
+    # part of ValidationCache's key: built once here, so a known document is not validated
+    # again on every request.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+        *([] if limits.introspection else [NoSchemaIntrospectionCustomRule]),
+    ]
     return FidusSchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
@@ -135,14 +143,8 @@ def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
             RateLimits,
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             partial(ParserCache, maxsize=limits.cache_size),
-            partial(QueryDepthLimiter, max_depth=limits.max_depth),
-            partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
-            *([] if limits.introspection else [_no_introspection]),
+            partial(AddValidationRules, limit_rules),
             partial(ValidationCache, maxsize=limits.cache_size),
             partial(QueryCost, max_cost=limits.max_cost, max_page_size=limits.max_page_size),
         ],
     )
-
-
-def _no_introspection() -> AddValidationRules:
-    return AddValidationRules([NoSchemaIntrospectionCustomRule])
