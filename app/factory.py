@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import health, mt5
+from app import graphiql, health, mt5
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
@@ -173,6 +173,7 @@ def create_app(
             Route("/mt5/accounts", mt5.post_account, methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *graphiql.routes(settings.graphiql_enabled),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,

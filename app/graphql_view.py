@@ -16,6 +16,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UnsetType
 
+from app import graphiql
 from app.auth import AccessTokens, authenticate_bearer
 from resolvers.context import RequestContext, Services
 
@@ -64,6 +65,10 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
             max_subscriptions_per_connection=max_subscriptions_per_connection,
         )
         self._runtime = runtime
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Fidus's own offline GraphiQL build instead of Strawberry's CDN page."""
+        return graphiql.page()
 
     def _services(self) -> tuple[Services, AccessTokens]:
         runtime = self._runtime()
