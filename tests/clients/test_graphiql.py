@@ -1,6 +1,6 @@
 """GraphiQL served offline by Fidus: the page, its assets and CSP over HTTP, then the real
 thing in Debian's headless Chromium (playwright-core): no external request, a query with a
-Bearer token from the headers editor, a live tick on a subscription, and a screenshot."""
+Bearer token from the headers editor, a mutation, a live tick on a subscription, and a screenshot."""
 
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -63,6 +63,11 @@ async def test_graphiql_in_headless_chromium(
 
         query = (await browser.until("query"))["query"]
         assert query == {"data": {"me": {"email": investor.email, "role": "INVESTOR"}}}
+
+        mutation = (await browser.until("mutation"))["mutation"]
+        assert mutation == {
+            "data": {"createPortfolio": {"name": "From GraphiQL", "baseCurrency": "CHF"}}
+        }
 
         await browser.until("subscribed")
 

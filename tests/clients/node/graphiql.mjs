@@ -1,6 +1,6 @@
 // Drives Fidus's GraphiQL page in Debian's headless Chromium (playwright-core, no browser
 // download): records every request, runs a query with a Bearer token put in the headers
-// editor, starts a ticks subscription and waits for a live tick, saves a screenshot.
+// editor and a mutation, starts a ticks subscription and waits for a live tick, saves a screenshot.
 // Prints JSON lines; waits for the test to post ticks after {"subscribed": true}.
 // Usage: node graphiql.mjs BASE_URL ACCESS_TOKEN SCREENSHOT_PATH
 import { chromium } from "playwright-core";
@@ -75,6 +75,14 @@ try {
   await page.click(".graphiql-execute-button");
   const result = JSON.parse(await waitForResponse((text) => text.includes('"data"') || text.includes('"errors"')));
   print({ query: result });
+
+  await setEditor(
+    ".graphiql-query-editor",
+    'mutation Create {\n  createPortfolio(name: "From GraphiQL", baseCurrency: "CHF") {\n    name\n    baseCurrency\n  }\n}\n',
+  );
+  await page.click(".graphiql-execute-button");
+  const created = JSON.parse(await waitForResponse((text) => text.includes("From GraphiQL") || text.includes('"errors"')));
+  print({ mutation: created });
 
   await setEditor(
     ".graphiql-query-editor",
