@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import documents, events, health, metrics, mt5, security
+from app import documents, events, graphiql, health, metrics, mt5, security
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
@@ -212,6 +212,7 @@ def create_app(
             Route("/documents/{id}/download", documents.download, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *graphiql.routes(settings.graphiql_enabled),
         ],
         middleware=[
             *security.middleware(settings),

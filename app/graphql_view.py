@@ -18,6 +18,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UnsetType
 
+from app import graphiql
 from app.auth import AccessTokens, authenticate_bearer
 from resolvers.context import RequestContext, Services
 
@@ -155,6 +156,10 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
         except BodyTooLarge:
             response = too_large(file_limit)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Fidus's own offline GraphiQL build instead of Strawberry's CDN page."""
+        return graphiql.page()
 
     def _services(self) -> tuple[Services, AccessTokens]:
         runtime = self._runtime()
