@@ -40,7 +40,10 @@ async def test_the_depth_limit_still_applies_to_a_cached_document(api, world):
         refused = await api.gql(_deep(5), token=token)
         assert refused.code == "BAD_USER_INPUT"
         assert "depth" in refused.errors[0]["message"]
-        assert (await api.gql(_deep(4), token=token)).ok()
+        allowed_depth = await api.gql(_deep(4), token=token)
+        # four nested lists are within the depth limit; the cost limit may still refuse it
+        assert not allowed_depth.errors or "depth" not in allowed_depth.errors[0]["message"]
+        assert (await api.gql(_deep(2), token=token)).ok()
 
 
 async def test_the_alias_limit_still_applies_to_a_cached_document(api, world):
