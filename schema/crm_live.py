@@ -19,8 +19,5 @@ class CrmSubscriptions:
     )
     async def pipeline_changed(self, info: Info) -> AsyncGenerator[Prospect, None]:
         stream = await use_cases.pipeline_changes(info.context)
-        async for prospect in guarded(info.context, stream):
-            # the DataLoaders live as long as the connection: without a reset, nested lists
-            # (activities, tasks) would be served from the first event's cache
-            info.context.loaders = None
+        async for prospect in guarded(info.context, stream):  # fresh DataLoaders per event
             yield Prospect.from_model(prospect)

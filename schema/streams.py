@@ -30,6 +30,9 @@ async def guarded(context: RequestContext, stream: AsyncIterator[T]) -> AsyncGen
     try:
         async with asyncio.timeout(remaining):
             async for item in stream:
+                # DataLoaders live as long as the connection's context: each event is
+                # resolved with fresh ones, or nested fields would repeat the first event's
+                context.loaders = None
                 yield item
     except TimeoutError as exc:  # the access token expired: the stream ends
         raise Unauthenticated("Access token expired; reconnect with a fresh token") from exc
