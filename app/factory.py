@@ -72,10 +72,14 @@ async def open_runtime(
     embedded: EmbeddedMongo | None = None
     url = settings.mongodb_url
     if url is None:
-        embedded = EmbeddedMongo(settings.data_dir)
+        embedded = EmbeddedMongo(settings.data_dir, sync_on_commit=settings.embedded_sync_on_commit)
         url = await asyncio.to_thread(embedded.start)
     mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-        url, tz_aware=True, event_listeners=list(command_listeners)
+        url,
+        tz_aware=True,
+        event_listeners=list(command_listeners),
+        serverSelectionTimeoutMS=settings.mongo_timeout_ms,
+        connectTimeoutMS=settings.mongo_timeout_ms,
     )
     broker = Broker(settings.redis_url, namespace=settings.db_name)
     try:
