@@ -97,7 +97,7 @@ async def test_a_killed_database_fails_requests_clearly_and_loses_nothing(stack:
             for key, error in ledger.failures.items()
             if error["message"] not in (UNAVAILABLE, "The portfolio is busy; try again")
         }
-        assert not unexpected, unexpected
+        assert not unexpected, f"{unexpected}; server log: {stack.api.log}"
 
         # The client retries what failed, with the same keys, twice (a replay is harmless).
         for _ in range(2):
