@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import documents, events, graphiql, health, metrics, mt5, security
+from app import documents, events, graphiql, health, metrics, mt5, pymongo_compat, security
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
@@ -74,6 +74,7 @@ async def open_runtime(
     if url is None:
         embedded = EmbeddedMongo(settings.data_dir, sync_on_commit=settings.embedded_sync_on_commit)
         url = await asyncio.to_thread(embedded.start)
+    pymongo_compat.install()
     mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
         url,
         tz_aware=True,
