@@ -17,6 +17,7 @@ ERASED_FILENAME = "erased"
 # a running erasure holds its claim this long; a crashed one is resumed once it ran out
 ERASURE_LEASE = timedelta(minutes=5)
 MAX_CONFIRM = 1024
+MIN_MENTION = 3  # shorter names are not searched for in free text
 _METACHARACTERS = re.compile(r"[.^$*+?()\[\]{}|\\/]")
 
 # Keys never exported, wherever they occur (credentials, their hashes, signing material).
@@ -62,10 +63,13 @@ def retained(doc: DocumentRecord) -> bool:
 def mention_pattern(needles: Iterable[str]) -> re.Pattern[str] | None:
     """Case-insensitive pattern matching any of ``needles`` (longest first); None when
     there is nothing to look for."""
-    words = sorted({n.strip() for n in needles if n and n.strip()}, key=len, reverse=True)
+    words = sorted({" ".join(n.split()) for n in needles if n}, key=len, reverse=True)
+    words = [w for w in words if len(w) >= MIN_MENTION]
     if not words:
         return None
-    return re.compile("|".join(_escape(w) for w in words), re.IGNORECASE)
+    # whole words only: a person called "Al" must not turn "final" into "finErased user …"
+    alternatives = "|".join(_escape(w) for w in words)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
 def _escape(text: str) -> str:
