@@ -154,3 +154,24 @@ async def test_exporting_changes_nothing_but_the_audit_log(api: Api, world: Worl
     for moving in ("webhook_deliveries",):  # the dispatcher works on these meanwhile
         before.pop(moving), after.pop(moving)
     assert after == before
+
+
+async def test_an_admins_export_holds_no_webhook_or_service_token_secret(
+    api: Api, world: World
+) -> None:
+    subject = await make_subject(api, world)  # the admin created a webhook for it
+    admin = world("acme", "admin")
+    created = await api.gql(
+        'mutation { createServiceToken(name: "bridge", scopes: ["mt5:ingest"]) { id token } }',
+        token=admin.token,
+    )
+    service_token = created.ok()["createServiceToken"]
+    data = await export_of(api, admin, admin.id)
+    text = orjson.dumps(data).decode()
+    assert [t["id"] for t in data["serviceTokensCreated"]] == [service_token["id"]]
+    [webhook] = data["webhooksCreated"]
+    assert webhook["url"].endswith(".partner.invalid/in")
+    assert service_token["token"] not in text
+    assert subject.secrets["webhook secret"] not in text
+    assert '"secretBox"' not in text and '"tokenHash"' not in text
+    assert admin.password not in text
