@@ -35,6 +35,7 @@ from schema.observability import OperationLog
 from schema.opportunities import OpportunityMutations, OpportunityQueries
 from schema.persisted import PersistedQueries, refused_by_registry
 from schema.portfolios import PortfolioMutations, PortfolioQueries
+from schema.privacy import PrivacyMutations
 from schema.rate_limits import RateLimits
 from schema.shared_events import SharingExecutionContext
 from schema.ticks import TickQueries, TickSubscriptions
@@ -70,6 +71,7 @@ MUTATIONS: tuple[type, ...] = (
     DocumentMutations,
     CrmMutations,
     WebhookMutations,
+    PrivacyMutations,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
     TickSubscriptions,
