@@ -18,7 +18,7 @@ import uvicorn
 from beanie import PydanticObjectId
 from pydantic import ValidationError
 
-from app import mt5_feed, mt5_files
+from app import mt5_feed, mt5_files, schema_check
 from app.factory import create_app, open_runtime, run_worker
 from app.logs import configure_logging
 from app.mt5_bridge import Bridge, BridgeUnavailable, load_terminal
@@ -277,6 +277,39 @@ def cmd_register_persisted(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema_check(args: argparse.Namespace) -> int:
+    """Breaking changes against the published schema, and drift of schema.graphql."""
+    current = schema_check.code_sdl()
+    stale = schema_check.drift(current)
+    if args.accept:
+        if stale:
+            print(f"schema-check: {stale}", file=sys.stderr)
+            return 1
+        schema_check.PREVIOUS_FILE.write_text(current)
+        print(f"Wrote {schema_check.PREVIOUS_FILE.name}")
+        return 0
+    try:
+        previous = (
+            schema_check.previous_at(args.against)
+            if args.against
+            else schema_check.PREVIOUS_FILE.read_text()
+        )
+    except schema_check.SchemaCheckError as exc:
+        sys.exit(f"schema-check: {exc}")
+    report = schema_check.compare(previous, current)
+    for change in report.dangerous:
+        print(f"dangerous: {change}")
+    for change in report.breaking:
+        print(f"BREAKING: {change}")
+    if stale:
+        print(f"DRIFT: {stale}")
+    if report.breaking or stale:
+        return 1
+    against = args.against or schema_check.PREVIOUS_FILE.name
+    print(f"schema-check: no breaking change against {against}, schema.graphql up to date")
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     sdl = build_schema().as_str() + "\n"
     if args.path:
@@ -350,6 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     register = persisted.add_parser("register", help="load a persisted-query manifest (JSON)")
     register.add_argument("manifest")
     register.set_defaults(handler=cmd_register_persisted)
+
+    check = commands.add_parser("schema-check", help="breaking changes and schema.graphql drift")
+    check.add_argument("--against", metavar="REF", help="git ref whose schema.graphql to use")
+    check.add_argument("--accept", action="store_true", help="publish schema.graphql as previous")
+    check.set_defaults(handler=cmd_schema_check)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("path", nargs="?", default=None)

@@ -18,7 +18,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import documents, events, graphiql, health, metrics, mt5, pymongo_compat, security
+from app import (
+    documents,
+    events,
+    graphiql,
+    health,
+    metrics,
+    mt5,
+    pymongo_compat,
+    security,
+    tracing,
+)
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
@@ -197,8 +207,10 @@ def create_app(
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
 
+    if settings.otel_enabled:
+        tracing.configure(settings)
     graphql = FidusGraphQL(
-        build_schema(settings.schema_limits()),
+        build_schema(settings.schema_limits(), tracing.schema_extensions(settings)),
         runtime,
         graphiql=settings.graphiql_enabled,
         # backstop for every in-flight operation; subscriptions are counted in schema.streams
@@ -220,6 +232,7 @@ def create_app(
             *graphiql.routes(settings.graphiql_enabled),
         ],
         middleware=[
+            *tracing.middleware(settings),
             *security.middleware(settings),
             Middleware(RequestIdMiddleware),
             Middleware(HttpMetricsMiddleware),

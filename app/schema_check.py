@@ -8,10 +8,8 @@ required arguments). Both files are committed, so the check needs no git history
     scripts/schema-check --accept        publish: copy schema.graphql to schema.previous.graphql
 """
 
-import argparse
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "schema.graphql"
 PREVIOUS_FILE = ROOT / "schema.previous.graphql"
 REGENERATE = "fidus export-schema schema.graphql"
+
+
+class SchemaCheckError(RuntimeError):
+    pass
 
 
 def code_sdl() -> str:
@@ -61,7 +63,7 @@ def drift(current_sdl: str) -> str | None:
 def previous_at(ref: str) -> str:
     git = shutil.which("git")
     if git is None:
-        sys.exit("schema-check: --against needs git")
+        raise SchemaCheckError("--against needs git")
     result = subprocess.run(  # noqa: S603 - git with the developer's own ref
         [git, "show", f"{ref}:{SCHEMA_FILE.name}"],
         cwd=ROOT,
@@ -70,39 +72,5 @@ def previous_at(ref: str) -> str:
         check=False,
     )
     if result.returncode != 0:
-        sys.exit(f"schema-check: no {SCHEMA_FILE.name} at {ref}: {result.stderr.strip()}")
+        raise SchemaCheckError(f"no {SCHEMA_FILE.name} at {ref}: {result.stderr.strip()}")
     return result.stdout
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="schema-check", description=__doc__.split("\n")[0])
-    parser.add_argument("--against", metavar="REF", help="git ref whose schema.graphql to use")
-    parser.add_argument("--accept", action="store_true", help="publish schema.graphql as previous")
-    args = parser.parse_args(argv)
-
-    current = code_sdl()
-    stale = drift(current)
-    if args.accept:
-        if stale:
-            print(f"schema-check: {stale}", file=sys.stderr)
-            return 1
-        PREVIOUS_FILE.write_text(current)
-        print(f"Wrote {PREVIOUS_FILE.name}")
-        return 0
-    previous = previous_at(args.against) if args.against else PREVIOUS_FILE.read_text()
-    report = compare(previous, current)
-    for change in report.dangerous:
-        print(f"dangerous: {change}")
-    for change in report.breaking:
-        print(f"BREAKING: {change}")
-    if stale:
-        print(f"DRIFT: {stale}")
-    against = args.against or PREVIOUS_FILE.name
-    if report.breaking or stale:
-        return 1
-    print(f"schema-check: no breaking change against {against}, schema.graphql up to date")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

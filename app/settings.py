@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     max_multipart_bytes: int = Field(default=12 * 1_048_576, ge=1024)
     introspection: bool | None = None  # default: on where GraphiQL is on
     metrics_token: SecretStr | None = None  # set: GET /metrics needs this bearer token
+    # OpenTelemetry tracing (the otel extra): OTLP/HTTP to otel_endpoint, or the standard
+    # OTEL_EXPORTER_OTLP_* variables when unset
+    otel_enabled: bool = False
+    otel_endpoint: str | None = None  # e.g. http://collector:4318/v1/traces
+    otel_service_name: str = "fidus"
     event_join_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)

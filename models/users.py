@@ -29,6 +29,14 @@ STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
 TENANT_READERS = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST})
 
 
+class ErasureState(StrEnum):
+    """GDPR/POPIA erasure of a user (resolvers/privacy_erase.py): ERASING while the steps
+    run (resumable), ERASED when the personal data is gone and only a pseudonym is left."""
+
+    ERASING = "ERASING"
+    ERASED = "ERASED"
+
+
 class KycStatus(StrEnum):
     NOT_STARTED = "NOT_STARTED"
     PENDING = "PENDING"
@@ -63,6 +71,10 @@ class User(TenantDocument):
     mfa_pending_secret: str | None = None
     mfa_last_step: int = 0
     search: list[str] = Field(default_factory=list)
+    erasure: ErasureState | None = None
+    pseudonym: str | None = None  # set when an erasure starts, kept afterwards
+    erasure_lease_until: datetime | None = None  # a running erasure's claim
+    erased_at: datetime | None = None
 
     class Settings:
         name = "users"

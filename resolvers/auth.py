@@ -224,7 +224,7 @@ async def request_password_reset(ctx: RequestContext, tenant_slug: str, email: s
     email = normalize_email(email)[:_MAX_CREDENTIAL_LENGTH]
     tenant = await Tenant.find_one({"slug": tenant_slug.strip().lower()[:100]})
     user = await User.find_one({"tenant_id": tenant.id, "email": email}) if tenant else None
-    if user is None:
+    if user is None or user.erasure is not None:  # an erased user never gets back in
         return True
     recent = await _recent_reset_requests(ctx, user)
     if recent >= 3:

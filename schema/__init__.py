@@ -1,6 +1,6 @@
 """Strawberry types, one module per domain, merged into one schema by ``build_schema``."""
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -35,6 +35,7 @@ from schema.observability import OperationLog
 from schema.opportunities import OpportunityMutations, OpportunityQueries
 from schema.persisted import PersistedQueries, refused_by_registry
 from schema.portfolios import PortfolioMutations, PortfolioQueries
+from schema.privacy import PrivacyMutations
 from schema.rate_limits import RateLimits
 from schema.shared_events import SharingExecutionContext
 from schema.ticks import TickQueries, TickSubscriptions
@@ -70,6 +71,7 @@ MUTATIONS: tuple[type, ...] = (
     DocumentMutations,
     CrmMutations,
     WebhookMutations,
+    PrivacyMutations,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
     TickSubscriptions,
@@ -121,7 +123,10 @@ async def _single(result: Any) -> AsyncGenerator[Any, None]:
     yield result
 
 
-def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
+def build_schema(
+    limits: SchemaLimits | None = None, extra_extensions: Sequence[Any] = ()
+) -> strawberry.Schema:
+    """``extra_extensions``: optional ones chosen by the app (e.g. tracing)."""
     limits = limits or SchemaLimits()
     # The depth and alias limiters build a new rule class per instance, and the rules are
     # part of ValidationCache's key: built once here, so a known document is not validated
@@ -146,5 +151,6 @@ def build_schema(limits: SchemaLimits | None = None) -> strawberry.Schema:
             partial(AddValidationRules, limit_rules),
             partial(ValidationCache, maxsize=limits.cache_size),
             partial(QueryCost, max_cost=limits.max_cost, max_page_size=limits.max_page_size),
+            *extra_extensions,
         ],
     )

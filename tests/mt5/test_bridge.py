@@ -14,9 +14,10 @@ from tests.mt5.test_feeds import latest
 STANDIN = str(Path(__file__).parent / "standin")
 
 
-async def bridge(*argv: str, **env: str) -> tuple[int, str]:
-    """Run `fidus mt5 bridge` with the stand-in importable as MetaTrader5."""
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([STANDIN, os.getcwd()]), **env}
+async def bridge(*argv: str, standin: bool = True, **env: str) -> tuple[int, str]:
+    """Run `fidus mt5 bridge`, with the stand-in importable as MetaTrader5 unless told not."""
+    path = {"PYTHONPATH": os.pathsep.join([STANDIN, os.getcwd()])} if standin else {}
+    environment = {**os.environ, **path, **env}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -108,19 +109,8 @@ async def test_bridge_ingests_through_redis_for_a_tenant(api, world, settings: A
 
 async def test_clear_messages_without_the_package_or_the_terminal(base_url, ingest_token):
     target = ("--url", base_url, "--token", ingest_token)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "mt5",
-        "bridge",
-        *target,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2
-    assert "needs the MetaTrader5 package" in output.decode()
+    code, text = await bridge(*target, standin=False)
+    assert code == 2 and "needs the MetaTrader5 package" in text
 
     code, text = await bridge(*target, STANDIN_INIT_FAIL="1")
     assert code == 2 and "did not initialise" in text and "IPC initialize failed" in text

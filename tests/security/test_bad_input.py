@@ -273,6 +273,11 @@ OVERSIZE_CASES = {
         "BAD_USER_INPUT",
     ),
     "sendTestWebhook": ("mutation($v: ID!) { sendTestWebhook(id: $v) { id } }", "BAD_USER_INPUT"),
+    "exportUserData": ("mutation($v: ID!) { exportUserData(userId: $v) }", "BAD_USER_INPUT"),
+    "eraseUser": (
+        "mutation($v: String!, $id: ID!) { eraseUser(userId: $id, confirm: $v) { id } }",
+        "BAD_USER_INPUT",
+    ),
 }
 
 

@@ -300,6 +300,13 @@ async def _webhook(api: Api, world: World, tenant: str) -> dict[str, Any]:
     return {"id": result.ok()["createWebhook"]["id"]}
 
 
+async def _erasable(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    created = await _new_investor(api, world, tenant)
+    user = await User.get(PydanticObjectId(created["id"]))
+    assert user is not None
+    return {"id": created["id"], "c": user.email}
+
+
 NOT_YOURS = {"investor": "NOT_FOUND"}
 
 OPERATIONS: list[Op] = [
@@ -797,6 +804,22 @@ OPERATIONS: list[Op] = [
         "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }",
         ADMIN,
         _webhook,
+        cross_tenant=True,
+    ),
+    # privacy (another user; exporting yourself is open to every role: tests/privacy)
+    Op(
+        "exportUserData",
+        "mutation($id: ID!) { exportUserData(userId: $id) }",
+        ADMIN,
+        _investor2,
+        denied_codes=NOT_YOURS,
+        cross_tenant=True,
+    ),
+    Op(
+        "eraseUser",
+        "mutation($id: ID!, $c: String!) { eraseUser(userId: $id, confirm: $c) { id } }",
+        ADMIN,
+        _erasable,
         cross_tenant=True,
     ),
 ]
