@@ -53,10 +53,23 @@ def _pid_alive(pid: int) -> bool:
 
 
 class EmbeddedMongo:
-    def __init__(self, data_dir: Path, host: str = "127.0.0.1") -> None:
+    """``port`` pins the port (a restart on the same data dir keeps its address);
+    ``sync_on_commit`` fsyncs SecantusDB's journal on every commit: without it, writes
+    acknowledged in the last few hundred milliseconds are lost when the server is killed."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        *,
+        port: int | None = None,
+        sync_on_commit: bool = False,
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.host = host
-        self.port: int | None = None
+        self.port: int | None = port
+        self._fixed_port = port
+        self.sync_on_commit = sync_on_commit
         self._process: subprocess.Popen[bytes] | None = None
         self._state_file = self.data_dir / "secantus.json"
 
@@ -80,7 +93,7 @@ class EmbeddedMongo:
         attached = self._attach_to_running()
         if attached:
             return attached
-        self.port = free_port(self.host)
+        self.port = self._fixed_port or free_port(self.host)
         config = self.data_dir / "secantusd.toml"
         config.touch()
         log_file = (self.data_dir / "secantus.log").open("ab")
@@ -99,6 +112,7 @@ class EmbeddedMongo:
                 str(self.data_dir / "db"),
                 "--log-level",
                 "WARNING",
+                *(["--sync-on-commit"] if self.sync_on_commit else []),
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -132,7 +146,7 @@ class EmbeddedMongo:
         if mongo_answers(self.url):
             log.info("attached to running embedded SecantusDB", extra={"port": port})
             return self.url
-        self.port = None
+        self.port = self._fixed_port
         return None
 
     def stop(self, timeout: float = 15.0) -> None:

@@ -18,7 +18,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import documents, events, graphiql, health, metrics, mt5, security, tracing
+from app import (
+    documents,
+    events,
+    graphiql,
+    health,
+    metrics,
+    mt5,
+    pymongo_compat,
+    security,
+    tracing,
+)
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
 from app.embedded import EmbeddedMongo
@@ -72,10 +82,15 @@ async def open_runtime(
     embedded: EmbeddedMongo | None = None
     url = settings.mongodb_url
     if url is None:
-        embedded = EmbeddedMongo(settings.data_dir)
+        embedded = EmbeddedMongo(settings.data_dir, sync_on_commit=settings.embedded_sync_on_commit)
         url = await asyncio.to_thread(embedded.start)
+    pymongo_compat.install()
     mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-        url, tz_aware=True, event_listeners=list(command_listeners)
+        url,
+        tz_aware=True,
+        event_listeners=list(command_listeners),
+        serverSelectionTimeoutMS=settings.mongo_timeout_ms,
+        connectTimeoutMS=settings.mongo_timeout_ms,
     )
     broker = Broker(settings.redis_url, namespace=settings.db_name)
     try:

@@ -1,6 +1,7 @@
 """The GraphQL endpoint: HTTP and both WebSocket protocols on /graphql, a RequestContext
 per HTTP request or per WebSocket connection, and auth in ``connection_init``."""
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -21,7 +22,9 @@ from strawberry.types.unset import UnsetType
 from app import graphiql
 from app.auth import AccessTokens, authenticate_bearer
 from resolvers.context import RequestContext, Services
+from resolvers.outages import MESSAGES, unavailable_component
 
+log = logging.getLogger(__name__)
 REFUSED = 4403
 MULTIPART_OVERHEAD = 64 * 1024  # operations, map and part headers around the file bytes
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
@@ -124,7 +127,7 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
         """Multipart (file upload) requests: refused without a CSRF-preventing header,
         and their body is bounded by the upload limit (413 beyond it)."""
         if scope["type"] != "http" or not is_multipart(scope):
-            await super().__call__(scope, receive, send)
+            await self._answering_outages(scope, receive, send)
             return
         if not has_preflight_header(scope):
             refusal = JSONResponse(
@@ -156,6 +159,35 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
         except BodyTooLarge:
             response = too_large(file_limit)
         await response(scope, receive, send)
+
+    async def _answering_outages(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Authentication runs before the operation (outside its error handling): with the
+        database unreachable there, answer 503 with a GraphQL error naming it, not a bare 500."""
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, tracking_send)
+        except Exception as exc:
+            component = unavailable_component(exc)
+            if scope["type"] != "http" or started or component is None:
+                raise
+            request_id = str(scope.get("state", {}).get("request_id", ""))
+            log.warning("%s unavailable: %s", component, type(exc).__name__)
+            extensions = {
+                "code": "INTERNAL_SERVER_ERROR",
+                "requestId": request_id,
+                "retryable": True,
+                "unavailable": component,
+            }
+            body = {"errors": [{"message": MESSAGES[component], "extensions": extensions}]}
+            await JSONResponse(body, status_code=503, headers={"retry-after": "2"})(
+                scope, receive, send
+            )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Fidus's own offline GraphiQL build instead of Strawberry's CDN page."""

@@ -2,6 +2,7 @@
 
 import asyncio
 
+import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from starlette.requests import Request
@@ -15,8 +16,11 @@ async def live(request: Request) -> JSONResponse:
 
 
 async def mongo_answers(client: AsyncMongoClient[dict[str, object]], within: float) -> bool:
+    # PyMongo's own deadline, not a cancellation from outside: cancelling the driver in
+    # the middle of server selection is what app.pymongo_compat guards against.
     try:
-        await asyncio.wait_for(client.admin.command("ping"), within)
+        with pymongo.timeout(within):
+            await client.admin.command("ping")
         return True
     except (TimeoutError, PyMongoError, OSError):
         return False

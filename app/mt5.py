@@ -1,8 +1,12 @@
 """``POST /mt5/ticks`` and ``POST /mt5/accounts``: service token with scope ``mt5:ingest``,
-tenant from the token."""
+tenant from the token. With the database or the broker unreachable: 503 naming it, with
+Retry-After (the bridge retries the batch)."""
 
+import functools
 import json
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -15,15 +19,44 @@ from resolvers import service_tokens
 from resolvers.context import RequestContext
 from resolvers.ingest import MAX_BATCH, ingest_ticks
 from resolvers.mt5_accounts import ingest_snapshot
+from resolvers.outages import MESSAGES, unavailable_component
 from resolvers.service_tokens import ServiceCaller
 
 MAX_BODY_BYTES = 1024 * 1024
 INGEST_SCOPE = "mt5:ingest"
 _STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}
+RETRY_AFTER_SECONDS = 2
+log = logging.getLogger(__name__)
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "code": code}, status_code=status)
+
+
+def _unavailable_as_503(
+    handler: Callable[[Request], Awaitable[JSONResponse]],
+) -> Callable[[Request], Awaitable[JSONResponse]]:
+    @functools.wraps(handler)
+    async def guarded(request: Request) -> JSONResponse:
+        try:
+            return await handler(request)
+        except Exception as exc:
+            component = unavailable_component(exc)
+            if component is None:
+                raise
+            log.warning("%s unavailable: %s", component, type(exc).__name__)
+            return JSONResponse(
+                {
+                    "error": MESSAGES[component],
+                    "code": "INTERNAL_SERVER_ERROR",
+                    "unavailable": component,
+                    "retryable": True,
+                },
+                status_code=503,
+                headers={"retry-after": str(RETRY_AFTER_SECONDS)},
+            )
+
+    return guarded
 
 
 async def _read_body(request: Request) -> bytes | None:
@@ -61,6 +94,7 @@ async def _authenticated_body(request: Request) -> tuple[ServiceCaller, Any] | J
             return _error(400, "BAD_USER_INPUT", "body is not valid JSON")
 
 
+@_unavailable_as_503
 async def post_ticks(request: Request) -> JSONResponse:
     authenticated = await _authenticated_body(request)
     if isinstance(authenticated, JSONResponse):
@@ -84,6 +118,7 @@ async def post_ticks(request: Request) -> JSONResponse:
     )
 
 
+@_unavailable_as_503
 async def post_account(request: Request) -> JSONResponse:
     """One account snapshot: all or nothing, with the reason when rejected."""
     authenticated = await _authenticated_body(request)

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("REDIS_URL", "FIDUS_REDIS_URL")
     )
     db_name: str = "fidus"
+    # MongoDB unreachable: a request fails after about this long instead of hanging
+    # (server selection and connection timeouts; README "Faults")
+    mongo_timeout_ms: int = Field(default=3000, ge=100, le=120_000)
+    # the embedded SecantusDB fsyncs its journal on every commit (a killed server keeps
+    # every acknowledged write); off trades that for write throughput
+    embedded_sync_on_commit: bool = True
     data_dir: Path = Path(".fidus")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

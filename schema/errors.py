@@ -1,6 +1,8 @@
 """Every error leaves with an ``extensions.code`` from the contract's closed set.
 Domain errors keep their message; document, validation and variable errors become
-BAD_USER_INPUT; anything unexpected is logged with the request id and masked."""
+BAD_USER_INPUT; an unreachable database or broker is INTERNAL_SERVER_ERROR with a clear
+message, ``retryable: true`` and the component's name; anything else unexpected is logged
+with the request id and masked."""
 
 import logging
 from collections.abc import Iterator
@@ -10,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from models.errors import ERROR_CODES, FidusError
+from resolvers.outages import MESSAGES, unavailable_component
 
 log = logging.getLogger("fidus.errors")
 MASKED_MESSAGE = "Internal server error"
@@ -35,6 +38,24 @@ def coded(error: GraphQLError, request_id: str = "") -> GraphQLError:
     code = (error.extensions or {}).get("code")
     if code in ERROR_CODES and original is None:
         return error
+    component = unavailable_component(original)
+    if component is not None:
+        log.warning(
+            "%s unavailable: %s",
+            component,
+            type(original).__name__,
+            extra={"request_id": request_id},
+        )
+        return _replace(
+            error,
+            MESSAGES[component],
+            {
+                "code": "INTERNAL_SERVER_ERROR",
+                "requestId": request_id,
+                "retryable": True,
+                "unavailable": component,
+            },
+        )
     if error.path is None and (
         original is None or isinstance(original, GraphQLError | ValueError | TypeError)
     ):

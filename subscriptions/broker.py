@@ -29,6 +29,11 @@ return 0
 """
 
 
+def is_broker_failure(error: BaseException) -> bool:
+    """The broker's backend (Redis) could not be reached or did not answer in time."""
+    return isinstance(error, aioredis.ConnectionError | aioredis.TimeoutError)
+
+
 class Broker:
     """One per process. Messages are strings (JSON encoded once by the publisher)."""
 
