@@ -5,6 +5,7 @@ and a results table printed and written as JSON under bench/results/."""
 import contextlib
 import json
 import os
+import platform
 import secrets
 import subprocess
 import sys
@@ -184,8 +185,17 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[index]
 
 
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict[str, Any]:
     return {
+        "cpu": _cpu_model(),
         "cpus": psutil.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "python": sys.version.split()[0],

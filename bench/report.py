@@ -130,6 +130,90 @@ def simple_section(title: str, data: dict[str, Any], chart: str | None = None) -
     return "\n".join(parts)
 
 
+QUERY_COLUMNS = [
+    "query",
+    "server",
+    "concurrency",
+    "requests_per_s",
+    "p50_ms",
+    "p99_ms",
+    "server_cpu_ms_per_request",
+    "db_cpu_ms_per_request",
+    "failures",
+]
+
+
+def _ratio_rows(ratios: dict[str, float]) -> list[dict[str, Any]]:
+    """q1_c32_vs_raw → one row per query and concurrency, with both ratios and the verdict."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, value in ratios.items():
+        query, concurrency, _, baseline = key.split("_", 3)
+        row = rows.setdefault(
+            (query, concurrency), {"query": query.upper(), "concurrency": concurrency[1:]}
+        )
+        row[f"vs {baseline}"] = f"{value:.2f}×"
+        row[f"{baseline} target met"] = "yes" if value >= QUERY_TARGETS[baseline] else "no"
+    return list(rows.values())
+
+
+QUERY_TARGETS = {"raw": 0.5, "naive": 3.0}
+
+
+def queries_section(data: dict[str, Any]) -> str:
+    rows = data["rows"]
+    labels = [f"{row['query'].split()[0]} c{row['concurrency']}" for row in rows]
+    cases = list(dict.fromkeys(labels))
+    servers = list(dict.fromkeys(row["server"] for row in rows))
+    for metric, title, unit, chart in (
+        ("requests_per_s", "Queries: requests/s", "requests/s", "queries-throughput.png"),
+        ("p99_ms", "Queries: p99 latency", "ms", "queries-p99.png"),
+    ):
+        by_server = {
+            server: [
+                next(
+                    r[metric]
+                    for r, lab in zip(rows, labels, strict=True)
+                    if lab == case and r["server"] == server
+                )
+                for case in cases
+            ]
+            for server in servers
+        }
+        _bars(CHARTS / chart, title, cases, by_server, unit)
+    ratio_rows = _ratio_rows(data.get("ratios", {}))
+    ops = data.get("mongo_ops_per_request", {})
+    return "\n".join(
+        [
+            "## 3. Queries",
+            "",
+            "Q1: a portfolio with 100 holdings and their last prices; Q2: a page of 50 "
+            "opportunities with their interests and investors (400). Baselines in the same "
+            "run: a raw Starlette + PyMongo handler returning the same JSON, and a naive "
+            "Strawberry + Beanie build without DataLoaders or caches. "
+            + str(data.get("notes", "")),
+            "",
+            _table(rows, QUERY_COLUMNS),
+            "",
+            "Fidus's requests/s as a multiple of each baseline's (targets ≥ 0.5× raw, ≥ 3× naive):",
+            "",
+            _table(ratio_rows, list(ratio_rows[0])) if ratio_rows else "",
+            "",
+            "MongoDB operations per request: "
+            + ", ".join(f"{name} {count:.1f}" for name, count in ops.items()),
+            "",
+            "![requests/s](benchmarks/queries-throughput.png) ![p99](benchmarks/queries-p99.png)",
+        ]
+    )
+
+
+def _machine_line(machine: dict[str, Any]) -> str:
+    return (
+        f"Machine: {machine.get('cpus')} CPUs ({machine.get('cpu', 'unknown model')}), "
+        f"{machine.get('memory_gib')} GiB RAM, Python {machine.get('python')} on "
+        f"{machine.get('platform')}; servers and load generators share it."
+    )
+
+
 def main() -> None:
     CHARTS.mkdir(parents=True, exist_ok=True)
     sections = []
@@ -141,7 +225,7 @@ def main() -> None:
     if idle or stalled:
         sections.append(memory_section(idle, stalled))
     if queries := _load("queries"):
-        sections.append(simple_section("3. Queries", queries))
+        sections.append(queries_section(queries))
     if ingest := _load("ingest"):
         rows = ingest["rows"]
         _bars(
@@ -161,7 +245,7 @@ def main() -> None:
         "baseline measured in the same run on the same machine: ratios are what to compare, "
         "absolute numbers depend on the machine and its load.",
         "",
-        f"Machine: {json.dumps(machine)}" if machine else "",
+        _machine_line(machine) if machine else "",
     ]
     (DOCS / "benchmarks.md").write_text("\n".join(header) + "\n\n" + "\n\n".join(sections) + "\n")
     print(f"wrote {DOCS / 'benchmarks.md'}")
