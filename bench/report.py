@@ -214,9 +214,90 @@ def _machine_line(machine: dict[str, Any]) -> str:
     )
 
 
+def _verdict(met: bool) -> str:
+    return "met" if met else "**not met**"
+
+
+def targets_section(results: dict[str, dict[str, Any] | None]) -> str:
+    """One row per target of issue 6, from whichever results exist."""
+    rows: list[dict[str, Any]] = []
+    if fanout := results.get("fanout"):
+        ratios = fanout["ratios"]
+        fidus_row = next(r for r in fanout["rows"] if r["server"] == "fidus")
+        rows += [
+            {
+                "target": "fan-out throughput ≥ 0.7× relay",
+                "measured": f"{ratios['throughput_vs_relay']:.2f}×",
+                "": _verdict(ratios["throughput_vs_relay"] >= 0.7),
+            },
+            {
+                "target": "fan-out p99 ≤ 2× relay",
+                "measured": f"{ratios['p99_vs_relay']:.2f}×",
+                "": _verdict(ratios["p99_vs_relay"] <= 2),
+            },
+            {
+                "target": "≥ 10,000 deliveries/s per worker",
+                "measured": f"{fidus_row['delivered_per_s']:,.0f}/s "
+                f"({fidus_row['delivered']:,} of {fidus_row['expected']:,} delivered)",
+                "": _verdict(fidus_row["delivered_per_s"] >= 9_900),
+            },
+        ]
+    if idle := results.get("memory-idle"):
+        top = max(idle["rows"], key=lambda r: r["subscriptions"])
+        rows.append(
+            {
+                "target": "10,000 idle subscriptions ≤ 1 GiB RSS",
+                "measured": f"{top['rss_mib']:.0f} MiB "
+                f"({top['bytes_per_subscription'] / 1024:.1f} KiB each)",
+                "": _verdict(top["subscriptions"] >= 10_000 and top["rss_mib"] <= 1024),
+            }
+        )
+    if stalled := results.get("memory-stalled"):
+        row = stalled["rows"][0]
+        rows.append(
+            {
+                "target": "stalled subscriber: RSS flat ±5% after 10 s",
+                "measured": f"{row['spread_after_10s_pct']:.1f}% over {row['seconds']:.0f} s",
+                "": _verdict(row["spread_after_10s_pct"] <= 5),
+            }
+        )
+    if queries := results.get("queries"):
+        ratios = queries["ratios"]
+        for query, name in (("q1", "Q1 portfolio"), ("q2", "Q2 opportunities")):
+            vs_raw = min(v for k, v in ratios.items() if k.startswith(query) and k.endswith("raw"))
+            vs_naive = min(
+                v for k, v in ratios.items() if k.startswith(query) and k.endswith("naive")
+            )
+            rows += [
+                {
+                    "target": f"{name} ≥ 0.5× raw handler (worst concurrency)",
+                    "measured": f"{vs_raw:.2f}×",
+                    "": _verdict(vs_raw >= 0.5),
+                },
+                {
+                    "target": f"{name} ≥ 3× naive build (worst concurrency)",
+                    "measured": f"{vs_naive:.2f}×",
+                    "": _verdict(vs_naive >= 3),
+                },
+            ]
+    if ingest := results.get("ingest"):
+        row = max(ingest["rows"], key=lambda r: r["batch"])
+        rows.append(
+            {
+                "target": "ingest ≥ 20,000 ticks/s at batches of 1,000",
+                "measured": f"{row['ticks_per_s']:,.0f}/s",
+                "": _verdict(row["ticks_per_s"] >= 20_000),
+            }
+        )
+    if not rows:
+        return ""
+    return "## Targets\n\n" + _table(rows, ["target", "measured", ""])
+
+
 def main() -> None:
     CHARTS.mkdir(parents=True, exist_ok=True)
-    sections = []
+    names = ("fanout", "memory-idle", "memory-stalled", "queries", "ingest")
+    sections = [targets_section({name: _load(name) for name in names})]
     machine = None
     if fanout := _load("fanout"):
         machine = fanout["machine"]
