@@ -21,6 +21,7 @@ from strawberry.types.unset import UnsetType
 
 from app import graphiql
 from app.auth import AccessTokens, authenticate_bearer
+from app.security import BodyTooLarge, bounded
 from resolvers.context import RequestContext, Services
 from resolvers.outages import MESSAGES, unavailable_component
 
@@ -28,10 +29,6 @@ log = logging.getLogger(__name__)
 REFUSED = 4403
 MULTIPART_OVERHEAD = 64 * 1024  # operations, map and part headers around the file bytes
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 def is_multipart(scope: Scope) -> bool:
@@ -53,22 +50,6 @@ def declared_length(scope: Scope) -> int | None:
         if name == b"content-length" and value.isdigit():
             return int(value)
     return None
-
-
-def bounded(receive: Receive, limit: int) -> Receive:
-    """``receive`` that fails once the body exceeds ``limit`` bytes (chunked bodies too)."""
-    seen = 0
-
-    async def receive_bounded() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge
-        return message
-
-    return receive_bounded
 
 
 def too_large(limit: int) -> JSONResponse:

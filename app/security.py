@@ -51,6 +51,22 @@ class BodyTooLarge(Exception):
     pass
 
 
+def bounded(receive: Receive, limit: int) -> Receive:
+    """``receive`` that fails once the body exceeds ``limit`` bytes (chunked bodies too)."""
+    seen = 0
+
+    async def receive_bounded() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge
+        return message
+
+    return receive_bounded
+
+
 class BodyLimitMiddleware:
     """Refuses request bodies above ``limit`` bytes (``multipart_limit`` for multipart
     uploads) with 413, by Content-Length up front or while a chunked body streams in."""
@@ -75,17 +91,7 @@ class BodyLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await too_large(scope, receive, send)
             return
-        received = 0
         started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge
-            return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
@@ -93,7 +99,7 @@ class BodyLimitMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, bounded(receive, limit), tracking_send)
         except BodyTooLarge:
             if not started:
                 await too_large(scope, receive, send)
