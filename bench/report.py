@@ -103,6 +103,10 @@ def memory_section(idle: dict[str, Any] | None, stalled: dict[str, Any] | None) 
             "",
             _table([row], list(row)),
             "",
+            "`reader_share_pct` is the reading subscriber's ticks as a share of those posted "
+            "for its symbols: each 20 ms batch carries two ticks per symbol, which conflate "
+            "to the newest by design, so 50% means the newest tick of every batch arrived.",
+            "",
             "![rss](benchmarks/memory-stalled.png)",
         ]
         series = stalled.get("series", [])
