@@ -3,7 +3,6 @@ restarted on the same port and data dir), redis-server (likewise) and one ``fidu
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import tempfile
@@ -19,7 +18,7 @@ import httpx
 from pymongo import MongoClient
 
 from app.embedded import EmbeddedMongo, free_port
-from tests.mt5.test_scale_out import ADMIN_PASSWORD, ApiProcess
+from tests.mt5.test_scale_out import ApiProcess, serve_env
 from tests.support.servers import RedisProcess
 
 # a request during an outage fails after about this (FIDUS_MONGO_TIMEOUT_MS)
@@ -102,18 +101,10 @@ async def fault_stack(log_dir: Path) -> Any:
         await asyncio.to_thread(mongo.start)
         await asyncio.to_thread(redis.start)
         db_name = f"fidus_faults_{uuid.uuid4().hex[:8]}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FIDUS_")}
-        env.update(
-            MONGODB_URL=mongo.url,
-            REDIS_URL=redis.url,
-            FIDUS_DB_NAME=db_name,
-            FIDUS_JWT_SECRET="faults-test-secret-" + "x" * 20,
-            FIDUS_BOOTSTRAP_TENANT="scale",
-            FIDUS_BOOTSTRAP_EMAIL="admin@scale.test",
-            FIDUS_BOOTSTRAP_PASSWORD=ADMIN_PASSWORD,
-            FIDUS_ARGON2_MEMORY_KIB="1024",
-            FIDUS_ARGON2_TIME_COST="1",
-            FIDUS_LOG_LEVEL="WARNING",
+        env = serve_env(
+            mongo.url,
+            redis.url,
+            db_name,
             FIDUS_MONGO_TIMEOUT_MS=str(MONGO_TIMEOUT_MS),
             FIDUS_MUTATIONS_PER_MINUTE_PER_USER="100000",
             FIDUS_MUTATIONS_PER_MINUTE_PER_ADDRESS="100000",

@@ -9,14 +9,12 @@ import contextlib
 import time
 from decimal import Decimal
 
-import pytest
 from gql import Client, gql
 
 from tests.faults.stack import (
     MONGO_TIMEOUT_MS,
     Ledger,
     Stack,
-    fault_stack,
     keep_depositing,
     until,
 )
@@ -25,12 +23,6 @@ from tests.transport.test_websocket import transport
 
 UNAVAILABLE = "The database is unavailable; retry shortly"
 PORTFOLIO = "query($p: ID!) { portfolio(id: $p) { cash } }"
-
-
-@pytest.fixture(scope="module")
-async def stack(tmp_path_factory):
-    async with fault_stack(tmp_path_factory.mktemp("mongo-faults")) as running:
-        yield running
 
 
 def assert_ledger_is_exact(stack: Stack, ledger: Ledger, portfolio: str) -> None:

@@ -9,10 +9,9 @@ import contextlib
 import time
 from decimal import Decimal
 
-import pytest
 from gql import Client, gql
 
-from tests.faults.stack import Ledger, Stack, fault_stack, until
+from tests.faults.stack import Ledger, Stack, until
 from tests.faults.test_mongo_restart import assert_ledger_is_exact
 from tests.mt5.test_ingest import tick
 from tests.mt5.test_scale_out import UPDATES, admin_with_portfolio, gql_post
@@ -21,12 +20,6 @@ from tests.transport.test_websocket import transport
 UNAVAILABLE = "The message broker is unavailable; retry shortly"
 LATEST = 'query { latestTicks(symbols: ["XAUUSD"]) { bid } }'
 TICKS = 'subscription { ticks(symbols: ["XAUUSD"]) { bid } }'
-
-
-@pytest.fixture(scope="module")
-async def stack(tmp_path_factory):
-    async with fault_stack(tmp_path_factory.mktemp("redis-faults")) as running:
-        yield running
 
 
 async def ingest_token(stack: Stack, admin: str) -> str:

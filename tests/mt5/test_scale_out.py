@@ -24,6 +24,26 @@ from tests.transport.test_websocket import transport
 ADMIN_PASSWORD = "scale out admin passphrase"
 
 
+def serve_env(mongo_url: str, redis_url: str, db_name: str, **settings: str) -> dict[str, str]:
+    """Environment of a test `fidus serve` process: this machine's, without FIDUS_* set
+    outside, plus the servers, a bootstrap ADMIN, cheap hashing and ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIDUS_")}
+    env.update(
+        MONGODB_URL=mongo_url,
+        REDIS_URL=redis_url,
+        FIDUS_DB_NAME=db_name,
+        FIDUS_JWT_SECRET="test-process-secret-" + "x" * 20,
+        FIDUS_BOOTSTRAP_TENANT="scale",
+        FIDUS_BOOTSTRAP_EMAIL="admin@scale.test",
+        FIDUS_BOOTSTRAP_PASSWORD=ADMIN_PASSWORD,
+        FIDUS_ARGON2_MEMORY_KIB="1024",
+        FIDUS_ARGON2_TIME_COST="1",
+        FIDUS_LOG_LEVEL="WARNING",
+        **settings,
+    )
+    return env
+
+
 class ApiProcess:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
@@ -57,18 +77,10 @@ class ApiProcess:
 
 @pytest.fixture
 async def two_processes(mongo_url, redis_url, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIDUS_")}
-    env.update(
-        MONGODB_URL=mongo_url,
-        REDIS_URL=redis_url,
-        FIDUS_DB_NAME=f"fidus_scale_{uuid.uuid4().hex[:8]}",
-        FIDUS_JWT_SECRET="scale-out-test-secret-" + "x" * 20,
-        FIDUS_BOOTSTRAP_TENANT="scale",
-        FIDUS_BOOTSTRAP_EMAIL="admin@scale.test",
-        FIDUS_BOOTSTRAP_PASSWORD=ADMIN_PASSWORD,
-        FIDUS_ARGON2_MEMORY_KIB="1024",
-        FIDUS_ARGON2_TIME_COST="1",
-        FIDUS_LOG_LEVEL="WARNING",
+    env = serve_env(
+        mongo_url,
+        redis_url,
+        f"fidus_scale_{uuid.uuid4().hex[:8]}",
         FIDUS_WORKER_LEASE_MS="2000",
     )
     first = ApiProcess(env, tmp_path / "a.log")
