@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import Any
 
-import pytest
 from pymongo.asynchronous import pool, topology
 from pymongo.lock import _async_create_condition, _async_create_lock
 
@@ -74,8 +73,8 @@ async def test_a_plain_timeout_reports_false_and_a_notify_reports_true() -> None
     await notifier
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 12), reason="patched on Python 3.11 only")
-def test_every_driver_module_uses_the_patched_wait() -> None:
+def test_the_driver_modules_use_the_patched_wait_exactly_where_needed() -> None:
     pymongo_compat.install()
-    assert _driver_wait(pool) is pymongo_compat.cond_wait_in_task
-    assert _driver_wait(topology) is pymongo_compat.cond_wait_in_task
+    patched = sys.version_info < (3, 12)  # 3.12's wait_for already waits in the caller's task
+    for module in (pool, topology):
+        assert (_driver_wait(module) is pymongo_compat.cond_wait_in_task) is patched
