@@ -13,7 +13,7 @@ from redis import asyncio as aioredis
 from subscriptions.prices import PriceCache
 from subscriptions.rate_limits import RateLimiter
 from subscriptions.redis_backend import ResilientRedisBackend, redis_client
-from subscriptions.sinks import BoundedSink, ConflatingSink, Sink
+from subscriptions.sinks import BufferLimits, Overflow, Sink
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,17 @@ def is_broker_failure(error: BaseException) -> bool:
 class Broker:
     """One per process. Messages are strings (JSON encoded once by the publisher)."""
 
-    def __init__(self, redis_url: str | None = None, namespace: str = "fidus") -> None:
+    def __init__(
+        self,
+        redis_url: str | None = None,
+        namespace: str = "fidus",
+        buffer_limits: BufferLimits | None = None,
+    ) -> None:
         """``namespace`` prefixes every channel and key, so deployments (or test
-        databases) sharing one Redis never see each other's events."""
+        databases) sharing one Redis never see each other's events; ``buffer_limits``
+        bound each subscriber's queue (see subscriptions.sinks)."""
         self.url = redis_url or MEMORY_URL
+        self.buffer_limits = buffer_limits or BufferLimits()
         self._ns = f"{namespace}:"
         self._broadcast = (
             Broadcast(backend=ResilientRedisBackend(redis_url))
@@ -94,12 +101,16 @@ class Broker:
         return self._redis is not None
 
     async def listen(
-        self, topics: list[str], *, conflate: bool = False, limit: int = 1000
+        self, topics: list[str], *, conflate: bool = False, limit: int | None = None
     ) -> AsyncGenerator[tuple[str, str], None]:
-        """Yield ``(topic, message)`` from every topic until the consumer stops. The buffer
-        between the broker and this consumer is bounded: conflated (newest per topic) or
-        limited to ``limit`` messages (then SubscriberOverflow ends the stream)."""
-        sink: Sink = ConflatingSink() if conflate else BoundedSink(limit)
+        """Yield ``(topic, message)`` from every topic, in order, until the consumer stops.
+        The buffer between the broker and this consumer keeps every message up to the
+        broker's bound (``limit`` messages, if given); past it the consumer is conflated
+        to the newest per topic (``conflate``) or its stream ends with SubscriberOverflow."""
+        limits = self.buffer_limits
+        if limit is not None:
+            limits = BufferLimits(messages=limit, bytes=limits.bytes)
+        sink = Sink(limits, Overflow.CONFLATE if conflate else Overflow.CLOSE)
         unique = [self._ns + topic for topic in dict.fromkeys(topics)]
         strip = len(self._ns)
         try:

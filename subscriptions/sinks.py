@@ -1,75 +1,118 @@
-"""Per-subscriber buffers that never grow without bound.
+"""Per-subscriber buffers: lossless while the subscriber keeps up, bounded when it does not.
 
-- ``ConflatingSink`` keeps only the newest message per topic (ticks: one topic per symbol),
-  so a slow subscriber skips intermediate ticks but always gets the latest.
-- ``BoundedSink`` keeps every message up to a limit; past it the subscription is closed
-  with a clear error instead of buffering more."""
+Every message is queued, in order, up to a bound in messages and in bytes. Past the bound
+the subscriber is behind, and what happens depends on the stream:
+
+- ``Overflow.CONFLATE`` (ticks, portfolio valuations: only the newest state matters) keeps
+  the newest message per topic until the subscriber catches up; each message replaced
+  there is counted in ``fidus_subscriber_conflated_total`` and the episode is logged
+  once, so nothing is lost silently. Per topic, messages are still delivered in order.
+- ``Overflow.CLOSE`` (messages, opportunities, pipeline: each event matters) ends the
+  stream with ``SubscriberOverflow`` once the queued messages are delivered.
+
+Either way a stalled subscriber holds at most the bound (plus one message per topic)."""
 
 import asyncio
+import enum
+import logging
 from collections import OrderedDict, deque
-from typing import Protocol
+from dataclasses import dataclass
+
+from prometheus_client import Counter
 
 from models.errors import Conflict
+
+log = logging.getLogger(__name__)
+CONFLATED = Counter(
+    "fidus_subscriber_conflated_total",
+    "Messages skipped for subscribers past their buffer (a newer one of the topic replaced them)",
+)
+OVERFLOWS = Counter(
+    "fidus_subscriber_overflows_total",
+    "Times a subscriber fell past its buffer bound",
+    ["action"],
+)
 
 
 class SubscriberOverflow(Conflict):
     """The subscriber fell too far behind; its subscription is closed."""
 
 
-class Sink(Protocol):
-    def put(self, topic: str, message: str) -> None: ...
-
-    async def get(self) -> tuple[str, str]: ...
-
-    def __len__(self) -> int: ...
+class Overflow(enum.Enum):
+    CONFLATE = "conflate"
+    CLOSE = "close"
 
 
-class ConflatingSink:
-    def __init__(self) -> None:
-        self._latest: OrderedDict[str, str] = OrderedDict()
+@dataclass(frozen=True, slots=True)
+class BufferLimits:
+    """How much one subscriber may have queued before it counts as behind."""
+
+    messages: int = 10_000
+    bytes: int = 4 * 1024 * 1024
+
+
+class Sink:
+    """One subscriber's buffer, filled by the broker's pump and drained by its stream."""
+
+    def __init__(self, limits: BufferLimits, overflow: Overflow) -> None:
+        self._limits = limits
+        self._overflow = overflow
+        self._queue: deque[tuple[str, str]] = deque()
+        self._bytes = 0
+        self._newest: OrderedDict[str, str] = OrderedDict()  # past the bound (CONFLATE)
+        self._closed = False
         self._ready = asyncio.Event()
 
     def put(self, topic: str, message: str) -> None:
-        self._latest.pop(topic, None)  # re-queue at the end: fair across topics
-        self._latest[topic] = message
-        self._ready.set()
-
-    async def get(self) -> tuple[str, str]:
-        while not self._latest:
-            self._ready.clear()
-            await self._ready.wait()
-        return self._latest.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._latest)
-
-
-class BoundedSink:
-    def __init__(self, limit: int) -> None:
-        self._items: deque[tuple[str, str]] = deque()
-        self._limit = limit
-        self._overflowed = False
-        self._ready = asyncio.Event()
-
-    def put(self, topic: str, message: str) -> None:
-        if self._overflowed:
+        if self._closed:
             return
-        if len(self._items) >= self._limit:
-            self._overflowed = True
-            self._items.clear()
+        if self._newest:  # still behind: keep only the newest per topic
+            self._conflate(topic, message)
+        elif (
+            len(self._queue) >= self._limits.messages
+            or self._bytes + len(message) > self._limits.bytes
+        ):
+            self._fell_behind(topic, message)
         else:
-            self._items.append((topic, message))
+            self._queue.append((topic, message))
+            self._bytes += len(message)
         self._ready.set()
 
+    def _fell_behind(self, topic: str, message: str) -> None:
+        OVERFLOWS.labels(self._overflow.value).inc()
+        if self._overflow is Overflow.CLOSE:
+            self._closed = True
+            log.warning(
+                "subscriber fell behind; closing its stream",
+                extra={"queued": len(self._queue), "queued_bytes": self._bytes},
+            )
+            return
+        log.warning(
+            "subscriber fell behind; conflating to the newest message per topic",
+            extra={"queued": len(self._queue), "queued_bytes": self._bytes},
+        )
+        self._newest[topic] = message
+
+    def _conflate(self, topic: str, message: str) -> None:
+        if topic in self._newest:
+            CONFLATED.inc()
+        self._newest[topic] = message
+
     async def get(self) -> tuple[str, str]:
-        while not self._items:
-            if self._overflowed:
+        while True:
+            if self._queue:
+                topic, message = self._queue.popleft()
+                self._bytes -= len(message)
+                return topic, message
+            if self._newest:
+                return self._newest.popitem(last=False)
+            if self._closed:
                 raise SubscriberOverflow(
-                    f"Subscription closed: more than {self._limit} undelivered messages"
+                    f"Subscription closed: the client fell more than "
+                    f"{self._limits.messages} messages behind"
                 )
             self._ready.clear()
             await self._ready.wait()
-        return self._items.popleft()
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._queue) + len(self._newest)
