@@ -88,8 +88,15 @@ async def authenticate_bearer(
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None, "Authorization must be 'Bearer <access token>'"
+    return await principal_for_token(token.strip(), tokens, now)
+
+
+async def principal_for_token(
+    token: str, tokens: AccessTokens, now: datetime
+) -> tuple[Principal | None, str | None]:
+    """(principal, None) for a valid access token of a live session; (None, reason) else."""
     try:
-        claims = tokens.decode(token.strip())
+        claims = tokens.decode(token)
     except jwt.ExpiredSignatureError:
         return None, "Access token expired"
     except jwt.InvalidTokenError:

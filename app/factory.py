@@ -31,6 +31,7 @@ from app import (
 )
 from app.auth import AccessTokens, Argon2Hasher, load_or_create_signing_secret
 from app.bootstrap import bootstrap_first_admin
+from app.connections import Connections
 from app.embedded import EmbeddedMongo
 from app.graphql_view import FidusGraphQL
 from app.logs import RequestIdMiddleware
@@ -44,6 +45,7 @@ from resolvers.valuation_worker import ValuationWorker
 from resolvers.webhook_dispatcher import run_dispatcher
 from schema import build_schema
 from subscriptions.broker import Broker
+from subscriptions.sinks import BufferLimits
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class Runtime:
     mongo: AsyncMongoClient[dict[str, object]]
     services: Services
     access_tokens: AccessTokens
+    connections: Connections
     embedded: EmbeddedMongo | None = None
     worker: ValuationWorker | None = None  # the current one, when this process runs it
 
@@ -92,7 +95,13 @@ async def open_runtime(
         serverSelectionTimeoutMS=settings.mongo_timeout_ms,
         connectTimeoutMS=settings.mongo_timeout_ms,
     )
-    broker = Broker(settings.redis_url, namespace=settings.db_name)
+    broker = Broker(
+        settings.redis_url,
+        namespace=settings.db_name,
+        buffer_limits=BufferLimits(
+            messages=settings.subscriber_buffer_messages, bytes=settings.subscriber_buffer_bytes
+        ),
+    )
     try:
         await init_beanie(database=mongo[settings.db_name], document_models=ALL_DOCUMENTS)
         secret = (
@@ -132,7 +141,13 @@ async def open_runtime(
                 )
             ),
         )
-        yield Runtime(settings, mongo, services, tokens, embedded)
+        connections = Connections(
+            tokens,
+            services.clock,
+            settings.max_connections_per_user,
+            settings.ws_session_recheck_seconds,
+        )
+        yield Runtime(settings, mongo, services, tokens, connections, embedded)
     finally:
         await broker.disconnect()
         await mongo.close()
@@ -193,6 +208,9 @@ def create_app(
                 if settings.webhook_dispatcher
                 else None
             )
+            sockets = asyncio.create_task(
+                rt.connections.run(rt.services.broker), name="connection-revocations"
+            )
             tune_garbage_collector()
             log.info(
                 "fidus ready",
@@ -201,7 +219,7 @@ def create_app(
             try:
                 yield
             finally:
-                for task in (worker, dispatcher):
+                for task in (worker, dispatcher, sockets):
                     if task is not None:
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):

@@ -15,18 +15,17 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema import BaseSchema
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UnsetType
 
 from app import graphiql
 from app.auth import AccessTokens, authenticate_bearer
+from app.connections import TooManyConnections
 from app.security import BodyTooLarge, bounded
+from app.ws_transport import LegacyWSHandler, TransportWSHandler
 from resolvers.context import RequestContext, Services
 from resolvers.outages import MESSAGES, unavailable_component
 
 log = logging.getLogger(__name__)
-REFUSED = 4403
 MULTIPART_OVERHEAD = 64 * 1024  # operations, map and part headers around the file bytes
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
 
@@ -52,6 +51,23 @@ def declared_length(scope: Scope) -> int | None:
     return None
 
 
+def bounded_frames(receive: Receive, send: Send, limit: int) -> Receive:
+    """WebSocket frames larger than the HTTP body limit close the socket (1009, "message
+    too big"); the application then sees the disconnect."""
+
+    async def receive_bounded() -> Message:
+        message = await receive()
+        if message["type"] == "websocket.receive":
+            size = len(message.get("text") or "") + len(message.get("bytes") or b"")
+            if size > limit:
+                reason = f"Frames are limited to {limit} bytes"
+                await send({"type": "websocket.close", "code": 1009, "reason": reason})
+                return {"type": "websocket.disconnect", "code": 1009}
+        return message
+
+    return receive_bounded
+
+
 def too_large(limit: int) -> JSONResponse:
     message = f"The upload is larger than {limit} bytes"
     return JSONResponse(
@@ -60,24 +76,8 @@ def too_large(limit: int) -> JSONResponse:
     )
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
-    """Legacy ``graphql-ws``: after its ``connection_error``, a refused connection closes
-    with 4403 like ``graphql-transport-ws`` (the library closes with 1011)."""
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        close = self.websocket.close
-
-        async def close_refused_as_forbidden(code: int, reason: str) -> None:
-            await close(REFUSED, "Forbidden") if code == 1011 else await close(code, reason)
-
-        self.websocket.close = close_refused_as_forbidden  # type: ignore[method-assign]
-        try:
-            await super().handle_connection_init(message)
-        finally:
-            self.websocket.close = close  # type: ignore[method-assign]
-
-
 class FidusGraphQL(GraphQL[RequestContext, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
     def encode_json(self, data: object) -> str:
@@ -107,7 +107,11 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Multipart (file upload) requests: refused without a CSRF-preventing header,
         and their body is bounded by the upload limit (413 beyond it)."""
-        if scope["type"] != "http" or not is_multipart(scope):
+        if scope["type"] == "websocket":
+            limit = self._runtime().settings.max_request_bytes
+            await self._answering_outages(scope, bounded_frames(receive, send, limit), send)
+            return
+        if not is_multipart(scope):
             await self._answering_outages(scope, receive, send)
             return
         if not has_preflight_header(scope):
@@ -206,4 +210,9 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
         if principal is None:
             raise ConnectionRejectionError({"reason": "authentication required"})
         context.principal = principal
-        return {"userId": str(principal.user_id)}
+        try:
+            context.connection = self._runtime().connections.open(context)
+        except TooManyConnections as exc:
+            raise ConnectionRejectionError({"reason": str(exc)}) from exc
+        assert principal.expires_at is not None
+        return {"userId": str(principal.user_id), "expiresAt": principal.expires_at.isoformat()}

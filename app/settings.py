@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     ws_keepalive_seconds: float = Field(default=15.0, gt=0)
     # permessage-deflate costs more CPU per message than it saves on ~150-byte ticks
     ws_compression: bool = False
+    # open WebSocket connections per user, across this process
+    max_connections_per_user: int = Field(default=10, ge=1, le=1000)
+    # sockets re-check their session this often, should a revocation broadcast be lost
+    ws_session_recheck_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # what one subscriber may have queued before it counts as behind (then ticks conflate
+    # to the newest per symbol, other streams close)
+    subscriber_buffer_messages: int = Field(default=10_000, ge=10, le=1_000_000)
+    subscriber_buffer_bytes: int = Field(default=4 * 1_048_576, ge=1024, le=256 * 1_048_576)
 
     bootstrap_tenant: str | None = None
     bootstrap_email: str | None = None

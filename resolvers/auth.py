@@ -31,6 +31,7 @@ from resolvers.credentials import (
     start_session,
     verify_password,
 )
+from subscriptions.sessions import sessions_changed
 
 log = logging.getLogger(__name__)
 _BAD_CREDENTIALS = "Invalid tenant, email or password"
@@ -136,6 +137,7 @@ async def refresh(ctx: RequestContext, refresh_token: str) -> AuthResult:
             projection={"tenant_id": 1, "user_id": 1},
         )
         if reused is not None:
+            await sessions_changed(ctx.services.broker, session_ids=[session_id])
             log.warning(
                 "refresh token reuse detected; session revoked",
                 extra={"session_id": str(session_id)},
@@ -173,6 +175,7 @@ async def logout(ctx: RequestContext, refresh_token: str) -> bool:
         {"$set": {"revoked_at": ctx.now(), "revoked_reason": "logout"}},
     )
     if revoked.modified_count:
+        await sessions_changed(ctx.services.broker, session_ids=[session_id])
         await audit.record(
             ctx,
             "auth.logout",
@@ -214,7 +217,9 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
         raise Unauthenticated("Current password is wrong", field="currentPassword")
     check_password_policy(new_password, ctx.services, field="newPassword", email=user.email)
     await set_password(ctx, user, new_password)
-    await revoke_user_sessions(user, now, "password changed", keep=principal.session_id)
+    await revoke_user_sessions(
+        ctx.services.broker, user, now, "password changed", keep=principal.session_id
+    )
     await audit.record(ctx, "auth.password_change", "User", user.id)
     return True
 
@@ -261,7 +266,7 @@ async def reset_password(ctx: RequestContext, token: str, new_password: str) -> 
 
     user = await consume_action_token(ctx, token, TokenPurpose.PASSWORD_RESET, check=policy_check)
     await set_password(ctx, user, new_password)
-    await revoke_user_sessions(user, ctx.now(), "password reset")
+    await revoke_user_sessions(ctx.services.broker, user, ctx.now(), "password reset")
     await throttle.clear(throttle.account_key(await _tenant_slug(user), user.email))
     await audit.record(
         ctx, "auth.password_reset", "User", user.id, tenant_id=user.tenant_id, actor_id=user.id

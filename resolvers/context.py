@@ -25,6 +25,14 @@ class AccessTokenIssuer(Protocol):
     def issue(self, user: User, session_id: PydanticObjectId) -> tuple[str, datetime]: ...
 
 
+class LiveConnection(Protocol):
+    """The WebSocket an operation arrived on (the app layer implements it)."""
+
+    async def renew(self, access_token: str) -> datetime:
+        """Run as this access token from now on (same user and session); its expiry."""
+        ...
+
+
 @dataclass(frozen=True)
 class IdentityPolicy:
     """Tunable identity rules (filled in from Settings)."""
@@ -129,6 +137,7 @@ class RequestContext:
     active_subscriptions: int = 0
     loaders: Any = None  # the schema layer's per-request DataLoaders
     response: Any = None
+    connection: LiveConnection | None = None  # set for operations over a WebSocket
 
     def require_principal(self) -> Principal:
         if self.principal is None:

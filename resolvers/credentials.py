@@ -13,6 +13,8 @@ from models.errors import BadUserInput
 from models.identity import ActionToken, OutboxMessage, RefreshSession, TokenPurpose
 from models.users import User
 from resolvers.context import RequestContext, Services
+from subscriptions.broker import Broker
+from subscriptions.sessions import sessions_changed
 
 _DUMMY_PASSWORD = "fidus-timing-equaliser"  # noqa: S105 - hashed once, never a credential
 
@@ -111,8 +113,14 @@ def issue_tokens(
 
 
 async def revoke_user_sessions(
-    user: User, now: datetime, reason: str, *, keep: PydanticObjectId | None = None
+    broker: Broker,
+    user: User,
+    now: datetime,
+    reason: str,
+    *,
+    keep: PydanticObjectId | None = None,
 ) -> None:
+    """Revoke the user's sessions (but ``keep``); their open sockets close in every process."""
     criteria: dict[str, object] = {
         "tenant_id": user.tenant_id,
         "user_id": user.id,
@@ -123,6 +131,7 @@ async def revoke_user_sessions(
     await RefreshSession.get_pymongo_collection().update_many(
         criteria, {"$set": {"revoked_at": now, "revoked_reason": reason}}
     )
+    await sessions_changed(broker, user_ids=[user.id])
 
 
 async def issue_action_token(

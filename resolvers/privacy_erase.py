@@ -44,6 +44,7 @@ from models.webhooks import WebhookDelivery
 from resolvers import audit, document_files, throttle
 from resolvers.context import RequestContext
 from resolvers.scope import get_in_tenant
+from subscriptions.sessions import sessions_changed
 
 # Free-text fields where a person may be mentioned by name or email (by them or others).
 MENTION_FIELDS: tuple[tuple[type[Document], str], ...] = (
@@ -110,6 +111,7 @@ async def _credentials(run: Erasure) -> None:
         {**run.scope, "user_id": user.id, "revoked_at": None},
         {"$set": {"revoked_at": now, "revoked_reason": "user erased"}},
     )
+    await sessions_changed(run.ctx.services.broker, user_ids=[user.id])
     await sessions.update_many(
         {**run.scope, "user_id": user.id}, {"$set": {"client_ip": None, "user_agent": None}}
     )

@@ -11,6 +11,7 @@ from models.users import User
 from resolvers import audit
 from resolvers.context import Principal, RequestContext
 from resolvers.scope import parse_id
+from subscriptions.sessions import sessions_changed
 
 
 async def resolve_principal(
@@ -71,5 +72,6 @@ async def revoke_session(ctx: RequestContext, raw_id: str) -> bool:
     )
     if result.matched_count == 0:
         raise NotFound("Session not found")
+    await sessions_changed(ctx.services.broker, session_ids=[session_id])
     await audit.record(ctx, "session.revoke", "Session", session_id)
     return True

@@ -6,7 +6,7 @@ import strawberry
 
 from models import identity as identity_models
 from models.identity import RefreshSession
-from resolvers import auth, mfa, service_tokens, sessions
+from resolvers import auth, connections, mfa, service_tokens, sessions
 from resolvers.credentials import AuthResult
 from schema.context import Info
 from schema.permissions import IsAdmin, IsAuthenticated
@@ -134,6 +134,14 @@ class IdentityMutations:
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def revoke_session(self, info: Info, id: strawberry.ID) -> bool:
         return await sessions.revoke_session(info.context, id)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Over the WebSocket only: run it as this fresh access token of the same "
+        "user and session from now on, so streams outlive the old token; the new expiry",
+    )
+    async def renew_connection(self, info: Info, access_token: str) -> datetime:
+        return await connections.renew_connection(info.context, access_token)
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_service_token(self, info: Info, name: str, scopes: list[str]) -> ServiceToken:

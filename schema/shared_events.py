@@ -11,12 +11,43 @@ shared."""
 from collections import OrderedDict
 from typing import Any
 
+import orjson
 from graphql import ExecutionResult, OperationDefinitionNode, OperationType, VariableNode, visit
 from graphql.language import Visitor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 _RENDERINGS = "_fidus_renderings"
 _VARIABLES_CACHE_SIZE = 1024
+_ENCODED_CACHE_SIZE = 1024
+
+# id(shared result data) → (data, its JSON once encoded); the strong reference keeps the
+# id from being reused while the entry lives
+_encodings: OrderedDict[int, tuple[object, str | None]] = OrderedDict()
+
+
+def payload_json(result: Any) -> str:
+    """The JSON of a result as a ``next`` payload: encoded once for a shared rendering,
+    whatever the number of subscribers it goes to."""
+    data = result.data
+    entry = _encodings.get(id(data))
+    if entry is not None and entry[0] is data and not result.errors and not result.extensions:
+        if entry[1] is None:
+            entry = (data, orjson.dumps({"data": data}).decode())
+            _encodings[id(data)] = entry
+        assert entry[1] is not None
+        return entry[1]
+    payload: dict[str, Any] = {"data": data}
+    if result.errors:
+        payload["errors"] = [error.formatted for error in result.errors]
+    if result.extensions:
+        payload["extensions"] = result.extensions
+    return orjson.dumps(payload).decode()
+
+
+def _remember_shared(result: ExecutionResult) -> None:
+    _encodings[id(result.data)] = (result.data, None)
+    if len(_encodings) > _ENCODED_CACHE_SIZE:
+        _encodings.popitem(last=False)
 
 
 class SharedEvent:
@@ -88,4 +119,5 @@ class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         result = super().execute_operation(serially)
         if isinstance(result, ExecutionResult) and not result.errors:
             renderings[key] = (self.operation, result)
+            _remember_shared(result)
         return result

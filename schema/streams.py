@@ -1,13 +1,13 @@
-"""Guards every subscription field shares: a per-connection subscription budget, and the
-end of the stream when the caller's access token expires."""
+"""Guards every subscription field shares: a per-connection subscription budget. (The
+connection itself closes when its session is revoked or its access token expires, unless
+renewed: see app.connections.)"""
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TypeVar
 
 from prometheus_client import Gauge
 
-from models.errors import Conflict, Unauthenticated
+from models.errors import Conflict
 from resolvers.context import RequestContext
 
 T = TypeVar("T")
@@ -21,21 +21,13 @@ async def guarded(context: RequestContext, stream: AsyncIterator[T]) -> AsyncGen
         raise Conflict(f"At most {limit} subscriptions per connection")
     context.active_subscriptions += 1
     ACTIVE.inc()
-    principal = context.require_principal()
-    remaining = (
-        None
-        if principal.expires_at is None
-        else max(0.0, (principal.expires_at - context.now()).total_seconds())
-    )
+    context.require_principal()
     try:
-        async with asyncio.timeout(remaining):
-            async for item in stream:
-                # DataLoaders live as long as the connection's context: each event is
-                # resolved with fresh ones, or nested fields would repeat the first event's
-                context.loaders = None
-                yield item
-    except TimeoutError as exc:  # the access token expired: the stream ends
-        raise Unauthenticated("Access token expired; reconnect with a fresh token") from exc
+        async for item in stream:
+            # DataLoaders live as long as the connection's context: each event is
+            # resolved with fresh ones, or nested fields would repeat the first event's
+            context.loaders = None
+            yield item
     finally:
         context.active_subscriptions -= 1
         ACTIVE.dec()

@@ -1,0 +1,214 @@
+"""The open WebSockets of this process: who each one runs as and until when, and closing
+it (4403) as soon as its session is revoked or its access token expires.
+
+Revocations reach every process through the broker (``subscriptions.sessions``); each
+operation on a socket re-checks the session as well, and a periodic re-check catches a
+revocation whose broadcast was lost (the broker away at the time)."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+
+from beanie import PydanticObjectId
+
+from app.auth import AccessTokens, principal_for_token
+from models.errors import Forbidden, Unauthenticated
+from models.identity import RefreshSession
+from resolvers.context import Principal, RequestContext
+from resolvers.sessions import resolve_principal
+from subscriptions.broker import Broker
+from subscriptions.sessions import SessionsChanged, session_changes
+
+log = logging.getLogger(__name__)
+EXPIRED = "Access token expired"
+REVOKED = "Session revoked"
+
+
+class TooManyConnections(Exception):
+    """The user already has the allowed number of open connections in this process."""
+
+
+class OpenConnection:
+    """One authenticated WebSocket (graphql-transport-ws or legacy graphql-ws)."""
+
+    def __init__(self, registry: "Connections", context: RequestContext) -> None:
+        self._registry = registry
+        self.context = context
+        self.close: Callable[[str], Awaitable[None]] | None = None  # bound by the handler
+        self.expiry: asyncio.TimerHandle | None = None
+        self.closed = False
+
+    @property
+    def principal(self) -> Principal:
+        return self.context.require_principal()
+
+    async def renew(self, access_token: str) -> datetime:
+        return await self._registry.renew(self, access_token)
+
+    def end(self) -> None:
+        """The socket closed: stop tracking it."""
+        self._registry.forget(self)
+
+    async def still_authorized(self) -> bool:
+        """Before each operation: the session is live and the token unexpired; the
+        principal is reloaded, so the operation runs as the user is now."""
+        return await self._registry.revalidate(self)
+
+
+class Connections:
+    def __init__(
+        self,
+        tokens: AccessTokens,
+        clock: Callable[[], datetime],
+        max_per_user: int,
+        recheck_seconds: float = 30.0,
+    ) -> None:
+        self._tokens = tokens
+        self._clock = clock
+        self._max_per_user = max_per_user
+        self._recheck_seconds = recheck_seconds
+        self._by_user: dict[PydanticObjectId, set[OpenConnection]] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return sum(len(connections) for connections in self._by_user.values())
+
+    def open(self, context: RequestContext) -> OpenConnection:
+        """Register an authenticated connection; TooManyConnections past the cap."""
+        principal = context.require_principal()
+        mine = self._by_user.setdefault(principal.user_id, set())
+        if len(mine) >= self._max_per_user:
+            raise TooManyConnections(
+                f"At most {self._max_per_user} open connections per user; close one first"
+            )
+        connection = OpenConnection(self, context)
+        mine.add(connection)
+        self._schedule_expiry(connection)
+        return connection
+
+    def forget(self, connection: OpenConnection) -> None:
+        connection.closed = True
+        if connection.expiry is not None:
+            connection.expiry.cancel()
+        user_id = connection.principal.user_id
+        mine = self._by_user.get(user_id)
+        if mine is not None:
+            mine.discard(connection)
+            if not mine:
+                del self._by_user[user_id]
+
+    async def renew(self, connection: OpenConnection, access_token: str) -> datetime:
+        principal, error = await principal_for_token(access_token, self._tokens, self._clock())
+        if principal is None:
+            raise Unauthenticated(error or "Invalid access token", field="accessToken")
+        current = connection.principal
+        if (principal.user_id, principal.session_id) != (current.user_id, current.session_id):
+            raise Forbidden(
+                "The access token must be of this connection's user and session",
+                field="accessToken",
+            )
+        assert principal.expires_at is not None
+        connection.context.principal = principal
+        self._schedule_expiry(connection)
+        return principal.expires_at
+
+    async def revalidate(self, connection: OpenConnection) -> bool:
+        current = connection.principal
+        if current.expires_at is not None and current.expires_at <= self._clock():
+            await self.revoke(connection, EXPIRED)
+            return False
+        fresh = await resolve_principal(
+            str(current.user_id),
+            str(current.tenant_id),
+            str(current.session_id),
+            now=self._clock(),
+        )
+        if fresh is None:
+            await self.revoke(connection, REVOKED)
+            return False
+        fresh.expires_at = current.expires_at
+        connection.context.principal = fresh
+        return True
+
+    async def revoke(self, connection: OpenConnection, reason: str) -> None:
+        """Close with 4403; nothing more runs on the connection."""
+        if connection.closed:
+            return
+        self.forget(connection)
+        if connection.close is not None:
+            with contextlib.suppress(Exception):  # already gone: nothing left to close
+                await connection.close(reason)
+
+    def _schedule_expiry(self, connection: OpenConnection) -> None:
+        if connection.expiry is not None:
+            connection.expiry.cancel()
+        expires_at = connection.principal.expires_at
+        if expires_at is None:
+            return
+        delay = max(0.0, (expires_at - self._clock()).total_seconds())
+        loop = asyncio.get_running_loop()
+        connection.expiry = loop.call_later(delay, self._close_later, connection, EXPIRED)
+
+    def _close_later(self, connection: OpenConnection, reason: str) -> None:
+        task = asyncio.ensure_future(self.revoke(connection, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def _matching(self, change: SessionsChanged) -> list[OpenConnection]:
+        users, sessions = set(change.user_ids), set(change.session_ids)
+        return [
+            connection
+            for connections in self._by_user.values()
+            for connection in connections
+            if str(connection.principal.user_id) in users
+            or str(connection.principal.session_id) in sessions
+        ]
+
+    async def recheck(self, connections: Iterable[OpenConnection]) -> None:
+        """Close those whose session is no longer live: one query for all of them."""
+        candidates = [c for c in connections if not c.closed]
+        if not candidates:
+            return
+        session_ids = list({c.principal.session_id for c in candidates})
+        live = {
+            doc["_id"]
+            async for doc in RefreshSession.get_pymongo_collection().find(
+                {
+                    "_id": {"$in": session_ids},
+                    "revoked_at": None,
+                    "expires_at": {"$gt": self._clock()},
+                },
+                projection={"_id": 1},
+            )
+        }
+        for connection in candidates:
+            if connection.principal.session_id not in live:
+                await self.revoke(connection, REVOKED)
+
+    async def run(self, broker: Broker) -> None:
+        """Act on session changes from every process, and re-check all periodically."""
+        sweeper = asyncio.create_task(self._sweep(), name="connections-sweep")
+        try:
+            while True:
+                try:
+                    async for change in session_changes(broker):
+                        await self.recheck(self._matching(change))
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("session change listener failed; restarting")
+                    await asyncio.sleep(1.0)
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self._recheck_seconds)
+            try:
+                await self.recheck([c for cs in list(self._by_user.values()) for c in cs])
+            except Exception as exc:  # the database away: try again next round
+                log.warning("connection re-check failed: %s", type(exc).__name__)

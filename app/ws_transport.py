@@ -1,0 +1,167 @@
+"""Fidus's WebSocket protocol handlers: Strawberry's graphql-transport-ws and legacy
+graphql-ws handlers, made to treat the socket as a session.
+
+- Every operation first re-checks the connection's session (and reloads the user), so it
+  runs as the connection's *current* session; a revoked or expired one closes the socket
+  with 4403 and nothing more runs on it (``app.connections`` closes it from outside too).
+- A ``next`` frame whose payload is a shared rendering (``schema.shared_events``) is
+  encoded once for every subscriber: only the operation id is spliced in."""
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocketDisconnect
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+
+from app.connections import OpenConnection
+from resolvers.context import RequestContext
+from schema.shared_events import payload_json
+
+REFUSED = 4403
+
+
+def open_connection(context: RequestContext) -> OpenConnection | None:
+    connection = context.connection
+    return connection if isinstance(connection, OpenConnection) else None
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    """graphql-transport-ws (PROTOCOL.md) with per-operation re-authorization."""
+
+    _closed = False
+
+    async def handle(self) -> None:
+        try:
+            await super().handle()
+        finally:
+            self._closed = True
+            connection = open_connection(self.context)
+            if connection is not None:
+                connection.end()
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        connection = open_connection(self.context)
+        if connection is not None:
+            connection.close = self.close_forbidden
+
+    async def close_forbidden(self, reason: str) -> None:
+        """Stop every operation, then close with 4403 (the caller's own task included)."""
+        if self._closed:
+            return
+        self._closed = True
+        current = asyncio.current_task()
+        for operation_id, operation in list(self.operations.items()):
+            if operation.task is current:
+                self.operations.pop(operation_id, None)
+            else:
+                await self.cleanup_operation(operation_id)
+        await self.websocket.close(code=REFUSED, reason=reason)
+
+    async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
+        connection = open_connection(self.context)
+        if connection is None or not await connection.still_authorized():
+            return  # the socket was closed with 4403
+        await super().run_operation(operation)
+
+    async def send_message(self, message: Message) -> None:
+        if self._closed:
+            return
+        await super().send_message(message)
+
+    async def _send_result_stream(
+        self, operation: Operation[RequestContext, None], result_source: Any
+    ) -> None:
+        """As Strawberry's, but a ``next`` frame is the shared payload's JSON with this
+        operation's id spliced in (no per-subscriber message dict or encoding)."""
+        prefix = '{"type":"next","id":' + orjson.dumps(operation.id).decode() + ',"payload":'
+        async for result in result_source:
+            if isinstance(result, PreExecutionError) or not isinstance(result, ExecutionResult):
+                # refusals before execution, incremental frames: Strawberry's own handling
+                await super()._send_result_stream(operation, _replay(result, result_source))
+                return
+            if self._closed or operation.completed:
+                return
+            try:
+                await self.websocket.ws.send_text(prefix + payload_json(result) + "}")  # type: ignore[attr-defined]
+            except WebSocketDisconnect:
+                return  # the client went away; the receive loop ends the connection
+
+
+async def _replay(first: Any, rest: Any) -> Any:
+    """``first`` then the rest of a result stream, for Strawberry's own handling."""
+    yield first
+    async for result in rest:
+        yield result
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
+    """Legacy ``graphql-ws``, re-authorized the same way. A refused connection closes with
+    4403 after its ``connection_error``, like graphql-transport-ws (the library: 1011)."""
+
+    _closed = False
+
+    async def handle(self) -> None:
+        try:
+            await super().handle()
+        finally:
+            self._closed = True
+            connection = open_connection(self.context)
+            if connection is not None:
+                connection.end()
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        close = self.websocket.close
+
+        async def close_refused_as_forbidden(code: int, reason: str) -> None:
+            await close(REFUSED, "Forbidden") if code == 1011 else await close(code, reason)
+
+        self.websocket.close = close_refused_as_forbidden  # type: ignore[method-assign]
+        try:
+            await super().handle_connection_init(message)
+        finally:
+            self.websocket.close = close  # type: ignore[method-assign]
+        connection = open_connection(self.context)
+        if connection is not None:
+            connection.close = self.close_forbidden
+
+    async def close_forbidden(self, reason: str) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        current = asyncio.current_task()
+        if self.keep_alive_task is not None:
+            self.keep_alive_task.cancel()
+        for operation_id, task in list(self.tasks.items()):
+            if task is current:
+                self.tasks.pop(operation_id, None)
+            else:
+                await self.cleanup_operation(operation_id)
+        await self.websocket.close(code=REFUSED, reason=reason)
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        connection = open_connection(self.context)
+        if connection is None or not await connection.still_authorized():
+            return
+        await super().handle_async_results(operation_id, query, operation_name, variables)
+
+    async def send_message(self, message: Any) -> None:
+        if self._closed:
+            return
+        with contextlib.suppress(RuntimeError):  # the socket closed under a late frame
+            await super().send_message(message)

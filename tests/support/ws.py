@@ -1,0 +1,79 @@
+"""A raw graphql-transport-ws client over the real ``websockets`` library: frame by frame,
+so tests see exactly what the server sends and how it closes."""
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+PROTOCOL = "graphql-transport-ws"
+
+
+class Socket:
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def open(cls, base_url: str, token: str | None, **params: Any) -> "Socket":
+        """Connected and acknowledged (AssertionError with the close code otherwise)."""
+        url = base_url.replace("http://", "ws://") + "/graphql"
+        connection = await websockets.connect(url, subprotocols=[PROTOCOL], max_size=None)
+        socket = cls(connection)
+        payload = {"authorization": f"Bearer {token}"} if token else {}
+        await socket.send({"type": "connection_init", "payload": {**payload, **params}})
+        ack = await socket.next(5)
+        assert ack["type"] == "connection_ack", ack
+        return socket
+
+    async def _read(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for text in self.connection:
+                await self.frames.put(json.loads(text))
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.connection.send(json.dumps(message))
+
+    async def subscribe(self, op_id: str, query: str, variables: dict[str, Any] | None = None):
+        await self.send(
+            {"id": op_id, "type": "subscribe", "payload": {"query": query, "variables": variables}}
+        )
+
+    async def next(self, within: float = 5.0) -> dict[str, Any]:
+        getter = asyncio.ensure_future(self.frames.get())
+        done, _ = await asyncio.wait(
+            {getter, self._reader}, timeout=within, return_when="FIRST_COMPLETED"
+        )
+        if getter in done:
+            return getter.result()
+        getter.cancel()
+        if self._reader in done:
+            raise AssertionError(
+                f"closed {self.connection.close_code} {self.connection.close_reason}"
+            )
+        raise TimeoutError("no frame")
+
+    async def result_of(self, op_id: str, query: str, variables=None, within=5.0):
+        """Run a query or mutation over the socket: its ``next`` payload (or ``error``)."""
+        await self.subscribe(op_id, query, variables)
+        while True:
+            frame = await self.next(within)
+            if frame.get("id") == op_id and frame["type"] in ("next", "error"):
+                return frame
+
+    async def closed_with(self, within: float) -> tuple[int | None, str | None]:
+        """Wait for the server's close frame: its code and reason."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._reader), within)
+        assert self._reader.done(), f"still open after {within} s"
+        return self.connection.close_code, self.connection.close_reason
+
+    async def close(self) -> None:
+        await self.connection.close()
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader

@@ -1,0 +1,191 @@
+"""A WebSocket is a session, not a key: each operation runs as the connection's current
+session, a revoked session or an expired token closes the socket with 4403 within 2 s,
+``renewConnection`` keeps it alive past the first token, and limits hold (real uvicorn,
+real redis-server, real ``websockets`` client)."""
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from beanie import PydanticObjectId
+from bson import ObjectId
+
+from app.auth import AccessTokens
+from models.users import User
+from tests.conftest import PASSWORD
+from tests.support.ws import Socket
+
+ME = "query { me { id email } }"
+CREATE_PORTFOLIO = 'mutation { createPortfolio(name: "after revocation") { id } }'
+RENEW = "mutation($t: String!) { renewConnection(accessToken: $t) }"
+TICKS = "subscription($s: [String!]!) { ticks(symbols: $s) { symbol bid time } }"
+PORTFOLIOS = "query { myPortfolios { name } }"
+
+
+async def second_login(api, member) -> dict:
+    """Another session of the same user (another device)."""
+    return await api.login(member.tenant, member.email, PASSWORD)
+
+
+async def assert_closed_forbidden(socket: Socket, within: float = 2.0) -> None:
+    started = time.monotonic()
+    code, _reason = await socket.closed_with(within)
+    assert code == 4403
+    assert time.monotonic() - started <= within
+
+
+async def test_a_socket_answers_as_its_session_until_logout(api, base_url, world):
+    member = world("acme", "investor")
+    socket = await Socket.open(base_url, member.token)
+    me = await socket.result_of("1", ME)
+    assert me["payload"]["data"]["me"]["email"] == member.email
+
+    api_result = await api.gql(
+        "mutation($r: String!) { logout(refreshToken: $r) }", {"r": member.refresh}
+    )
+    assert api_result.ok()["logout"] is True
+    await assert_closed_forbidden(socket)
+
+
+async def test_nothing_runs_on_a_revoked_socket_even_before_its_close(api, base_url, world):
+    """The per-operation check, without the broadcast: the session is revoked straight in
+    the database, and the next mutation on the socket must not run."""
+    from models.identity import RefreshSession
+
+    member = world("acme", "investor")
+    socket = await Socket.open(base_url, member.token)
+    await socket.result_of("warm", ME)
+    session_id = member.refresh.split(".")[0]
+    await RefreshSession.get_pymongo_collection().update_one(
+        {"_id": ObjectId(session_id)},
+        {"$set": {"revoked_at": datetime.now(UTC)}},
+    )
+    await socket.subscribe("2", CREATE_PORTFOLIO)
+    await assert_closed_forbidden(socket)
+    portfolios = await api.gql(PORTFOLIOS, token=(await second_login(api, member))["accessToken"])
+    assert "after revocation" not in {p["name"] for p in portfolios.ok()["myPortfolios"]}
+
+
+@pytest.mark.parametrize("how", ["revokeSession", "changePassword", "eraseUser"])
+async def test_revocations_close_open_sockets_within_two_seconds(api, base_url, world, how):
+    member = world("acme", "investor")
+    socket = await Socket.open(base_url, member.token)
+    await socket.subscribe("ticks", TICKS, {"s": ["EURUSD"]})
+    other = await second_login(api, member)
+    if how == "revokeSession":
+        result = await api.gql(
+            "mutation($id: ID!) { revokeSession(id: $id) }",
+            {"id": member.refresh.split(".")[0]},
+            token=other["accessToken"],
+        )
+        assert result.ok()["revokeSession"] is True
+    elif how == "changePassword":
+        result = await api.gql(
+            "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c,"
+            " newPassword: $n) }",
+            {"c": PASSWORD, "n": "a brand new passphrase 2026"},
+            token=other["accessToken"],
+        )
+        assert result.ok()["changePassword"] is True
+    else:
+        result = await api.gql(
+            "mutation($id: ID!, $c: String!) { eraseUser(userId: $id, confirm: $c) { id } }",
+            {"id": member.id, "c": member.email},
+            token=world("acme", "admin").token,
+        )
+        assert result.ok()["eraseUser"]["id"] == member.id
+    await assert_closed_forbidden(socket)
+
+
+async def test_a_socket_closes_when_its_access_token_expires(base_url, world, runtime):
+    member = world("acme", "investor")
+    socket = await Socket.open(base_url, await short_token(member, runtime, seconds=2))
+    await socket.subscribe("ticks", TICKS, {"s": ["EURUSD"]})
+    code, reason = await socket.closed_with(4.0)
+    assert (code, reason) == (4403, "Access token expired")
+
+
+async def short_token(member, runtime, seconds: float) -> str:
+    """An access token of the member's session that expires in ``seconds``."""
+    tokens = AccessTokens(runtime.access_tokens._secret, timedelta(seconds=seconds))
+    user = await User.get(ObjectId(member.id))
+    assert user is not None
+    token, _expires = tokens.issue(user, PydanticObjectId(member.refresh.split(".")[0]))
+    return token
+
+
+async def test_renew_connection_keeps_a_stream_past_the_first_token(
+    api, base_url, world, runtime, ingest_token
+):
+    member = world("acme", "investor")
+    socket = await Socket.open(base_url, await short_token(member, runtime, seconds=2))
+    await socket.subscribe("ticks", TICKS, {"s": ["EURUSD"]})
+    renewed = await socket.result_of("renew", RENEW, {"t": member.token})
+    expiry = datetime.fromisoformat(renewed["payload"]["data"]["renewConnection"])
+    assert expiry > datetime.now(UTC) + timedelta(minutes=5)
+
+    await asyncio.sleep(3)  # past the first token's expiry: still open
+    me = await socket.result_of("me", ME)
+    assert me["payload"]["data"]["me"]["id"] == member.id
+    posted = await api.client.post(
+        f"{base_url}/mt5/ticks",
+        json={
+            "ticks": [
+                {"symbol": "EURUSD", "time_msc": int(time.time() * 1000), "bid": 1.1, "ask": 1.2}
+            ]
+        },
+        headers={"authorization": f"Bearer {ingest_token}"},
+    )
+    assert posted.status_code == 200, posted.text
+    while True:
+        frame = await socket.next(5)
+        if frame.get("id") == "ticks":
+            assert frame["payload"]["data"]["ticks"]["symbol"] == "EURUSD"
+            break
+    await socket.close()
+
+
+async def test_renew_connection_refuses_other_users_and_bad_tokens(api, base_url, world, runtime):
+    member, other = world("acme", "investor"), world("acme", "investor2")
+    socket = await Socket.open(base_url, member.token)
+    for op_id, token, code in [
+        ("other-user", other.token, "FORBIDDEN"),
+        ("other-tenant", world("globex", "investor").token, "FORBIDDEN"),
+        ("garbage", "not-a-token", "UNAUTHENTICATED"),
+        ("expired", await short_token(member, runtime, seconds=-5), "UNAUTHENTICATED"),
+    ]:
+        answer = await socket.result_of(op_id, RENEW, {"t": token})
+        errors = answer["payload"].get("errors") or answer["payload"]
+        assert errors[0]["extensions"]["code"] == code, (op_id, errors)
+    me = await socket.result_of("still-me", ME)  # the connection is unchanged
+    assert me["payload"]["data"]["me"]["id"] == member.id
+    await socket.close()
+
+
+async def test_renew_connection_over_http_is_bad_input(api, world):
+    member = world("acme", "investor")
+    result = await api.gql(RENEW, {"t": member.token}, token=member.token)
+    assert result.code == "BAD_USER_INPUT"
+
+
+async def test_frames_above_the_body_limit_close_the_socket(base_url, world, settings):
+    socket = await Socket.open(base_url, world("acme", "investor").token)
+    huge = "x" * (settings.max_request_bytes + 1)
+    await socket.subscribe("big", "query { me { id } }", {"pad": huge})
+    code, _reason = await socket.closed_with(5)
+    assert code == 1009
+
+
+async def test_connections_per_user_are_capped(base_url, world, settings):
+    member = world("acme", "investor")
+    sockets = [
+        await Socket.open(base_url, member.token) for _ in range(settings.max_connections_per_user)
+    ]
+    with pytest.raises(AssertionError, match="4403"):
+        await Socket.open(base_url, member.token)
+    await sockets[0].close()
+    await asyncio.sleep(0.2)
+    replacement = await Socket.open(base_url, member.token)  # a slot is free again
+    for socket in [*sockets[1:], replacement]:
+        await socket.close()
