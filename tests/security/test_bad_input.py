@@ -94,6 +94,10 @@ OVERSIZE_CASES = {
         "BAD_USER_INPUT",
     ),
     "revokeSession": ("mutation($v: ID!) { revokeSession(id: $v) }", "BAD_USER_INPUT"),
+    "renewConnection": (
+        "mutation($v: String!) { renewConnection(accessToken: $v) }",
+        "BAD_USER_INPUT",  # over HTTP; over the socket: tests/transport/test_live_sessions.py
+    ),
     "revokeServiceToken": ("mutation($v: ID!) { revokeServiceToken(id: $v) }", "BAD_USER_INPUT"),
     "confirmMfa": ("mutation($v: String!) { confirmMfa(code: $v) }", "CONFLICT"),
     "disableMfa": ("mutation($v: String!) { disableMfa(code: $v) }", "CONFLICT"),

@@ -869,6 +869,7 @@ def test_every_operation_is_in_the_matrix() -> None:
         "confirmMfa",
         "disableMfa",
         "revokeSession",
+        "renewConnection",  # the caller's own socket: tests/transport/test_live_sessions.py
         "revokeServiceToken",
         "uploadDocument",  # multipart only: role × tenant in tests/documents/test_upload_roles.py
     }  # own-credential operations, tests/identity
