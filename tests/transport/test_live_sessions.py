@@ -14,6 +14,8 @@ from bson import ObjectId
 from app.auth import AccessTokens
 from models.users import User
 from tests.conftest import PASSWORD
+from tests.mt5.test_scale_out import ADMIN_PASSWORD
+from tests.support.api import LOGIN
 from tests.support.ws import Socket
 
 ME = "query { me { id email } }"
@@ -189,3 +191,34 @@ async def test_connections_per_user_are_capped(base_url, world, settings):
     replacement = await Socket.open(base_url, member.token)  # a slot is free again
     for socket in [*sockets[1:], replacement]:
         await socket.close()
+
+
+async def test_a_revocation_in_another_process_closes_the_socket(api, two_processes):
+    """Two `fidus serve` processes on one Redis: the socket is on the second, the logout
+    runs on the first; only the broker carries the revocation across."""
+    first, second = two_processes
+    login = await api.client.post(
+        f"{first.url}/graphql",
+        json={
+            "query": LOGIN,
+            "variables": {
+                "tenant": "scale",
+                "email": "admin@scale.test",
+                "password": ADMIN_PASSWORD,
+            },
+        },
+    )
+    session = login.json()["data"]["login"]
+    socket = await Socket.open(second.url, session["accessToken"])
+    await socket.subscribe("ticks", TICKS, {"s": ["EURUSD"]})
+    me = await socket.result_of("me", ME)
+    assert me["payload"]["data"]["me"]["email"] == "admin@scale.test"
+    logout = await api.client.post(
+        f"{first.url}/graphql",
+        json={
+            "query": "mutation($r: String!) { logout(refreshToken: $r) }",
+            "variables": {"r": session["refreshToken"]},
+        },
+    )
+    assert logout.json()["data"]["logout"] is True
+    await assert_closed_forbidden(socket)

@@ -132,3 +132,64 @@ async def test_the_npm_client_is_refused_without_a_valid_token(base_url, node_cl
         assert "4403" in line["error"] or "Forbidden" in line["error"]
     finally:
         await subscriber.stop()
+
+
+async def test_a_2000_tick_burst_reaches_the_npm_client_whole_and_in_order(
+    api, world, base_url, ingest_token, node_client
+):
+    """One batch, as the bridge posts every tick since its last poll: ten symbols, two
+    ticks of a symbol side by side. A subscriber that keeps up gets every one, in order."""
+    symbols = [f"SYM{i}" for i in range(10)]
+    subscriber = await NodeSubscriber.start(
+        node_client,
+        base_url,
+        world("acme", "investor").token,
+        f"subscription {{ ticks(symbols: {json.dumps(symbols)}) {{ symbol bid }} }}",
+        100_000,
+    )
+    try:
+
+        async def warm_up(attempt):
+            await post(api, ingest_token, {"ticks": [tick("SYM0", bid=1.0, ask=1000.0)]})
+
+        await until_line(subscriber, warm_up)
+        await asyncio.sleep(0.5)
+        while not subscriber.process.stdout.at_eof():  # drop any warm-up stragglers
+            try:
+                await asyncio.wait_for(subscriber.line(), 0.3)
+            except TimeoutError:
+                break
+        burst = [
+            tick(symbols[(i // 2) % 10], offset_ms=1000 + i, bid=100.0 + i, ask=100_000.0)
+            for i in range(2000)
+        ]
+        response = await post(api, ingest_token, {"ticks": burst})
+        assert response.json()["accepted"] == 2000, response.text
+        received = [(await subscriber.line(30))["data"]["ticks"] for _ in range(2000)]
+        assert sorted(t["bid"] for t in received) == [100.0 + i for i in range(2000)]
+        for symbol in symbols:  # per symbol, in the order accepted
+            bids = [t["bid"] for t in received if t["symbol"] == symbol]
+            assert bids == sorted(bids) and len(bids) == 200
+    finally:
+        await subscriber.stop()
+
+
+async def test_the_npm_client_is_closed_4403_after_logout(api, world, base_url, node_client):
+    member = world("acme", "investor")
+    subscriber = await NodeSubscriber.start(
+        node_client,
+        base_url,
+        member.token,
+        'subscription { ticks(symbols: ["XAUUSD"]) { bid } }',
+        1,
+    )
+    try:
+        await asyncio.sleep(0.5)  # connected and subscribed
+        logout = await api.gql(
+            "mutation($r: String!) { logout(refreshToken: $r) }", {"r": member.refresh}
+        )
+        assert logout.ok()["logout"] is True
+        line = await subscriber.line(within=3)
+        assert line == {"error": "Session revoked", "code": 4403}
+    finally:
+        await subscriber.stop()

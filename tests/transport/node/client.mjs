@@ -11,7 +11,7 @@ const client = createClient({
   retryAttempts: 0,
 });
 let seen = 0;
-const timer = setTimeout(() => { console.error("timeout"); process.exit(3); }, 20000);
+const timer = setTimeout(() => { console.error("timeout"); process.exit(3); }, 60000);
 client.subscribe(
   { query },
   {
@@ -20,7 +20,10 @@ client.subscribe(
       seen += 1;
       if (seen >= Number(count)) { clearTimeout(timer); client.dispose(); process.exit(0); }
     },
-    error: (error) => { console.log(JSON.stringify({ error: String(error?.reason ?? error?.message ?? error) })); process.exit(2); },
+    error: (error) => {
+      console.log(JSON.stringify({ error: String(error?.reason ?? error?.message ?? error), code: error?.code }));
+      process.exit(2);
+    },
     complete: () => { clearTimeout(timer); process.exit(0); },
   },
 );
