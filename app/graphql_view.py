@@ -21,7 +21,7 @@ from app import graphiql
 from app.auth import AccessTokens, authenticate_bearer
 from app.connections import TooManyConnections
 from app.security import BodyTooLarge, bounded
-from app.ws_transport import LegacyWSHandler, TransportWSHandler
+from app.ws_transport import RAW_SEND, LegacyWSHandler, TransportWSHandler
 from resolvers.context import RequestContext, Services
 from resolvers.outages import MESSAGES, unavailable_component
 
@@ -109,7 +109,8 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
         and their body is bounded by the upload limit (413 beyond it)."""
         if scope["type"] == "websocket":
             limit = self._runtime().settings.max_request_bytes
-            await self._answering_outages(scope, bounded_frames(receive, send, limit), send)
+            scope[RAW_SEND] = send
+            await super().__call__(scope, bounded_frames(receive, send, limit), send)
             return
         if not is_multipart(scope):
             await self._answering_outages(scope, receive, send)

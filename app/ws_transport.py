@@ -9,6 +9,7 @@ graphql-ws handlers, made to treat the socket as a session.
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import orjson
@@ -24,9 +25,12 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from app.connections import OpenConnection
 from resolvers.context import RequestContext
-from schema.shared_events import payload_json
+from schema.shared_events import DirectFeed, current_direct_feed, open_direct_feed, payload_json
 
 REFUSED = 4403
+INTERNAL = "INTERNAL_SERVER_ERROR"
+RAW_SEND = "fidus.raw_send"  # the server's own ASGI send, kept in the WebSocket's scope
+log = logging.getLogger(__name__)
 
 
 def open_connection(context: RequestContext) -> OpenConnection | None:
@@ -71,6 +75,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         connection = open_connection(self.context)
         if connection is None or not await connection.still_authorized():
             return  # the socket was closed with 4403
+        open_direct_feed()  # in this operation's own task (a context variable)
         await super().run_operation(operation)
 
     async def send_message(self, message: Message) -> None:
@@ -81,20 +86,59 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
     async def _send_result_stream(
         self, operation: Operation[RequestContext, None], result_source: Any
     ) -> None:
-        """As Strawberry's, but a ``next`` frame is the shared payload's JSON with this
-        operation's id spliced in (no per-subscriber message dict or encoding)."""
+        """As Strawberry's, with two shortcuts: a ``next`` frame is the shared payload's
+        JSON with this operation's id spliced in, and once a shared-event subscription
+        (ticks) has sent its first event, its events are taken straight from their source
+        and rendered from the shared cache (no per-subscriber execution or generator
+        chain)."""
         prefix = '{"type":"next","id":' + orjson.dumps(operation.id).decode() + ',"payload":'
+        feed = current_direct_feed()
         async for result in result_source:
             if isinstance(result, PreExecutionError) or not isinstance(result, ExecutionResult):
                 # refusals before execution, incremental frames: Strawberry's own handling
                 await super()._send_result_stream(operation, _replay(result, result_source))
                 return
-            if self._closed or operation.completed:
+            if not await self._send_frame(operation, prefix + payload_json(result) + "}"):
                 return
-            try:
-                await self.websocket.ws.send_text(prefix + payload_json(result) + "}")  # type: ignore[attr-defined]
-            except WebSocketDisconnect:
-                return  # the client went away; the receive loop ends the connection
+            if feed is not None and feed.ready and not result.errors:
+                await self._deliver_directly(operation, prefix, feed)
+                return
+
+    async def _deliver_directly(
+        self, operation: Operation[RequestContext, None], prefix: str, feed: DirectFeed
+    ) -> None:
+        assert feed.events is not None and feed.executor is not None
+        events, executor = feed.events, feed.executor
+        try:
+            async for event in events:
+                result = await executor.render(event)
+                if not await self._send_frame(operation, prefix + payload_json(result) + "}"):
+                    return
+        except Exception:
+            log.exception("live feed failed", extra={"operation_id": operation.id})
+            error = {
+                "message": "Internal server error",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+            }
+            payload = orjson.dumps({"data": None, "errors": [error]}).decode()
+            await self._send_frame(operation, prefix + payload + "}")
+        finally:
+            with contextlib.suppress(Exception):
+                await events.aclose()  # type: ignore[attr-defined]
+
+    async def _send_frame(self, operation: Operation[RequestContext, None], frame: str) -> bool:
+        """Straight to the server (no per-frame wrappers); False once the socket is gone."""
+        if self._closed or operation.completed:
+            return False
+        try:
+            await self._raw_send({"type": "websocket.send", "text": frame})
+        except (OSError, WebSocketDisconnect, RuntimeError):
+            return False  # the client went away; the receive loop ends the connection
+        return True
+
+    @property
+    def _raw_send(self) -> Any:
+        return self.websocket.ws.scope[RAW_SEND]  # type: ignore[attr-defined]
 
 
 async def _replay(first: Any, rest: Any) -> Any:

@@ -105,6 +105,8 @@ def fidus_env(backends: Backends, db_name: str, **settings: str) -> dict[str, st
         FIDUS_MUTATIONS_PER_MINUTE_PER_USER="1000000",
         FIDUS_MUTATIONS_PER_MINUTE_PER_ADDRESS="1000000",
         FIDUS_SIGN_INS_PER_MINUTE_PER_ADDRESS="1000000",
+        # the load clients open every subscriber's socket with one user's token
+        FIDUS_MAX_CONNECTIONS_PER_USER="1000",
         **{f"FIDUS_{k.upper()}": v for k, v in settings.items()},
     )
     return env

@@ -9,7 +9,10 @@ same values of the variables used below the root field. Results with errors are 
 shared."""
 
 from collections import OrderedDict
-from typing import Any
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, cast
 
 import orjson
 from graphql import ExecutionResult, OperationDefinitionNode, OperationType, VariableNode, visit
@@ -98,6 +101,15 @@ class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         executor._relevant_sub_fields = {}
         return executor
 
+    def rendering_key(self) -> tuple[Any, ...]:
+        """Subscriptions with the same document and the same values of the variables used
+        below the root field render an event the same."""
+        coerced = self.variable_values.coerced
+        return (
+            id(self.operation),
+            tuple(repr(coerced.get(name)) for name in selection_variables(self.operation)),
+        )
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         payload = self.root_value
         if (
@@ -105,11 +117,10 @@ class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
             or self.operation.operation is not OperationType.SUBSCRIPTION
         ):
             return super().execute_operation(serially)
-        coerced = self.variable_values.coerced
-        key = (
-            id(self.operation),
-            tuple(repr(coerced.get(name)) for name in selection_variables(self.operation)),
-        )
+        feed = _direct_feed.get()
+        if feed is not None and feed.executor is None:
+            feed.executor = self
+        key = self.rendering_key()
         renderings: dict[Any, tuple[OperationDefinitionNode, ExecutionResult]] = (
             payload.__dict__.setdefault(_RENDERINGS, {})
         )
@@ -121,3 +132,54 @@ class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
             renderings[key] = (self.operation, result)
             _remember_shared(result)
         return result
+
+    async def render(self, payload: SharedEvent) -> ExecutionResult:
+        """This subscription's result for another event: the shared rendering when one
+        exists (no executor is built), else executed once and shared from then on."""
+        renderings = payload.__dict__.get(_RENDERINGS)
+        if renderings is not None:
+            key = self.__dict__.get("_fidus_key")
+            if key is None:  # the same for every event of this subscription
+                key = self.__dict__["_fidus_key"] = self.rendering_key()
+            shared = renderings.get(key)
+            if shared is not None and shared[0] is self.operation:
+                return cast(ExecutionResult, shared[1])
+        result = self.build_per_event_executor(payload).execute_operation(False)
+        if self.is_awaitable(result):
+            result = await result
+        return cast(ExecutionResult, result)
+
+
+@dataclass
+class DirectFeed:
+    """What a WebSocket handler needs to deliver a shared-event subscription itself:
+    after its first event went through Strawberry, the events straight from their source
+    (``events``) and the subscription's executor to render them (``executor``)."""
+
+    executor: SharingExecutionContext | None = None
+    events: AsyncIterator[SharedEvent] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.executor is not None and self.events is not None
+
+
+_direct_feed: ContextVar[DirectFeed | None] = ContextVar("fidus_direct_feed", default=None)
+
+
+def open_direct_feed() -> DirectFeed:
+    """Called by the handler in the operation's own task, before it runs the operation."""
+    feed = DirectFeed()
+    _direct_feed.set(feed)
+    return feed
+
+
+def current_direct_feed() -> DirectFeed | None:
+    return _direct_feed.get()
+
+
+def offer_events(events: AsyncIterator[SharedEvent]) -> None:
+    """Called by a subscription resolver: the source a handler may iterate directly."""
+    feed = _direct_feed.get()
+    if feed is not None and feed.events is None:
+        feed.events = events

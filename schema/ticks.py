@@ -1,6 +1,6 @@
 """Live MT5 ticks."""
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -9,7 +9,7 @@ import strawberry
 from resolvers import ticks as use_cases
 from schema.context import Info
 from schema.permissions import IsAuthenticated
-from schema.shared_events import SharedEvent
+from schema.shared_events import SharedEvent, offer_events
 from schema.streams import guarded
 from subscriptions.ticks import TickPayload
 
@@ -43,6 +43,11 @@ def shared_tick(tick: TickPayload) -> Tick:
     return Tick.from_payload(tick)
 
 
+async def shared_ticks(stream: AsyncIterator[TickPayload]) -> AsyncGenerator[Tick, None]:
+    async for tick in stream:
+        yield shared_tick(tick)
+
+
 @strawberry.type
 class TickQueries:
     @strawberry.field(permission_classes=[IsAuthenticated])
@@ -54,6 +59,7 @@ class TickQueries:
 class TickSubscriptions:
     @strawberry.subscription(permission_classes=[IsAuthenticated])
     async def ticks(self, info: Info, symbols: list[str]) -> AsyncGenerator[Tick, None]:
-        stream = use_cases.ticks(info.context, symbols)
-        async for tick in guarded(info.context, stream):
-            yield shared_tick(tick)
+        events = shared_ticks(use_cases.ticks(info.context, symbols))
+        offer_events(events)  # the WebSocket handler may take over after the first event
+        async for tick in guarded(info.context, events):
+            yield tick
