@@ -9,6 +9,8 @@ Rules (see docs/domain-decisions.md, Messaging):
 - Conversations are private to their participants: anyone else gets NOT_FOUND.
 - Messages are stored, then published to a per-conversation, tenant-scoped topic."""
 
+from collections.abc import AsyncIterator
+
 from beanie import PydanticObjectId
 from bson import ObjectId
 from pymongo import ReturnDocument
@@ -24,10 +26,10 @@ from models.messaging import (
     Message,
 )
 from models.users import STAFF_ROLES, Role, User
-from resolvers import topics
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
 from resolvers.scope import parse_id, tenant_filter
+from subscriptions.messaging import MessagePayload, message_stream, publish_message
 
 WRITERS = (*STAFF_ROLES, Role.INVESTOR)
 
@@ -178,7 +180,7 @@ async def send(
             }
         },
     )
-    await topics.message_sent(ctx, message)
+    await publish_message(ctx.services.broker, message)
     return message
 
 
@@ -229,3 +231,11 @@ async def messages(
         max_page_size=ctx.services.max_page_size,
         descending=True,
     )
+
+
+async def received_messages(ctx: RequestContext, raw_id: str) -> AsyncIterator[MessagePayload]:
+    """Participants only (NOT_FOUND otherwise, before anything streams); every message of
+    the conversation, in publication order, through a bounded buffer."""
+    conversation = await get(ctx, raw_id, field="conversationId")
+    assert conversation.id is not None
+    return message_stream(ctx.services.broker, conversation.tenant_id, conversation.id)
