@@ -9,8 +9,6 @@ Rules (see docs/domain-decisions.md, Messaging):
 - Conversations are private to their participants: anyone else gets NOT_FOUND.
 - Messages are stored, then published to a per-conversation, tenant-scoped topic."""
 
-from collections.abc import AsyncIterator
-
 from beanie import PydanticObjectId
 from bson import ObjectId
 from pymongo import ReturnDocument
@@ -29,7 +27,7 @@ from models.users import STAFF_ROLES, Role, User
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
 from resolvers.scope import parse_id, tenant_filter
-from subscriptions.messaging import MessagePayload, message_stream, publish_message
+from subscriptions.messaging import publish_message
 
 WRITERS = (*STAFF_ROLES, Role.INVESTOR)
 
@@ -216,6 +214,11 @@ async def page(ctx: RequestContext, first: int, after: str | None) -> Page[Conve
     )
 
 
+def messages_list(conversation: Conversation) -> str:
+    """The name ``messages`` cursors of this conversation are bound to."""
+    return f"messages:{conversation.id}"
+
+
 async def messages(
     ctx: RequestContext, raw_id: str, first: int, after: str | None
 ) -> Page[Message]:
@@ -225,17 +228,9 @@ async def messages(
         Message,
         {"tenant_id": conversation.tenant_id, "conversation_id": conversation.id},
         key=ctx.services.cursor_key,
-        list_name=f"messages:{conversation.id}",
+        list_name=messages_list(conversation),
         first=first,
         after=after,
         max_page_size=ctx.services.max_page_size,
         descending=True,
     )
-
-
-async def received_messages(ctx: RequestContext, raw_id: str) -> AsyncIterator[MessagePayload]:
-    """Participants only (NOT_FOUND otherwise, before anything streams); every message of
-    the conversation, in publication order, through a bounded buffer."""
-    conversation = await get(ctx, raw_id, field="conversationId")
-    assert conversation.id is not None
-    return message_stream(ctx.services.broker, conversation.tenant_id, conversation.id)

@@ -6,6 +6,7 @@ from datetime import datetime
 import strawberry
 
 from models import messaging as models
+from resolvers import message_stream
 from resolvers import messaging as use_cases
 from resolvers.loaders import unread_key
 from schema.context import Info
@@ -176,8 +177,11 @@ class MessagingMutations:
 class MessagingSubscriptions:
     @strawberry.subscription(permission_classes=[IsAuthenticated], description="Participants only")
     async def message_received(
-        self, info: Info, conversation_id: strawberry.ID
+        self,
+        info: Info,
+        conversation_id: strawberry.ID,
+        after: str | None = None,  # an edge cursor of `messages`: replay, then live
     ) -> AsyncGenerator[Message, None]:
-        stream = await use_cases.received_messages(info.context, conversation_id)
+        stream = await message_stream.received_messages(info.context, conversation_id, after)
         async for payload in guarded(info.context, stream):
             yield Message.from_payload(payload)
