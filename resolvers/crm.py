@@ -1,11 +1,12 @@
 """CRM prospects: creation (with automatic AML screening), the guarded stage pipeline,
 the per-stage summary and conversion into an invited INVESTOR user."""
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bson import Decimal128
+from bson import Decimal128, ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -22,11 +23,12 @@ from models.errors import BadUserInput, Conflict, Forbidden
 from models.money import ZERO, amount_problem, round_half_up
 from models.users import STAFF_ROLES, TENANT_READERS, Role, User
 from models.webhooks import WebhookEventType
-from resolvers import audit, topics, webhooks
+from resolvers import audit, webhooks
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
 from resolvers.scope import get_in_tenant, parse_id, tenant_filter
 from resolvers.users import NewUser, clean_email, clean_full_name, create_user
+from subscriptions.crm import pipeline_stream, publish_prospect_changed
 
 ALL_STAGES = (*FUNNEL, ProspectStage.LOST)
 
@@ -108,7 +110,7 @@ async def create(ctx: RequestContext, new: NewProspect) -> Prospect:
         owner=str(owner.id),
         aml=prospect.aml_result.value if prospect.aml_result else None,
     )
-    await topics.prospect_changed(ctx, prospect)
+    await publish_prospect_changed(ctx.services.broker, prospect)
     return prospect
 
 
@@ -162,7 +164,7 @@ async def move(ctx: RequestContext, raw_id: str, target: ProspectStage) -> Prosp
     await audit.record(
         ctx, "prospect.move", "Prospect", moved.id, source=source.value, target=target.value
     )
-    await topics.prospect_changed(ctx, moved)
+    await publish_prospect_changed(ctx.services.broker, moved)
     return moved
 
 
@@ -261,3 +263,20 @@ async def convert(ctx: RequestContext, raw_id: str) -> User:
         {"prospectId": str(prospect.id), "userId": str(user.id), "email": user.email},
     )
     return user
+
+
+async def pipeline_changes(ctx: RequestContext) -> AsyncIterator[Prospect]:
+    """The tenant's prospects as they are created or move, in their current state. Only
+    ADMIN/MANAGER/ANALYST of the tenant may subscribe; checked before streaming."""
+    principal = ctx.require_role(*TENANT_READERS)
+    events = pipeline_stream(ctx.services.broker, principal.tenant_id)
+
+    async def stream() -> AsyncIterator[Prospect]:
+        async for event in events:
+            found = await Prospect.find_one(
+                {"tenant_id": principal.tenant_id, "_id": ObjectId(event.prospect_id)}
+            )
+            if found is not None:
+                yield found
+
+    return stream()

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from resolvers.service_tokens import ServiceCaller
-from resolvers.topics import mark_symbols
 from subscriptions.broker import Broker
 from subscriptions.payloads import SYMBOL_PATTERN, TickPayload
+from subscriptions.portfolios import mark_symbols
 from subscriptions.ticks import accept_ticks
 
 MAX_BATCH = 5000

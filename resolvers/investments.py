@@ -12,11 +12,12 @@ from models.funds import FundInvitation
 from models.investments import Investment
 from models.users import STAFF_ROLES, KycStatus, Role, User
 from models.webhooks import WebhookEventType
-from resolvers import audit, topics, webhooks
+from resolvers import audit, webhooks
 from resolvers.context import Principal, RequestContext
 from resolvers.funds import check_amount, get_fund
 from resolvers.portfolios import can_see_owner, default_portfolio
 from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
+from subscriptions.portfolios import mark_portfolio
 
 MAX_REASON_LENGTH = 2000
 
@@ -131,7 +132,7 @@ async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investme
         readiness_override=override,
     )
     assert portfolio.id is not None
-    await topics.portfolio_changed(ctx, portfolio.id, "INVESTMENT")
+    await mark_portfolio(ctx.services.broker, portfolio.tenant_id, portfolio.id, "INVESTMENT")
     await webhooks.emit(
         ctx, WebhookEventType.INVESTMENT_CREATED, webhooks.investment_created(investment)
     )

@@ -24,10 +24,10 @@ from models.messaging import (
     Message,
 )
 from models.users import STAFF_ROLES, Role, User
-from resolvers import topics
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
 from resolvers.scope import parse_id, tenant_filter
+from subscriptions.messaging import publish_message
 
 WRITERS = (*STAFF_ROLES, Role.INVESTOR)
 
@@ -178,7 +178,7 @@ async def send(
             }
         },
     )
-    await topics.message_sent(ctx, message)
+    await publish_message(ctx.services.broker, message)
     return message
 
 
@@ -214,6 +214,11 @@ async def page(ctx: RequestContext, first: int, after: str | None) -> Page[Conve
     )
 
 
+def messages_list(conversation: Conversation) -> str:
+    """The name ``messages`` cursors of this conversation are bound to."""
+    return f"messages:{conversation.id}"
+
+
 async def messages(
     ctx: RequestContext, raw_id: str, first: int, after: str | None
 ) -> Page[Message]:
@@ -223,7 +228,7 @@ async def messages(
         Message,
         {"tenant_id": conversation.tenant_id, "conversation_id": conversation.id},
         key=ctx.services.cursor_key,
-        list_name=f"messages:{conversation.id}",
+        list_name=messages_list(conversation),
         first=first,
         after=after,
         max_page_size=ctx.services.max_page_size,

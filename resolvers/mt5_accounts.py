@@ -19,9 +19,9 @@ from resolvers.context import RequestContext
 from resolvers.funds import get_fund
 from resolvers.portfolios import get_portfolio
 from resolvers.service_tokens import ServiceCaller
-from resolvers.topics import mark_portfolio
 from subscriptions.broker import Broker
 from subscriptions.payloads import SYMBOL_PATTERN
+from subscriptions.portfolios import mark_portfolio
 
 MAX_DEALS = 5000
 

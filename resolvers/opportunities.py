@@ -1,11 +1,12 @@
 """Private-deal opportunities: drafting, publishing, closing, interest, and investing with
 an atomic capacity reservation, so concurrent investments never oversubscribe."""
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from bson import Decimal128
+from bson import Decimal128, ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -15,12 +16,14 @@ from models.money import amount_problem
 from models.opportunities import Interest, Opportunity, OpportunityStatus
 from models.users import STAFF_ROLES, TENANT_READERS, KycStatus, Role
 from models.webhooks import WebhookEventType
-from resolvers import audit, topics, webhooks
+from resolvers import audit, webhooks
 from resolvers.context import Principal, RequestContext
 from resolvers.investments import find_replay
 from resolvers.pagination import Page, keyset_page
 from resolvers.portfolios import default_portfolio
 from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
+from subscriptions.opportunities import opportunity_stream, publish_opportunity
+from subscriptions.portfolios import mark_portfolio
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 20_000
@@ -141,7 +144,7 @@ async def _move(
 
 async def publish(ctx: RequestContext, raw_id: str) -> Opportunity:
     opportunity = await _move(ctx, raw_id, OpportunityStatus.DRAFT, OpportunityStatus.OPEN)
-    await topics.opportunity_published(ctx, opportunity)
+    await publish_opportunity(ctx.services.broker, opportunity)
     return opportunity
 
 
@@ -262,8 +265,24 @@ async def invest(ctx: RequestContext, raw_id: str, amount: Decimal, key: str) ->
         amount=str(amount),
     )
     assert portfolio.id is not None
-    await topics.portfolio_changed(ctx, portfolio.id, "INVESTMENT")
+    await mark_portfolio(ctx.services.broker, portfolio.tenant_id, portfolio.id, "INVESTMENT")
     await webhooks.emit(
         ctx, WebhookEventType.INVESTMENT_CREATED, webhooks.investment_created(investment)
     )
     return investment
+
+
+async def published_opportunities(ctx: RequestContext) -> AsyncIterator[Opportunity]:
+    """The tenant's opportunities as they are published, in their current state."""
+    principal = ctx.require_principal()
+    events = opportunity_stream(ctx.services.broker, principal.tenant_id)
+
+    async def stream() -> AsyncIterator[Opportunity]:
+        async for event in events:
+            found = await Opportunity.find_one(
+                {"tenant_id": principal.tenant_id, "_id": ObjectId(event.opportunity_id)}
+            )
+            if found is not None and found.status is not OpportunityStatus.DRAFT:
+                yield found
+
+    return stream()

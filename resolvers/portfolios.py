@@ -1,6 +1,7 @@
 """Portfolios: default portfolio per investor, visibility, the ledger write path."""
 
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,11 +19,11 @@ from models.ledger import TRADES, Entry, LedgerConflict, TransactionType, apply,
 from models.money import amount_problem, decimal_places
 from models.portfolios import Portfolio, Transaction
 from models.users import STAFF_ROLES, TENANT_READERS, Role, User
-from resolvers import topics
 from resolvers.atomic import in_transaction
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
 from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
+from subscriptions.portfolios import PortfolioUpdatePayload, mark_portfolio, portfolio_update_stream
 from subscriptions.ticks import SYMBOL_PATTERN
 
 _ATTEMPTS = 8
@@ -209,7 +210,7 @@ async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transa
             return replay
     else:
         raise Conflict("The portfolio is busy; try again")
-    await topics.portfolio_changed(ctx, portfolio.id, "TRANSACTION")
+    await mark_portfolio(ctx.services.broker, portfolio.tenant_id, portfolio.id, "TRANSACTION")
     return transaction
 
 
@@ -240,3 +241,12 @@ async def transactions_page(
         after=after,
         max_page_size=ctx.services.max_page_size,
     )
+
+
+async def portfolio_updates(
+    ctx: RequestContext, raw_id: str
+) -> AsyncIterator[PortfolioUpdatePayload]:
+    """Owner, or ADMIN/MANAGER/ANALYST of the tenant; else NOT_FOUND before streaming."""
+    portfolio = await get_portfolio(ctx, raw_id, field="portfolioId")
+    assert portfolio.id is not None
+    return portfolio_update_stream(ctx.services.broker, portfolio.tenant_id, portfolio.id)

@@ -23,13 +23,14 @@ from models.money import amount_problem
 from models.portfolios import Transaction
 from models.users import STAFF_ROLES, Role
 from models.webhooks import WebhookEventType
-from resolvers import audit, topics, webhooks
+from resolvers import audit, webhooks
 from resolvers.atomic import in_transaction
 from resolvers.context import Principal, RequestContext
 from resolvers.investments import get_investment
 from resolvers.portfolios import can_see_owner
 from resolvers.scope import get_in_tenant
 from resolvers.valuation import investment_value
+from subscriptions.portfolios import mark_portfolio
 
 
 async def outstanding_for(investment: Investment) -> list[Redemption]:
@@ -272,7 +273,9 @@ async def complete(ctx: RequestContext, raw_id: str) -> Redemption:
         amount=str(redemption.amount),
     )
     if investment.portfolio_id is not None:
-        await topics.portfolio_changed(ctx, investment.portfolio_id, "INVESTMENT")
+        await mark_portfolio(
+            ctx.services.broker, investment.tenant_id, investment.portfolio_id, "INVESTMENT"
+        )
     fresh = await Redemption.get(redemption.id)
     assert fresh is not None
     return fresh

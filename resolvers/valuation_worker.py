@@ -13,15 +13,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from beanie import PydanticObjectId
 
 from models.instruments import pair_of
 from models.investments import Investment
 from models.portfolios import Portfolio
-from resolvers.topics import DIRTY_TOPIC, portfolio_topic
 from resolvers.valuation import value_portfolio
 from subscriptions.broker import Broker
+from subscriptions.portfolios import (
+    PortfolioUpdatePayload,
+    publish_portfolio_update,
+    valuation_mark_stream,
+)
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "fidus:valuation-worker"
@@ -70,15 +73,15 @@ async def publish_valuation(broker: Broker, tenant: str, portfolio_id: str, reas
         {"tenant_id": portfolio.tenant_id, "portfolio_id": portfolio.id}
     ).to_list()
     valuation = await value_portfolio(portfolio, investments, broker.prices, datetime.now(UTC))
-    payload = {
-        "portfolioId": portfolio_id,
-        "asOf": valuation.as_of.isoformat(),
-        "totalValue": str(valuation.total_value),
-        "marketValue": str(valuation.market_value),
-        "cash": str(valuation.cash),
-        "reason": reason,
-    }
-    await broker.publish(portfolio_topic(tenant, portfolio_id), orjson.dumps(payload).decode())
+    update = PortfolioUpdatePayload(
+        portfolio_id=portfolio_id,
+        as_of=valuation.as_of,
+        total_value=valuation.total_value,
+        market_value=valuation.market_value,
+        cash=valuation.cash,
+        reason=reason,
+    )
+    await publish_portfolio_update(broker, tenant, update)
 
 
 async def _portfolios_holding(tenant: str, symbols: list[str]) -> list[str]:
@@ -140,17 +143,16 @@ class ValuationWorker:
         await self.broker.release_lock(LOCK_KEY, self._owner)
 
     async def _consume(self) -> None:
-        async for _topic, message in self.broker.listen([DIRTY_TOPIC], limit=100_000):
-            mark = orjson.loads(message)
-            tenant, reason = mark["tenant"], mark["reason"]
+        async for mark in valuation_mark_stream(self.broker):
+            tenant = mark.tenant_id
             portfolios = (
-                [mark["portfolio"]]
-                if "portfolio" in mark
-                else await _portfolios_holding(tenant, mark["symbols"])
+                [mark.portfolio_id]
+                if mark.portfolio_id is not None
+                else await _portfolios_holding(tenant, list(mark.symbols))
             )
             now = time.monotonic()
             for portfolio in portfolios:
-                self.coalescer.mark((tenant, portfolio), reason, now)
+                self.coalescer.mark((tenant, portfolio), mark.reason, now)
             self._wake.set()
 
     async def _flush(self) -> None:

@@ -20,21 +20,23 @@ from strawberry.tools import merge_types
 from schema.analytics import AnalyticsQueries
 from schema.audit import AuditQueries
 from schema.cost import QueryCost
-from schema.crm import CrmMutations, CrmQueries
-from schema.crm_live import CrmSubscriptions
+from schema.crm import CrmMutations, CrmQueries, CrmSubscriptions
 from schema.documents import DocumentMutations, DocumentQueries
 from schema.errors import CodedErrors, code_all
 from schema.events import EventMutations, EventQueries
 from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
 from schema.investments import InvestmentMutations, InvestmentQueries
-from schema.live import LiveSubscriptions
 from schema.messaging import MessagingMutations, MessagingQueries, MessagingSubscriptions
 from schema.mt5 import Mt5Mutations
 from schema.observability import OperationLog
-from schema.opportunities import OpportunityMutations, OpportunityQueries
+from schema.opportunities import (
+    OpportunityMutations,
+    OpportunityQueries,
+    OpportunitySubscriptions,
+)
 from schema.persisted import PersistedQueries, refused_by_registry
-from schema.portfolios import PortfolioMutations, PortfolioQueries
+from schema.portfolios import PortfolioMutations, PortfolioQueries, PortfolioSubscriptions
 from schema.privacy import PrivacyMutations
 from schema.rate_limits import RateLimits
 from schema.shared_events import SharingExecutionContext
@@ -75,7 +77,8 @@ MUTATIONS: tuple[type, ...] = (
 )
 SUBSCRIPTIONS: tuple[type, ...] = (
     TickSubscriptions,
-    LiveSubscriptions,
+    PortfolioSubscriptions,
+    OpportunitySubscriptions,
     MessagingSubscriptions,
     CrmSubscriptions,
 )

@@ -1,5 +1,6 @@
 """CRM: prospects, their pipeline, timeline, tasks, AML screening and conversion."""
 
+from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from schema.context import Info
 from schema.loaders import loaders
 from schema.permissions import CanReadTenant, IsStaff
 from schema.relay import Connection, to_connection
+from schema.streams import guarded
 from schema.users import User
 
 ProspectStage = models.ProspectStage
@@ -290,3 +292,15 @@ class CrmMutations:
     @strawberry.mutation(permission_classes=[IsStaff])
     async def complete_task(self, info: Info, id: strawberry.ID) -> ProspectTask:
         return ProspectTask.from_model(await timeline.complete_task(info.context, id))
+
+
+@strawberry.type
+class CrmSubscriptions:
+    @strawberry.subscription(
+        permission_classes=[CanReadTenant],
+        description="A prospect was created or changed stage (its current state)",
+    )
+    async def pipeline_changed(self, info: Info) -> AsyncGenerator[Prospect, None]:
+        stream = await use_cases.pipeline_changes(info.context)
+        async for prospect in guarded(info.context, stream):  # fresh DataLoaders per event
+            yield Prospect.from_model(prospect)

@@ -2,12 +2,11 @@
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
 from models import messaging as models
-from resolvers import live
+from resolvers import message_stream
 from resolvers import messaging as use_cases
 from resolvers.loaders import unread_key
 from schema.context import Info
@@ -16,6 +15,7 @@ from schema.permissions import IsAuthenticated
 from schema.relay import Connection, to_connection
 from schema.streams import guarded
 from schema.users import User
+from subscriptions.messaging import MessagePayload
 
 
 async def _user(info: Info, user_id: str) -> User:
@@ -45,14 +45,14 @@ class Message:
         )
 
     @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> "Message":
+    def from_payload(cls, payload: MessagePayload) -> "Message":
         return cls(
-            id=strawberry.ID(payload["id"]),
-            conversation_id=strawberry.ID(payload["conversationId"]),
-            body=payload["body"],
-            sent_at=datetime.fromisoformat(payload["sentAt"]),
+            id=strawberry.ID(payload.id),
+            conversation_id=strawberry.ID(payload.conversation_id),
+            body=payload.body,
+            sent_at=payload.sent_at,
             client_message_id=None,  # the sender's own retry key is not broadcast
-            sender_id=payload["senderId"],
+            sender_id=payload.sender_id,
         )
 
     @strawberry.field
@@ -177,8 +177,11 @@ class MessagingMutations:
 class MessagingSubscriptions:
     @strawberry.subscription(permission_classes=[IsAuthenticated], description="Participants only")
     async def message_received(
-        self, info: Info, conversation_id: strawberry.ID
+        self,
+        info: Info,
+        conversation_id: strawberry.ID,
+        after: str | None = None,  # an edge cursor of `messages`: replay, then live
     ) -> AsyncGenerator[Message, None]:
-        stream = await live.received_messages(info.context, conversation_id)
+        stream = await message_stream.received_messages(info.context, conversation_id, after)
         async for payload in guarded(info.context, stream):
             yield Message.from_payload(payload)

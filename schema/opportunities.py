@@ -1,5 +1,6 @@
 """Private-deal opportunities and interest."""
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from schema.context import Info
 from schema.loaders import loaders
 from schema.permissions import IsAuthenticated, IsStaff
 from schema.relay import Connection, to_connection
+from schema.streams import guarded
 from schema.users import User
 
 OpportunityStatus = models.OpportunityStatus
@@ -159,3 +161,12 @@ class OpportunityMutations:
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Investors, once")
     async def express_interest(self, info: Info, opportunity_id: strawberry.ID) -> Interest:
         return Interest.from_model(await use_cases.express_interest(info.context, opportunity_id))
+
+
+@strawberry.type
+class OpportunitySubscriptions:
+    @strawberry.subscription(permission_classes=[IsAuthenticated])
+    async def opportunity_published(self, info: Info) -> AsyncGenerator[Opportunity, None]:
+        stream = await use_cases.published_opportunities(info.context)
+        async for opportunity in guarded(info.context, stream):
+            yield Opportunity.from_model(opportunity)

@@ -2,6 +2,7 @@
 
 import asyncio
 import calendar
+from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -19,7 +20,9 @@ from schema.investments import Investment
 from schema.loaders import loaders
 from schema.permissions import IsAuthenticated, IsStaff
 from schema.relay import Connection, to_connection
+from schema.streams import guarded
 from schema.users import User
+from subscriptions.portfolios import PortfolioUpdatePayload
 
 TransactionType = ledger.TransactionType
 strawberry.enum(TransactionType)
@@ -237,6 +240,27 @@ class RecordTransactionInput:
 
 
 @strawberry.type
+class PortfolioUpdate:
+    portfolio_id: strawberry.ID
+    as_of: datetime
+    total_value: Decimal
+    market_value: Decimal
+    cash: Decimal
+    reason: str = strawberry.field(description="TICK, TRANSACTION, MT5_SNAPSHOT or INVESTMENT")
+
+    @classmethod
+    def from_payload(cls, update: PortfolioUpdatePayload) -> "PortfolioUpdate":
+        return cls(
+            portfolio_id=strawberry.ID(update.portfolio_id),
+            as_of=update.as_of,
+            total_value=update.total_value,
+            market_value=update.market_value,
+            cash=update.cash,
+            reason=update.reason,
+        )
+
+
+@strawberry.type
 class PortfolioQueries:
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def portfolio(self, info: Info, id: strawberry.ID) -> Portfolio | None:
@@ -273,3 +297,17 @@ class PortfolioMutations:
     ) -> Portfolio:
         doc = await use_cases.create_portfolio(info.context, name, base_currency, owner_id)
         return Portfolio.from_model(doc)
+
+
+@strawberry.type
+class PortfolioSubscriptions:
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="At most one per portfolio per window, newest state",
+    )
+    async def portfolio_updated(
+        self, info: Info, portfolio_id: strawberry.ID
+    ) -> AsyncGenerator[PortfolioUpdate, None]:
+        stream = await use_cases.portfolio_updates(info.context, portfolio_id)
+        async for update in guarded(info.context, stream):
+            yield PortfolioUpdate.from_payload(update)

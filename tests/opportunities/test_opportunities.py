@@ -7,7 +7,7 @@ import json
 
 from models.opportunities import Opportunity
 from models.users import KycStatus, Role, User, search_terms
-from resolvers.topics import opportunities_topic
+from subscriptions.opportunities import opportunities_topic
 from tests.conftest import PASSWORD, Member
 from tests.support.domain import make_ready, tenant_of
 
