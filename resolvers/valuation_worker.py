@@ -135,7 +135,10 @@ class ValuationWorker:
     async def _keep_lock(self) -> None:
         while True:
             await asyncio.sleep(self.lease_ms / 3000)
-            if not await self.broker.try_lock(LOCK_KEY, self._owner, self.lease_ms):
+            renewed = await self.broker.try_lock(
+                LOCK_KEY, self._owner, self.lease_ms, unreachable=True
+            )
+            if not renewed:  # another process holds it now
                 raise RuntimeError("valuation worker lost its lease")
 
     async def _release(self) -> None:

@@ -159,16 +159,20 @@ class Broker:
                     for sink in list(self._sinks.get(topic, ())):
                         sink.put(event.channel, event.message)
 
-    async def try_lock(self, key: str, owner: str, ttl_ms: int) -> bool:
+    async def try_lock(
+        self, key: str, owner: str, ttl_ms: int, *, unreachable: bool = False
+    ) -> bool:
         """Take the lease, or renew it when ``owner`` holds it (one atomic script, so a
         lease that lapsed and went to another owner is never extended); always granted
-        without Redis."""
+        without Redis. When Redis cannot be asked, answers ``unreachable``: a holder
+        renewing keeps its lease through an outage (nobody else can take it meanwhile,
+        and a restarted Redis has forgotten it, so the next renewal takes it afresh)."""
         if self._redis is None:
             return True
         try:
             granted = await self._redis.eval(_TAKE_OR_RENEW, 1, self._ns + key, owner, ttl_ms)
         except (OSError, aioredis.RedisError):
-            return False
+            return unreachable
         return bool(granted)
 
     async def release_lock(self, key: str, owner: str) -> None:

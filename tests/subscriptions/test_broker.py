@@ -190,3 +190,23 @@ async def test_a_lease_is_exclusive_renewed_only_by_its_owner_and_lapses(redis_u
     finally:
         await a.disconnect()
         await b.disconnect()
+
+
+async def test_a_lease_holder_keeps_its_lease_through_a_redis_outage(own_redis: RedisProcess):
+    """Renewing while Redis is away keeps the lease (nobody else can take it); a lease
+    another owner holds is still refused once Redis answers."""
+    holder, other = Broker(own_redis.url), Broker(own_redis.url)
+    await holder.connect()
+    await other.connect()
+    try:
+        assert await holder.try_lock("lease", "holder", 5_000)
+        assert not await other.try_lock("lease", "other", 5_000)
+        own_redis.stop()
+        assert await holder.try_lock("lease", "holder", 5_000, unreachable=True)
+        assert not await other.try_lock("lease", "other", 5_000)  # taking needs an answer
+        own_redis.start()
+        assert await holder.try_lock("lease", "holder", 5_000, unreachable=True)
+        assert not await other.try_lock("lease", "other", 5_000, unreachable=True)
+    finally:
+        await holder.disconnect()
+        await other.disconnect()
