@@ -5,10 +5,12 @@ tick time → receipt. `bench.load` drives the same connections in measured step
 
 import asyncio
 import multiprocessing as mp
+import socket
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
@@ -37,6 +39,22 @@ def latency_ms(now_ms: float, message: dict[str, Any], kind: str) -> float | Non
     return None if stamp is None else now_ms - datetime.fromisoformat(stamp).timestamp() * 1000
 
 
+STALLED_RCVBUF = 4096
+
+
+def _socket_options(plan: Plan) -> dict[str, Any]:
+    """A stalled client's socket gets a small receive buffer and queue, so the server
+    meets backpressure within a second instead of filling megabytes of kernel buffers."""
+    if not plan.stall:
+        return {"max_size": 2**20}
+    url = urlsplit(plan.ws_url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, STALLED_RCVBUF)
+    sock.connect((url.hostname or "127.0.0.1", url.port or 80))  # loopback: immediate
+    sock.setblocking(False)
+    return {"max_size": 2**20, "max_queue": 1, "sock": sock}
+
+
 async def graphql_connection(
     plan: Plan, subs: list[list[str]], queries: list[str] | None = None
 ) -> ClientConnection:
@@ -44,8 +62,7 @@ async def graphql_connection(
     ws = await connect(
         plan.ws_url,
         subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-        max_size=2**20,
-        max_queue=4 if plan.stall else 16,
+        **_socket_options(plan),
     )
     await ws.send(
         orjson.dumps(
@@ -71,7 +88,7 @@ async def graphql_connection(
 
 
 async def relay_connection(plan: Plan, symbols: list[str]) -> ClientConnection:
-    ws = await connect(plan.ws_url, max_size=2**20, max_queue=4 if plan.stall else 16)
+    ws = await connect(plan.ws_url, **_socket_options(plan))
     await ws.send(orjson.dumps({"channels": [plan.channel_prefix + s for s in symbols]}).decode())
     return ws
 

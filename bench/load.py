@@ -51,11 +51,9 @@ async def _serve(plan: Plan, conn: Connection) -> None:
     counter = _Counter(plan.kind)
     readers = [] if plan.stall else [asyncio.create_task(counter.read(ws)) for ws in sockets]
     await asyncio.sleep(0.3)  # subscribe messages reach the server before "ready"
-    commands: asyncio.Queue[str] = asyncio.Queue()
-    asyncio.get_running_loop().add_reader(conn.fileno(), lambda: commands.put_nowait(conn.recv()))
     conn.send("ready")
     while True:
-        command = await commands.get()
+        command = await asyncio.to_thread(conn.recv)  # the pipe stays blocking for send
         failed = [task for task in readers if task.done()]
         if failed:
             conn.send({"error": repr(failed[0].exception() or "reader stopped")})

@@ -75,14 +75,19 @@ def node_server(redis_url: str, prefix: str) -> Iterator[Server]:
 
 @contextlib.contextmanager
 def peer(name: str, backends: Backends, db: str, prefix: str) -> Iterator[Peer]:
-    """Start server ``name``; Fidus must have run once on ``db`` for ``prefix`` to exist."""
+    """Start server ``name``; Fidus must have run once on ``db`` for ``prefix`` to exist.
+    Stopping waits only briefly: the relay's handlers, blocked on their queues, would hold
+    uvicorn's graceful shutdown for the full grace period."""
     if name == "fidus":
         with fidus(backends, db, max_subscriptions_per_connection="50") as server:
+            server.grace = 3
             ws = server.url.replace("http", "ws") + "/graphql"
             yield Peer(name, ws, admin_token(server.url), server)
     elif name == "relay":
         with uvicorn_app("bench.relay:app", {"REDIS_URL": backends.redis_url}) as server:
+            server.grace = 3
             yield Peer(name, server.url.replace("http", "ws") + "/ws", "", server)
     else:
         with node_server(backends.redis_url, prefix) as server:
+            server.grace = 3
             yield Peer(name, server.url.replace("http", "ws") + "/graphql", "", server)
