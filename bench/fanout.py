@@ -5,7 +5,8 @@ Ticks are published straight to the Redis channels all three listen on, so each 
 same offered load and none pays for ingest. Per server, in turn:
 
 - `40 subs`: 40 subscribers × ``--per-sub`` of ``--symbols`` symbols at ``--rate-40`` ticks/s;
-- `stalled`: the same readers plus one subscriber on every symbol that never reads;
+- `stalled`: the same readers plus one subscriber on every symbol that never reads, its
+  buffers filled first by ``--stall-fill`` seconds of 20,000 ticks/s on a symbol of its own;
 - `mixed`: 40 subscribers selecting different fields with different symbol lists;
 - `500 subs`: 500 subscribers at ``--rate-500`` ticks/s, then the saturation ladder: the
   rate × ``--step`` until delivery falls below 99.9% of expected or p99 exceeds 250 ms.
@@ -34,7 +35,7 @@ from bench.peers import SERVERS, Peer, channel_prefix, peer
 from bench.publisher import publish
 
 DB = "bench_fanout"
-STALL_FILL_SECONDS = 2.5
+STALL_SYMBOL, STALL_FILL_RATE = "STALL", 20_000.0  # ticks/s only the stalled client gets
 SELECTIONS = (  # mixed run: (share of subscribers in quarters, selection, symbols each)
     (2, "symbol bid ask time", 2),
     (1, "symbol bid", 1),
@@ -177,7 +178,7 @@ class Bench:
     def warm_up(self, load: Load, rate: float, seconds: float) -> None:
         """Unmeasured load before a measured run: every subscription is live (its first
         ticks are not counted as lost), JIT compilation and caches settle (Node's first
-        seconds cost twice the CPU of the next), a stalled client's buffers fill."""
+        seconds cost twice the CPU of the next)."""
         publish(self.urls.redis_url, self.prefix, self.symbols, rate, seconds)
         self.settle(load, 1 << 62)
 
@@ -187,13 +188,21 @@ class Bench:
         with self.load(self.plan(subs)) as readers:
             self.warm_up(readers, rate, self.args.warmup)
             rows = [self.measure(readers, subs, "40 subs", rate, seconds)]
-            stall = replace(self.plan([self.symbols]), stall=True)
-            with self.load(stall, processes=1):
-                # ~80 KB of kernel and transport buffers stand between the server and the
-                # stalled client: fill them, so the measured run is all backpressure
-                self.warm_up(readers, rate, max(self.args.warmup, STALL_FILL_SECONDS))
-                rows.append(self.measure(readers, subs, "stalled", rate, seconds))
+            stall_plan = replace(self.plan([[*self.symbols, STALL_SYMBOL]]), stall=True)
+            with self.load(stall_plan, processes=1) as stalled:
+                self.fill(stalled)
+                row = self.measure(readers, subs, "stalled", rate, seconds)
+                row["stalled_backlog_kib"] = stalled.kernel_backlog() / 1024
+                rows.append(row)
         return rows
+
+    def fill(self, stalled: Load) -> None:
+        """Megabytes of kernel buffers (Linux grows a send buffer up to 4 MiB) stand between
+        a server and a client that stopped reading: ticks on a symbol only the stalled client
+        is on fill them first, so the measured run meets the server's own backpressure."""
+        symbols = [STALL_SYMBOL]
+        publish(self.urls.redis_url, self.prefix, symbols, STALL_FILL_RATE, self.args.stall_fill)
+        print(f"  stalled client's unread backlog: {stalled.kernel_backlog() / 2**20:.1f} MiB")
 
     def mixed(self) -> dict[str, Any]:
         subs, queries = mixed(self.symbols, 40)
@@ -256,12 +265,14 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--step-seconds", type=float, default=4.0, help="per saturation step")
     parser.add_argument("--drain", type=float, default=3.0, help="most seconds to settle")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
+    parser.add_argument("--stall-fill", type=float, default=5.0, help="seconds filling the stall")
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="py-spy Fidus at 500 subs")
     args = parser.parse_args()
     args.started = time.monotonic()
     if args.quick:
         args.seconds, args.step_seconds, args.drain, args.warmup = 1.2, 1.0, 1.0, 0.6
+        args.stall_fill = 2.0
         args.step = max(args.step, 2.0)
     return args
 

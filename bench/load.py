@@ -10,6 +10,7 @@ import contextlib
 import multiprocessing as mp
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -134,6 +135,26 @@ class Load:
         """Messages received since the last reset, and the latency samples (ms)."""
         parts = self._ask("collect")
         return sum(p["received"] for p in parts), [s for p in parts for s in p["samples"]]
+
+    def kernel_backlog(self) -> int:
+        """Bytes sent to this load's connections and not read yet: the server side's send
+        queues plus the client side's receive queues (/proc/net/tcp, Linux)."""
+        pairs: set[tuple[int, int]] = set()
+        for ps in self.ps:
+            for conn in ps.net_connections(kind="tcp4"):
+                if conn.raddr:
+                    pairs.add((conn.laddr.port, conn.raddr.port))
+        total = 0
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+                fields = line.split()
+                local, remote = (int(f.rsplit(":", 1)[1], 16) for f in fields[1:3])
+                tx, rx = (int(q, 16) for q in fields[4].split(":"))
+                if (local, remote) in pairs:
+                    total += rx
+                elif (remote, local) in pairs:
+                    total += tx
+        return total
 
     def cpu_seconds(self) -> float:
         return sum(float(t.user + t.system) for t in (ps.cpu_times() for ps in self.ps))
