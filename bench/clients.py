@@ -43,8 +43,9 @@ STALLED_RCVBUF = 4096
 
 
 def _socket_options(plan: Plan) -> dict[str, Any]:
-    """A stalled client's socket gets a small receive buffer and queue, so the server
-    meets backpressure within a second instead of filling megabytes of kernel buffers."""
+    """A stalled client's socket gets a small receive buffer and frame queue: what it
+    leaves unread piles up on the server's side (in Linux's send buffer, which grows to a
+    few MiB, then in the server itself)."""
     if not plan.stall:
         return {"max_size": 2**20}
     url = urlsplit(plan.ws_url)

@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import psutil
+
 from bench.clients import Plan
 from bench.fanout_targets import HOLD_SHARE, P99_BOUND_MS, ratios, targets
 from bench.harness import RESULTS, Backends, backends, fidus, percentile, report
@@ -58,6 +60,15 @@ COLUMNS = [
     "client_cpu_pct",
     "client_us_per_delivered",
 ]
+
+
+def machine_cpu(since: Any) -> tuple[float, float]:
+    """CPU seconds the whole machine was busy since ``since`` (psutil.cpu_times()), and
+    seconds stolen by the hypervisor: what else competed with the run."""
+    now = psutil.cpu_times()
+    fields = ("user", "nice", "system", "irq", "softirq")
+    busy = sum(getattr(now, f, 0.0) - getattr(since, f, 0.0) for f in fields)
+    return busy, getattr(now, "steal", 0.0) - getattr(since, "steal", 0.0)
 
 
 def ticks_query(selection: str) -> str:
@@ -119,7 +130,7 @@ class Bench:
     ) -> dict[str, Any]:
         load.reset()
         cpu, client_cpu, started = self.peer.cpu_seconds(), load.cpu_seconds(), time.monotonic()
-        rss = self.peer.server.rss
+        rss, machine = self.peer.server.rss, psutil.cpu_times()
         profiler = self.profile(seconds) if run == "500 subs" else None
         published = publish(self.urls.redis_url, self.prefix, self.symbols, rate, seconds)
         expected = sum(published.per_symbol.get(s, 0) for sub in subs for s in sub)
@@ -129,6 +140,7 @@ class Bench:
         elapsed = time.monotonic() - started
         cpu = self.peer.cpu_seconds() - cpu
         client_cpu = load.cpu_seconds() - client_cpu
+        busy, steal = machine_cpu(machine)
         delivered, samples = load.collect()
         per = max(delivered, 1)
         row = {
@@ -149,6 +161,8 @@ class Bench:
             "server_us_per_delivered": 1e6 * cpu / per,
             "client_cpu_pct": 100 * client_cpu / elapsed,
             "client_us_per_delivered": 1e6 * client_cpu / per,
+            "other_cpu_pct": 100 * (busy - cpu - client_cpu) / elapsed,
+            "steal_pct": 100 * steal / elapsed,
             "server_rss_mib": self.peer.server.rss / 2**20,
             "server_rss_growth_mib": (self.peer.server.rss - rss) / 2**20,
             "still_arriving": not settled,
@@ -236,7 +250,8 @@ class Bench:
         if row["published_per_s"] < 0.95 * row["rate"]:
             return "publisher could not offer the rate"
         if row["delivered_pct"] < 100 * HOLD_SHARE:
-            return f"delivered {row['delivered_pct']:.2f}%"
+            late = " (still arriving after the drain)" if row["still_arriving"] else ""
+            return f"delivered {row['delivered_pct']:.2f}%{late}"
         if row["p99_ms"] > P99_BOUND_MS:
             return f"p99 {row['p99_ms']:.0f} ms"
         return ""

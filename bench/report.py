@@ -70,6 +70,7 @@ def _fanout_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "server CPU": f"{r['server_cpu_pct']:.0f}%",
             "client µs/msg": f"{r['client_us_per_delivered']:.1f}",
             "client CPU": f"{r['client_cpu_pct']:.0f}%",
+            "other CPU": f"{r['other_cpu_pct']:.0f}%" if "other_cpu_pct" in r else "",
         }
         for r in rows
     ]
@@ -197,7 +198,10 @@ def fanout_section(data: dict[str, Any]) -> str:
             _table(stalled, list(stalled[0])) if stalled else "",
             "",
             "Every run (expected = Σ over published ticks of that symbol's reading subscribers; "
-            "every published tick is to reach every subscriber that keeps up):",
+            "every published tick is to reach every subscriber that keeps up). CPU columns are "
+            "% of one core; `other CPU` is the rest of the machine (Redis, the publisher, "
+            "anything else running): saturation and latency depend on it, CPU per message "
+            "much less.",
             "",
             _table(_fanout_rows(rows), list(_fanout_rows(rows[:1])[0])),
             "",
