@@ -70,7 +70,7 @@ def _fanout_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "server CPU": f"{r['server_cpu_pct']:.0f}%",
             "client µs/msg": f"{r['client_us_per_delivered']:.1f}",
             "client CPU": f"{r['client_cpu_pct']:.0f}%",
-            "other CPU": f"{r['other_cpu_pct']:.0f}%" if "other_cpu_pct" in r else "",
+            **({"other CPU": f"{r['other_cpu_pct']:.0f}%"} if "other_cpu_pct" in r else {}),
         }
         for r in rows
     ]
@@ -199,9 +199,13 @@ def fanout_section(data: dict[str, Any]) -> str:
             "",
             "Every run (expected = Σ over published ticks of that symbol's reading subscribers; "
             "every published tick is to reach every subscriber that keeps up). CPU columns are "
-            "% of one core; `other CPU` is the rest of the machine (Redis, the publisher, "
-            "anything else running): saturation and latency depend on it, CPU per message "
-            "much less.",
+            "% of one core"
+            + (
+                "; `other CPU` is the rest of the machine (Redis, the publisher, anything else "
+                "running): saturation and latency depend on it, CPU per message much less."
+                if any("other_cpu_pct" in r for r in rows)
+                else "."
+            ),
             "",
             _table(_fanout_rows(rows), list(_fanout_rows(rows[:1])[0])),
             "",
