@@ -68,6 +68,7 @@ class Server:
 
     url: str
     process: subprocess.Popen[bytes]
+    grace: float = 20  # seconds of graceful shutdown before the kill
     ps: psutil.Process = field(init=False)
 
     def __post_init__(self) -> None:
@@ -84,7 +85,7 @@ class Server:
     def stop(self) -> None:
         self.process.terminate()
         try:
-            self.process.wait(20)
+            self.process.wait(self.grace)
         except subprocess.TimeoutExpired:
             self.process.kill()
 

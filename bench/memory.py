@@ -13,12 +13,38 @@ import threading
 import time
 from typing import Any
 
+import httpx
+
 from bench.clients import Plan, Subscribers
-from bench.fanout import feed
 from bench.harness import admin_token, backends, fidus, ingest_token, report
 
 DB = "bench_memory"
 PER_CONNECTION = 20
+
+
+async def feed(url: str, token: str, symbols: list[str], rate: float, seconds: float) -> int:
+    """Post ``rate`` ticks/s (every 20 ms) stamped with the current time; returns the count."""
+    per_batch = max(1, round(rate * 0.02))
+    sent, n = 0, 0
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=30) as client:
+        while time.monotonic() - started < seconds:
+            now = int(time.time() * 1000)
+            ticks = []
+            for _ in range(per_batch):
+                symbol = symbols[n % len(symbols)]
+                ticks.append(
+                    {"symbol": symbol, "time_msc": now, "bid": 1.0 + n % 9, "ask": 2.0 + n % 9}
+                )
+                n += 1
+            response = await client.post(
+                f"{url}/mt5/ticks",
+                json={"ticks": ticks},
+                headers={"authorization": f"Bearer {token}"},
+            )
+            sent += response.json()["accepted"]
+            await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+    return sent
 
 
 def idle_rows(server: Any, ws: str, token: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from bench import fanout_targets
 from bench.harness import RESULTS, ROOT
 
 DOCS = ROOT / "docs"
@@ -50,42 +51,165 @@ def _bars(
     plt.close(figure)
 
 
+FANOUT_RUNS = ("40 subs", "500 subs", "mixed", "stalled")
+
+
+def _fanout_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every run with delivered/expected spelled out; CPU as µs per delivered message."""
+    return [
+        {
+            "server": r["server"],
+            "run": r["run"],
+            "subs": r["subscribers"],
+            "ticks/s": f"{r['rate']:,.0f}",
+            "delivered / expected": f"{r['delivered']:,} / {r['expected']:,} "
+            f"({r['delivered_pct']:.2f}%)",
+            "delivered/s": f"{r['delivered_per_s']:,.0f}",
+            "p50 / p95 / p99 ms": f"{r['p50_ms']:.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f}",
+            "server µs/msg": f"{r['server_us_per_delivered']:.1f}",
+            "server CPU": f"{r['server_cpu_pct']:.0f}%",
+            "client µs/msg": f"{r['client_us_per_delivered']:.1f}",
+            "client CPU": f"{r['client_cpu_pct']:.0f}%",
+            **({"other CPU": f"{r['other_cpu_pct']:.0f}%"} if "other_cpu_pct" in r else {}),
+        }
+        for r in rows
+    ]
+
+
+def _side_by_side(data: dict[str, Any], servers: list[str]) -> list[dict[str, Any]]:
+    """Server CPU µs per delivered message, one row per run, one column per server."""
+    table = []
+    for run in FANOUT_RUNS:
+        cells = {s: fanout_targets.row(data, s, run) for s in servers}
+        if not any(cells.values()):
+            continue
+        line: dict[str, Any] = {"run": run}
+        for server, r in cells.items():
+            line[server] = f"{r['server_us_per_delivered']:.1f}" if r else ""
+        fidus = cells.get("fidus")
+        for baseline in ("relay", "node"):
+            other = cells.get(baseline)
+            if fidus and other and other["server_us_per_delivered"] > 0:
+                ratio = fidus["server_us_per_delivered"] / other["server_us_per_delivered"]
+                line[f"fidus / {baseline}"] = f"{ratio:.2f}×"
+        table.append(line)
+    return table
+
+
 def fanout_section(data: dict[str, Any]) -> str:
-    rows = data["rows"]
+    rows, settings = data["rows"], data.get("settings", {})
+    servers = list(dict.fromkeys(r["server"] for r in rows))
+    runs = [run for run in FANOUT_RUNS if any(r["run"] == run for r in rows)]
+    _bars(
+        CHARTS / "fanout-cpu.png",
+        "Tick fan-out: server CPU per delivered message (µs)",
+        runs,
+        {
+            s: [
+                (fanout_targets.row(data, s, run) or {}).get("server_us_per_delivered", 0.0)
+                for run in runs
+            ]
+            for s in servers
+        },
+        "µs",
+    )
     _bars(
         CHARTS / "fanout-latency.png",
-        "Tick fan-out: latency tick → client (ms)",
-        ["p50", "p95", "p99"],
-        {row["server"]: [row["p50_ms"], row["p95_ms"], row["p99_ms"]] for row in rows},
+        "Tick fan-out: p99 latency tick → client (ms)",
+        runs,
+        {
+            s: [(fanout_targets.row(data, s, run) or {}).get("p99_ms", 0.0) for run in runs]
+            for s in servers
+        },
         "ms",
     )
+    saturation = data.get("saturation", {})
     _bars(
         CHARTS / "fanout-throughput.png",
-        "Tick fan-out: delivered messages/s",
-        [row["server"] for row in rows],
-        {"delivered/s": [row["delivered_per_s"] for row in rows]},
-        "messages/s",
+        "Tick fan-out: saturation throughput (deliveries/s held)",
+        list(saturation),
+        {"deliveries/s": [best["deliveries_per_s"] for best in saturation.values()]},
+        "deliveries/s",
     )
-    ratios = data.get("ratios", {})
-    settings = data.get("settings", {})
+    held = [
+        {
+            "server": name,
+            "deliveries/s held": f"{best['deliveries_per_s']:,.0f}",
+            "at ticks/s": f"{best['rate']:,.0f}",
+            "stopped by": best["stopped_by"],
+        }
+        for name, best in saturation.items()
+    ]
+    stalled = [
+        {
+            "server": r["server"],
+            "readers delivered / expected": f"{r['delivered']:,} / {r['expected']:,} "
+            f"({r['delivered_pct']:.2f}%)",
+            "reader p99 ms": f"{r['p99_ms']:.1f}",
+            "server µs/msg": f"{r['server_us_per_delivered']:.1f}",
+            "server CPU": f"{r['server_cpu_pct']:.0f}%",
+            "server RSS MiB (growth)": f"{r['server_rss_mib']:.0f} "
+            f"({r['server_rss_growth_mib']:+.1f})",
+            "unread by the stalled client": f"{r.get('stalled_backlog_kib', 0) / 1024:.1f} MiB",
+        }
+        for r in rows
+        if r["run"] == "stalled"
+    ]
+    quick = (
+        ["**Quick run** (`--quick`, ~1 s steps): a check that the instrument works, not data.", ""]
+        if settings.get("quick")
+        else []
+    )
     return "\n".join(
         [
             "## 1. Tick fan-out",
             "",
-            f"{settings.get('subscribers')} subscribers (graphql-transport-ws, "
-            f"{settings.get('client_processes')} client processes), each on "
-            f"{settings.get('per_sub')} of {settings.get('symbols')} symbols; "
-            f"{settings.get('rate')} ticks/s posted to `/mt5/ticks` for "
-            f"{settings.get('seconds')} s. Baseline: `bench/relay.py` (Starlette WebSocket "
-            "forwarding Redis pub/sub, no GraphQL) under the same load, same run.",
+            *quick,
+            "Three servers under the same load in one run, one after another: Fidus "
+            "(graphql-transport-ws `ticks(symbols)`), `bench/relay.py` (Starlette forwarding "
+            "Redis pub/sub as JSON, no GraphQL) and `bench/baselines/node` (graphql-js over "
+            "graphql-ws, ioredis: executes each subscriber's selection per event). Ticks are "
+            "published straight to the Redis channels all three listen on, "
+            f"{settings.get('symbols')} symbols, {settings.get('per_sub')} per subscriber, "
+            f"{settings.get('seconds')} s per run after {settings.get('warmup')} s of warm-up; "
+            f"clients in {settings.get('client_processes')} processes on the same machine. "
+            "`stalled` adds one subscriber on every symbol that never reads (its ticks are not "
+            "expected; the others' are); `mixed` has subscribers selecting different fields and "
+            "symbol lists (latency only from those selecting `time`).",
             "",
-            _table(rows, list(rows[0])),
+            "Server CPU (user + sys) per delivered message, µs:",
             "",
-            f"Fidus delivers **{ratios.get('throughput_vs_relay', 0):.2f}×** the relay's "
-            f"throughput with a p99 of **{ratios.get('p99_vs_relay', 0):.2f}×** the relay's "
-            "(targets ≥ 0.7× and ≤ 2×).",
+            _table(
+                _side_by_side(data, servers), ["run", *servers, "fidus / relay", "fidus / node"]
+            ),
             "",
-            "![latency](benchmarks/fanout-latency.png) "
+            f"Saturation: the rate × {settings.get('step')} per step of "
+            f"{settings.get('step_seconds')} s at {settings.get('subscribers')} subscribers, "
+            f"until delivery < {100 * fanout_targets.HOLD_SHARE:.1f}% or p99 > "
+            f"{fanout_targets.P99_BOUND_MS:.0f} ms; the highest rate that held:",
+            "",
+            _table(held, ["server", "deliveries/s held", "at ticks/s", "stopped by"]),
+            "",
+            "A stalled subscriber among 40 readers: what the readers got, and what the server "
+            "spent. The stalled client is first sent megabytes on a symbol of its own, so its "
+            "kernel buffers are full before the run; the last column is what sat unread in "
+            "them at the end (0 when the server closed the connection).",
+            "",
+            _table(stalled, list(stalled[0])) if stalled else "",
+            "",
+            "Every run (expected = Σ over published ticks of that symbol's reading subscribers; "
+            "every published tick is to reach every subscriber that keeps up). CPU columns are "
+            "% of one core"
+            + (
+                "; `other CPU` is the rest of the machine (Redis, the publisher, anything else "
+                "running): saturation and latency depend on it, CPU per message much less."
+                if any("other_cpu_pct" in r for r in rows)
+                else "."
+            ),
+            "",
+            _table(_fanout_rows(rows), list(_fanout_rows(rows[:1])[0])),
+            "",
+            "![cpu](benchmarks/fanout-cpu.png) ![p99](benchmarks/fanout-latency.png) "
             "![throughput](benchmarks/fanout-throughput.png)",
         ]
     )
@@ -103,9 +227,9 @@ def memory_section(idle: dict[str, Any] | None, stalled: dict[str, Any] | None) 
             "",
             _table([row], list(row)),
             "",
-            "`reader_share_pct` is the reading subscriber's ticks as a share of those posted "
-            "for its symbols: each 20 ms batch carries two ticks per symbol, which conflate "
-            "to the newest by design, so 50% means the newest tick of every batch arrived.",
+            "`reader_share_pct` is the reading subscriber's ticks as a share of the ticks "
+            "accepted for its symbols. Every accepted tick is to reach a subscriber that "
+            "keeps up, so anything under 100% is ticks that reader lost.",
             "",
             "![rss](benchmarks/memory-stalled.png)",
         ]
@@ -223,26 +347,14 @@ def _verdict(met: bool) -> str:
 def targets_section(results: dict[str, dict[str, Any] | None]) -> str:
     """One row per target of issue 6, from whichever results exist."""
     rows: list[dict[str, Any]] = []
-    if fanout := results.get("fanout"):
-        ratios = fanout["ratios"]
-        fidus_row = next(r for r in fanout["rows"] if r["server"] == "fidus")
+    if (fanout := results.get("fanout")) and "saturation" in fanout:
         rows += [
             {
-                "target": "fan-out throughput ≥ 0.7× relay",
-                "measured": f"{ratios['throughput_vs_relay']:.2f}×",
-                "": _verdict(ratios["throughput_vs_relay"] >= 0.7),
-            },
-            {
-                "target": "fan-out p99 ≤ 2× relay",
-                "measured": f"{ratios['p99_vs_relay']:.2f}×",
-                "": _verdict(ratios["p99_vs_relay"] <= 2),
-            },
-            {
-                "target": "≥ 10,000 deliveries/s per worker",
-                "measured": f"{fidus_row['delivered_per_s']:,.0f}/s "
-                f"({fidus_row['delivered']:,} of {fidus_row['expected']:,} delivered)",
-                "": _verdict(fidus_row["delivered_per_s"] >= 9_900),
-            },
+                "target": f"fan-out: {t.name}",
+                "measured": f"{t.measured:.2f}{t.unit}",
+                "": _verdict(t.met),
+            }
+            for t in fanout_targets.targets(fanout)
         ]
     if idle := results.get("memory-idle"):
         top = max(idle["rows"], key=lambda r: r["subscriptions"])
@@ -261,6 +373,13 @@ def targets_section(results: dict[str, dict[str, Any] | None]) -> str:
                 "target": "stalled subscriber: RSS flat ±5% after 10 s",
                 "measured": f"{row['spread_after_10s_pct']:.1f}% over {row['seconds']:.0f} s",
                 "": _verdict(row["spread_after_10s_pct"] <= 5),
+            }
+        )
+        rows.append(
+            {
+                "target": "stalled subscriber: the reading one gets every accepted tick",
+                "measured": f"{row['reader_share_pct']:.1f}%",
+                "": _verdict(row["reader_share_pct"] >= 100 * fanout_targets.HOLD_SHARE),
             }
         )
     if queries := results.get("queries"):
@@ -301,7 +420,7 @@ def main() -> None:
     names = ("fanout", "memory-idle", "memory-stalled", "queries", "ingest")
     sections = [targets_section({name: _load(name) for name in names})]
     machine = None
-    if fanout := _load("fanout"):
+    if (fanout := _load("fanout")) and "saturation" in fanout:
         machine = fanout["machine"]
         sections.append(fanout_section(fanout))
     idle, stalled = _load("memory-idle"), _load("memory-stalled")
