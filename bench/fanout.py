@@ -131,7 +131,7 @@ class Bench:
         load.reset()
         cpu, client_cpu, started = self.peer.cpu_seconds(), load.cpu_seconds(), time.monotonic()
         rss, machine = self.peer.server.rss, psutil.cpu_times()
-        profiler = self.profile(seconds) if run == "500 subs" else None
+        profiler = self.profile(seconds) if run == self.args.profile else None
         published = publish(self.urls.redis_url, self.prefix, self.symbols, rate, seconds)
         expected = sum(published.per_symbol.get(s, 0) for sub in subs for s in sub)
         settled = self.settle(load, expected)
@@ -282,7 +282,13 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
     parser.add_argument("--stall-fill", type=float, default=5.0, help="seconds filling the stall")
     parser.add_argument("--client-processes", type=int, default=2)
-    parser.add_argument("--profile", action="store_true", help="py-spy Fidus at 500 subs")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="500 subs",
+        default=None,
+        help="py-spy Fidus during one run (default: '500 subs'; e.g. '40 subs')",
+    )
     args = parser.parse_args()
     args.started = time.monotonic()
     if args.quick:

@@ -19,6 +19,8 @@ from graphql import ExecutionResult, OperationDefinitionNode, OperationType, Var
 from graphql.language import Visitor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from schema.leaf_plans import Plan, compile_plan
+
 _RENDERINGS = "_fidus_renderings"
 _VARIABLES_CACHE_SIZE = 1024
 _ENCODED_CACHE_SIZE = 1024
@@ -135,19 +137,35 @@ class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     async def render(self, payload: SharedEvent) -> ExecutionResult:
         """This subscription's result for another event: the shared rendering when one
-        exists (no executor is built), else executed once and shared from then on."""
-        renderings = payload.__dict__.get(_RENDERINGS)
-        if renderings is not None:
-            key = self.__dict__.get("_fidus_key")
-            if key is None:  # the same for every event of this subscription
-                key = self.__dict__["_fidus_key"] = self.rendering_key()
-            shared = renderings.get(key)
-            if shared is not None and shared[0] is self.operation:
-                return cast(ExecutionResult, shared[1])
-        result = self.build_per_event_executor(payload).execute_operation(False)
-        if self.is_awaitable(result):
-            result = await result
-        return cast(ExecutionResult, result)
+        exists (no executor is built), else rendered once — by its leaf plan when the
+        selection has one — and shared from then on."""
+        memo = self.__dict__
+        key = memo.get("_fidus_key")
+        if key is None:  # the same for every event of this subscription
+            key = memo["_fidus_key"] = self.rendering_key()
+        renderings = payload.__dict__.setdefault(_RENDERINGS, {})
+        shared = renderings.get(key)
+        if shared is not None and shared[0] is self.operation:
+            return cast(ExecutionResult, shared[1])
+        if "_fidus_plan" not in memo:
+            memo["_fidus_plan"] = compile_plan(
+                self.schema,
+                self.operation,
+                self.variable_values,
+                type(payload),
+                self.schema._strawberry_schema.config.name_converter.get_graphql_name,  # type: ignore[attr-defined]
+            )
+        plan: Plan | None = memo["_fidus_plan"]
+        data = plan(payload) if plan is not None else None
+        if data is None:
+            result = self.build_per_event_executor(payload).execute_operation(False)
+            if self.is_awaitable(result):
+                result = await result
+            return cast(ExecutionResult, result)
+        rendered = ExecutionResult(data=data)
+        renderings[key] = (self.operation, rendered)
+        _remember_shared(rendered)
+        return rendered
 
 
 @dataclass

@@ -6,10 +6,9 @@ from typing import Any
 
 from gql import Client, gql
 from graphql import parse
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from schema import shared_events
 from schema.shared_events import selection_variables
-from schema.ticks import Tick
 from tests.mt5.test_ingest import post, tick
 from tests.transport.test_websocket import transport
 
@@ -40,15 +39,14 @@ async def test_each_subscriber_gets_its_own_selection_rendered_once(
         (ALIASED, {"s": ["SHARE"]}),
     ]
     received: list[asyncio.Queue] = [asyncio.Queue() for _ in subscriptions]
-    executed: list[float] = []
-    original = StrawberryGraphQLCoreExecutionContext.execute_operation
+    rendered: list[Any] = []  # each rendering stored for sharing: once per selection
+    original = shared_events._remember_shared
 
-    def counting(self, serially=None):
-        if isinstance(self.root_value, Tick):
-            executed.append(self.root_value.bid)
-        return original(self, serially)
+    def counting(result):
+        rendered.append(result.data)
+        original(result)
 
-    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_operation", counting)
+    monkeypatch.setattr(shared_events, "_remember_shared", counting)
 
     async def consume(index: int, document: str, variables: Any) -> None:
         async with Client(transport=transport(base_url, investor.token)) as session:
@@ -83,4 +81,10 @@ async def test_each_subscriber_gets_its_own_selection_rendered_once(
         {"ticks": {"symbol": "SHARE", "bid": 11.0}},
         {"t": {"price": 11.0, "symbol": "SHARE"}},
     ]
-    assert executed.count(11.0) == 5  # six subscribers, five distinct renderings
+    of_second_tick = [
+        data
+        for data in rendered
+        if next(iter(data.values()))["symbol"] == "SHARE"
+        and 11.0 in next(iter(data.values())).values()
+    ]
+    assert len(of_second_tick) == 5  # six subscribers, five distinct renderings
