@@ -4,10 +4,12 @@ session, a revoked session or an expired token closes the socket with 4403 withi
 real redis-server, real ``websockets`` client)."""
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import websockets
 from beanie import PydanticObjectId
 from bson import ObjectId
 
@@ -222,3 +224,21 @@ async def test_a_revocation_in_another_process_closes_the_socket(api, two_proces
     )
     assert logout.json()["data"]["logout"] is True
     await assert_closed_forbidden(socket)
+
+
+async def test_a_legacy_graphql_ws_socket_is_closed_4403_after_logout(api, base_url, world):
+    member = world("acme", "investor")
+    url = base_url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-ws"]) as legacy:
+        init = {"authorization": f"Bearer {member.token}"}
+        await legacy.send(json.dumps({"type": "connection_init", "payload": init}))
+        assert json.loads(await legacy.recv())["type"] == "connection_ack"
+        logout = await api.gql(
+            "mutation($r: String!) { logout(refreshToken: $r) }", {"r": member.refresh}
+        )
+        assert logout.ok()["logout"] is True
+        with pytest.raises(websockets.ConnectionClosed):
+            async with asyncio.timeout(2):
+                while True:
+                    await legacy.recv()  # keep-alives until the close
+        assert legacy.close_code == 4403
