@@ -49,11 +49,10 @@ class Broker:
         self.url = redis_url or MEMORY_URL
         self.buffer_limits = buffer_limits or BufferLimits()
         self._ns = f"{namespace}:"
-        self._broadcast = (
-            Broadcast(backend=ResilientRedisBackend(redis_url))
-            if redis_url
-            else Broadcast(MEMORY_URL)
-        )
+        # with Redis, the backend hands each message straight to this broker's sinks;
+        # in memory, broadcaster's queues and one pump task per topic do
+        self._backend = ResilientRedisBackend(redis_url, self._dispatch) if redis_url else None
+        self._broadcast = Broadcast(MEMORY_URL) if redis_url is None else None
         self._redis: Any = redis_client(redis_url) if redis_url else None
         self._connected = False
         self.prices = PriceCache(self._redis, self._ns)
@@ -66,7 +65,11 @@ class Broker:
         return self._redis is not None
 
     async def connect(self) -> None:
-        await self._broadcast.connect()
+        if self._backend is not None:
+            await self._backend.connect()
+        else:
+            assert self._broadcast is not None
+            await self._broadcast.connect()
         self._connected = True
         log.info("broker connected", extra={"backend": "redis" if self.uses_redis else "memory"})
 
@@ -74,7 +77,11 @@ class Broker:
         if not self._connected:
             return
         self._connected = False
-        await self._broadcast.disconnect()
+        if self._backend is not None:
+            await self._backend.disconnect()
+        else:
+            assert self._broadcast is not None
+            await self._broadcast.disconnect()
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -90,7 +97,11 @@ class Broker:
             return False
 
     async def publish(self, topic: str, message: str) -> None:
-        await self._broadcast.publish(self.channel(topic), message)
+        if self._backend is not None:
+            await self._backend.publish(self.channel(topic), message)
+        else:
+            assert self._broadcast is not None
+            await self._broadcast.publish(self.channel(topic), message)
 
     def channel(self, topic: str) -> str:
         """The Redis channel a topic is published on."""
@@ -133,6 +144,9 @@ class Broker:
             sinks.add(sink)
             return
         self._sinks[topic] = {sink}
+        if self._backend is not None:
+            await self._backend.subscribe(topic)
+            return
         started = asyncio.Event()
         self._pumps[topic] = asyncio.create_task(self._pump(topic, started), name=f"pump:{topic}")
         await started.wait()
@@ -144,20 +158,28 @@ class Broker:
         sinks.discard(sink)
         if not sinks:
             del self._sinks[topic]
+            if self._backend is not None:
+                await self._backend.unsubscribe(topic)
+                return
             pump = self._pumps.pop(topic)
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
 
+    def _dispatch(self, channel: str, message: str) -> None:
+        """One message from Redis to every sink of its channel (synchronous, no hop)."""
+        for sink in self._sinks.get(channel, ()):
+            sink.put(channel, message)
+
     async def _pump(self, topic: str, started: asyncio.Event) -> None:
-        """One broadcaster subscription per topic per process, fanned out to the sinks."""
+        """In memory: one broadcaster subscription per topic, fanned out to the sinks."""
+        assert self._broadcast is not None
         async with self._broadcast.subscribe(topic) as subscriber:
             started.set()
             with contextlib.suppress(Unsubscribed):
                 while True:
                     event = await subscriber.get()  # Unsubscribed once closed
-                    for sink in list(self._sinks.get(topic, ())):
-                        sink.put(event.channel, event.message)
+                    self._dispatch(topic, event.message)
 
     async def try_lock(
         self, key: str, owner: str, ttl_ms: int, *, unreachable: bool = False

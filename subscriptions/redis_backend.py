@@ -8,6 +8,7 @@ backs off and retries; redis-py re-subscribes the known channels when it reconne
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from broadcaster import Event
@@ -38,12 +39,15 @@ def redis_client(url: str) -> Any:
 
 
 class ResilientRedisBackend(BroadcastBackend):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, on_message: Callable[[str, str], None] | None = None) -> None:
+        """``on_message(channel, data)`` receives each message as it is read; without it
+        messages queue for broadcaster (``next_published``)."""
         self._redis: Any = redis_client(url)
         self._pubsub: Any = self._redis.pubsub(ignore_subscribe_messages=True)
         self._subscribed = asyncio.Event()
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._listener: asyncio.Task[None] | None = None
+        self._on_message = on_message
         self.reconnects = 0
 
     async def connect(self) -> None:
@@ -95,9 +99,9 @@ class ResilientRedisBackend(BroadcastBackend):
                 continue
             if message is not None and message.get("type") == "message":
                 channel, data = message["channel"], message["data"]
-                self._queue.put_nowait(
-                    Event(
-                        channel=channel.decode() if isinstance(channel, bytes) else channel,
-                        message=data.decode() if isinstance(data, bytes) else data,
-                    )
-                )
+                channel = channel.decode() if isinstance(channel, bytes) else channel
+                data = data.decode() if isinstance(data, bytes) else data
+                if self._on_message is not None:
+                    self._on_message(channel, data)
+                else:
+                    self._queue.put_nowait(Event(channel=channel, message=data))
