@@ -225,7 +225,8 @@ class Bench:
             return self.measure(load, subs, "mixed", self.args.rate_40, self.args.seconds)
 
     def ladder(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """`500 subs` at the base rate, then × ``--step`` while the step holds."""
+        """`500 subs` at the base rate, then × ``--step`` while the step holds; then
+        ``--refine`` bisections (geometric) between the last rate held and the first not."""
         subs = spread(self.symbols, self.args.subscribers, self.args.per_sub)
         rows: list[dict[str, Any]] = []
         best: dict[str, Any] = {"rate": 0.0, "deliveries_per_s": 0.0, "stopped_by": "max steps"}
@@ -244,6 +245,20 @@ class Bench:
                     break
                 best.update(rate=rate, deliveries_per_s=row["delivered_per_s"])
                 rate *= self.args.step
+            else:
+                return rows, best
+            failing = rate
+            for refinement in range(self.args.refine if best["rate"] else 0):
+                rate = (best["rate"] * failing) ** 0.5
+                row = self.measure(load, subs, f"refine {refinement + 1}", rate, seconds)
+                row["ladder_step"] = len(rows)
+                rows.append(row)
+                reason = self.failed(row)
+                if reason:
+                    failing = rate
+                    best["stopped_by"] = f"{reason} at {rate:.0f} ticks/s"
+                else:
+                    best.update(rate=rate, deliveries_per_s=row["delivered_per_s"])
         return rows, best
 
     def failed(self, row: dict[str, Any]) -> str:
@@ -275,6 +290,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--rate-40", type=float, default=400.0, help="ticks/s at 40 subs")
     parser.add_argument("--rate-500", type=float, default=40.0, help="ticks/s at 500 subs")
     parser.add_argument("--step", type=float, default=1.5)
+    parser.add_argument(
+        "--refine", type=int, default=2, help="bisections after the ladder's first failure"
+    )
     parser.add_argument("--max-steps", type=int, default=12)
     parser.add_argument("--seconds", type=float, default=6.0, help="per fixed-load run")
     parser.add_argument("--step-seconds", type=float, default=4.0, help="per saturation step")
@@ -295,6 +313,7 @@ def parse() -> argparse.Namespace:
         args.seconds, args.step_seconds, args.drain, args.warmup = 1.2, 1.0, 1.0, 0.6
         args.stall_fill = 2.0
         args.step = max(args.step, 2.0)
+        args.refine = min(args.refine, 1)
     return args
 
 
