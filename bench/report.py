@@ -186,7 +186,9 @@ def fanout_section(data: dict[str, Any]) -> str:
             f"Saturation: the rate × {settings.get('step')} per step of "
             f"{settings.get('step_seconds')} s at {settings.get('subscribers')} subscribers, "
             f"until delivery < {100 * fanout_targets.HOLD_SHARE:.1f}% or p99 > "
-            f"{fanout_targets.P99_BOUND_MS:.0f} ms; the highest rate that held:",
+            f"{fanout_targets.P99_BOUND_MS:.0f} ms, then {settings.get('refine', 0)} "
+            "geometric bisections between the last rate held and the first not; the highest "
+            "rate that held:",
             "",
             _table(held, ["server", "deliveries/s held", "at ticks/s", "stopped by"]),
             "",
