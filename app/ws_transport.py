@@ -9,6 +9,7 @@ graphql-ws handlers, made to treat the socket as a session.
 
 import asyncio
 import contextlib
+import functools
 import logging
 from typing import Any
 
@@ -107,11 +108,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
     async def _deliver_directly(
         self, operation: Operation[RequestContext, None], prefix: str, feed: DirectFeed
     ) -> None:
-        assert feed.events is not None and feed.executor is not None
-        events, executor = feed.events, feed.executor
+        assert feed.events is not None and feed.executor is not None and feed.to_event
+        events, executor, to_event = feed.events, feed.executor, feed.to_event
         try:
-            async for event in events:
-                result = await executor.render(event)
+            async for payload in events:
+                result = await executor.render(to_event(payload))
                 if not await self._send_frame(operation, prefix + payload_json(result) + "}"):
                     return
         except Exception:
@@ -131,13 +132,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         if self._closed or operation.completed:
             return False
         try:
-            await self._raw_send({"type": "websocket.send", "text": frame})
+            await self._send({"type": "websocket.send", "text": frame})
         except (OSError, WebSocketDisconnect, RuntimeError):
             return False  # the client went away; the receive loop ends the connection
         return True
 
-    @property
-    def _raw_send(self) -> Any:
+    @functools.cached_property
+    def _send(self) -> Any:
+        """The server's own ASGI send (no per-frame wrappers)."""
         return self.websocket.ws.scope[RAW_SEND]  # type: ignore[attr-defined]
 
 

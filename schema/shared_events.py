@@ -9,7 +9,7 @@ same values of the variables used below the root field. Results with errors are 
 shared."""
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
@@ -171,11 +171,13 @@ class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
 @dataclass
 class DirectFeed:
     """What a WebSocket handler needs to deliver a shared-event subscription itself:
-    after its first event went through Strawberry, the events straight from their source
-    (``events``) and the subscription's executor to render them (``executor``)."""
+    after its first event went through Strawberry, the payloads straight from their source
+    (``events``, each turned into its shared event by ``to_event``) and the subscription's
+    executor to render them (``executor``)."""
 
     executor: SharingExecutionContext | None = None
-    events: AsyncIterator[SharedEvent] | None = None
+    events: AsyncIterator[Any] | None = None
+    to_event: Callable[[Any], SharedEvent] | None = None
 
     @property
     def ready(self) -> bool:
@@ -196,8 +198,8 @@ def current_direct_feed() -> DirectFeed | None:
     return _direct_feed.get()
 
 
-def offer_events(events: AsyncIterator[SharedEvent]) -> None:
+def offer_events(events: AsyncIterator[Any], to_event: Callable[[Any], SharedEvent]) -> None:
     """Called by a subscription resolver: the source a handler may iterate directly."""
     feed = _direct_feed.get()
     if feed is not None and feed.events is None:
-        feed.events = events
+        feed.events, feed.to_event = events, to_event

@@ -1,8 +1,8 @@
 """Live MT5 ticks."""
 
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import strawberry
 
@@ -37,10 +37,22 @@ class Tick(SharedEvent):
         )
 
 
-@lru_cache(maxsize=4096)
+_SHARED_TICKS = 4096
+# id(payload) → (payload, its Tick): payloads are themselves shared per message (see
+# subscriptions.ticks.decode_shared), so identity finds them without hashing seven fields
+_shared: OrderedDict[int, tuple[TickPayload, Tick]] = OrderedDict()
+
+
 def shared_tick(tick: TickPayload) -> Tick:
     """The same object for every subscriber of a tick, so it is rendered once."""
-    return Tick.from_payload(tick)
+    entry = _shared.get(id(tick))
+    if entry is not None and entry[0] is tick:
+        return entry[1]
+    shared = Tick.from_payload(tick)
+    _shared[id(tick)] = (tick, shared)
+    if len(_shared) > _SHARED_TICKS:
+        _shared.popitem(last=False)
+    return shared
 
 
 async def shared_ticks(stream: AsyncIterator[TickPayload]) -> AsyncGenerator[Tick, None]:
@@ -59,7 +71,7 @@ class TickQueries:
 class TickSubscriptions:
     @strawberry.subscription(permission_classes=[IsAuthenticated])
     async def ticks(self, info: Info, symbols: list[str]) -> AsyncGenerator[Tick, None]:
-        events = shared_ticks(use_cases.ticks(info.context, symbols))
-        offer_events(events)  # the WebSocket handler may take over after the first event
-        async for tick in guarded(info.context, events):
+        payloads = use_cases.ticks(info.context, symbols)
+        offer_events(payloads, shared_tick)  # the WebSocket handler takes over after one
+        async for tick in guarded(info.context, shared_ticks(payloads)):
             yield tick
