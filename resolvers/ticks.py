@@ -1,10 +1,8 @@
 """Live ticks for the caller's tenant."""
 
-from collections.abc import AsyncIterator
-
 from models.errors import BadUserInput
 from resolvers.context import RequestContext
-from subscriptions.ticks import SYMBOL_PATTERN, TickPayload, tick_stream
+from subscriptions.ticks import SYMBOL_PATTERN, TickPayload, TickStream, tick_stream
 
 MAX_SYMBOLS = 50
 
@@ -18,7 +16,7 @@ def clean_symbols(symbols: list[str]) -> list[str]:
     return list(dict.fromkeys(symbols))
 
 
-def ticks(ctx: RequestContext, symbols: list[str]) -> AsyncIterator[TickPayload]:
+def ticks(ctx: RequestContext, symbols: list[str]) -> TickStream:
     """Validated and authorised at subscribe time; the stream is tenant-scoped."""
     principal = ctx.require_principal()
     cleaned = clean_symbols(symbols)

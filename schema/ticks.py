@@ -11,7 +11,7 @@ from schema.context import Info
 from schema.permissions import IsAuthenticated
 from schema.shared_events import SharedEvent, offer_events
 from schema.streams import guarded
-from subscriptions.ticks import TickPayload
+from subscriptions.ticks import TickPayload, decode_message
 
 
 @strawberry.type
@@ -55,6 +55,10 @@ def shared_tick(tick: TickPayload) -> Tick:
     return shared
 
 
+def tick_of_message(item: tuple[str, str]) -> Tick:
+    return shared_tick(decode_message(item))
+
+
 async def shared_ticks(stream: AsyncIterator[TickPayload]) -> AsyncGenerator[Tick, None]:
     async for tick in stream:
         yield shared_tick(tick)
@@ -71,7 +75,10 @@ class TickQueries:
 class TickSubscriptions:
     @strawberry.subscription(permission_classes=[IsAuthenticated])
     async def ticks(self, info: Info, symbols: list[str]) -> AsyncGenerator[Tick, None]:
-        payloads = use_cases.ticks(info.context, symbols)
-        offer_events(payloads, shared_tick)  # the WebSocket handler takes over after one
-        async for tick in guarded(info.context, shared_ticks(payloads)):
-            yield tick
+        stream = use_cases.ticks(info.context, symbols)
+        offer_events(stream.messages, tick_of_message)  # the handler takes over after one
+        try:
+            async for tick in guarded(info.context, shared_ticks(stream)):
+                yield tick
+        finally:
+            await stream.aclose()  # let go of the topics now, not when collected

@@ -1,6 +1,6 @@
 """Tick payloads and topics: one channel per tenant and symbol, JSON encoded once."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from functools import lru_cache
 
 from subscriptions.broker import Broker
@@ -9,7 +9,9 @@ from subscriptions.payloads import SYMBOL_PATTERN, TickPayload
 __all__ = [
     "SYMBOL_PATTERN",
     "TickPayload",
+    "TickStream",
     "accept_ticks",
+    "decode_message",
     "publish_tick",
     "tick_stream",
     "tick_topic",
@@ -43,9 +45,29 @@ def decode_shared(message: str) -> TickPayload:
     return TickPayload.decode(message)
 
 
-async def tick_stream(
-    broker: Broker, tenant_id: str, symbols: list[str]
-) -> AsyncIterator[TickPayload]:
+class TickStream:
+    """The ticks of some symbols, each decoded once per message for all its subscribers.
+    ``messages`` is the broker's stream underneath: a consumer may read ``(topic,
+    message)`` from it directly (``decode_message`` turns one into its payload)."""
+
+    def __init__(self, messages: AsyncGenerator[tuple[str, str], None]) -> None:
+        self.messages = messages
+
+    def __aiter__(self) -> "TickStream":
+        return self
+
+    async def __anext__(self) -> TickPayload:
+        _topic, message = await self.messages.__anext__()
+        return decode_shared(message)
+
+    async def aclose(self) -> None:
+        await self.messages.aclose()
+
+
+def decode_message(item: tuple[str, str]) -> TickPayload:
+    return decode_shared(item[1])
+
+
+def tick_stream(broker: Broker, tenant_id: str, symbols: list[str]) -> TickStream:
     topics = [tick_topic(tenant_id, symbol) for symbol in symbols]
-    async for _topic, message in broker.listen(topics, conflate=True):
-        yield decode_shared(message)
+    return TickStream(broker.listen(topics, conflate=True))

@@ -242,3 +242,38 @@ async def test_a_legacy_graphql_ws_socket_is_closed_4403_after_logout(api, base_
                 while True:
                     await legacy.recv()  # keep-alives until the close
         assert legacy.close_code == 4403
+
+
+async def test_a_completed_tick_stream_lets_go_of_its_topics(api, base_url, world, runtime):
+    """After its first event the handler feeds the stream itself; `complete` (or the
+    socket closing) still detaches its topics at once."""
+    broker = runtime.services.broker
+    before = broker.active_topics
+    member = world("acme", "investor")
+    socket = await Socket.open(base_url, member.token)
+    await socket.subscribe("ticks", TICKS, {"s": ["LEAK1", "LEAK2"]})
+    for attempt in range(50):  # until the stream is live and past its first event
+        await broker.publish(
+            f"ticks:{(await User.get(ObjectId(member.id))).tenant_id}:LEAK1",  # type: ignore[union-attr]
+            f'{{"symbol":"LEAK1","time_msc":{1_700_000_000_000 + attempt},"bid":1.0,"ask":2.0}}',
+        )
+        try:
+            frame = await socket.next(0.1)
+        except TimeoutError:
+            continue
+        if frame.get("id") == "ticks":
+            break
+    assert broker.active_topics == before + 2
+    await socket.send({"id": "ticks", "type": "complete"})
+    for _ in range(50):
+        if broker.active_topics == before:
+            break
+        await asyncio.sleep(0.02)
+    assert broker.active_topics == before
+    await socket.subscribe("again", TICKS, {"s": ["LEAK1"]})
+    await socket.close()
+    for _ in range(50):
+        if broker.active_topics == before:
+            break
+        await asyncio.sleep(0.02)
+    assert broker.active_topics == before
