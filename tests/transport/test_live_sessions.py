@@ -254,7 +254,7 @@ async def test_a_completed_tick_stream_lets_go_of_its_topics(api, base_url, worl
     await socket.subscribe("ticks", TICKS, {"s": ["LEAK1", "LEAK2"]})
     for attempt in range(50):  # until the stream is live and past its first event
         await broker.publish(
-            f"ticks:{(await User.get(ObjectId(member.id))).tenant_id}:LEAK1",  # type: ignore[union-attr]
+            f"ticks:{(await User.get(ObjectId(member.id))).tenant_id}:LEAK1",
             f'{{"symbol":"LEAK1","time_msc":{1_700_000_000_000 + attempt},"bid":1.0,"ask":2.0}}',
         )
         try:
