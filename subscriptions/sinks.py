@@ -61,7 +61,7 @@ class Sink:
         self._bytes = 0
         self._newest: OrderedDict[str, str] = OrderedDict()  # past the bound (CONFLATE)
         self._closed = False
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None  # the reader, waiting for a put
 
     def put(self, topic: str, message: str) -> None:
         if self._closed:
@@ -76,7 +76,9 @@ class Sink:
         else:
             self._queue.append((topic, message))
             self._bytes += len(message)
-        self._ready.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _fell_behind(self, topic: str, message: str) -> None:
         OVERFLOWS.labels(self._overflow.value).inc()
@@ -111,8 +113,11 @@ class Sink:
                     f"Subscription closed: the client fell more than "
                     f"{self._limits.messages} messages behind"
                 )
-            self._ready.clear()
-            await self._ready.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
 
     def __len__(self) -> int:
         return len(self._queue) + len(self._newest)
