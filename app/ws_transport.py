@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from starlette.websockets import WebSocketDisconnect
+from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -39,38 +40,55 @@ def open_connection(context: RequestContext) -> OpenConnection | None:
     return connection if isinstance(connection, OpenConnection) else None
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
-    """graphql-transport-ws (PROTOCOL.md) with per-operation re-authorization."""
+class SessionSocket:
+    """What both protocol handlers share: the open connection is told how to close this
+    socket once it is set up, and forgotten when the socket ends."""
 
+    context: RequestContext
     _closed = False
+
+    websocket: AsyncWebSocketAdapter
+
+    async def stop_operations(self, current: "asyncio.Task[Any] | None") -> None:
+        """Cancel every operation but ``current`` (which is the caller: it just ends)."""
+        raise NotImplementedError
+
+    async def close_forbidden(self, reason: str) -> None:
+        """Stop every operation, then close with 4403; nothing more runs on the socket."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.stop_operations(asyncio.current_task())
+        await self.websocket.close(code=REFUSED, reason=reason)
+
+    def bind_connection(self) -> None:
+        connection = open_connection(self.context)
+        if connection is not None:
+            connection.close = self.close_forbidden
 
     async def handle(self) -> None:
         try:
-            await super().handle()
+            await super().handle()  # type: ignore[misc]
         finally:
             self._closed = True
             connection = open_connection(self.context)
             if connection is not None:
                 connection.end()
 
+
+class TransportWSHandler(SessionSocket, BaseGraphQLTransportWSHandler[RequestContext, None]):
+    """graphql-transport-ws (PROTOCOL.md) with per-operation re-authorization."""
+
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
-        connection = open_connection(self.context)
-        if connection is not None:
-            connection.close = self.close_forbidden
+        self.bind_connection()
 
-    async def close_forbidden(self, reason: str) -> None:
-        """Stop every operation, then close with 4403 (the caller's own task included)."""
-        if self._closed:
-            return
-        self._closed = True
-        current = asyncio.current_task()
+    async def stop_operations(self, current: "asyncio.Task[Any] | None") -> None:
         for operation_id, operation in list(self.operations.items()):
             if operation.task is current:
                 self.operations.pop(operation_id, None)
             else:
                 await self.cleanup_operation(operation_id)
-        await self.websocket.close(code=REFUSED, reason=reason)
 
     async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
         connection = open_connection(self.context)
@@ -150,20 +168,9 @@ async def _replay(first: Any, rest: Any) -> Any:
         yield result
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
+class LegacyWSHandler(SessionSocket, BaseGraphQLWSHandler[RequestContext, None]):
     """Legacy ``graphql-ws``, re-authorized the same way. A refused connection closes with
     4403 after its ``connection_error``, like graphql-transport-ws (the library: 1011)."""
-
-    _closed = False
-
-    async def handle(self) -> None:
-        try:
-            await super().handle()
-        finally:
-            self._closed = True
-            connection = open_connection(self.context)
-            if connection is not None:
-                connection.end()
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         close = self.websocket.close
@@ -176,15 +183,9 @@ class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
             await super().handle_connection_init(message)
         finally:
             self.websocket.close = close  # type: ignore[method-assign]
-        connection = open_connection(self.context)
-        if connection is not None:
-            connection.close = self.close_forbidden
+        self.bind_connection()
 
-    async def close_forbidden(self, reason: str) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        current = asyncio.current_task()
+    async def stop_operations(self, current: "asyncio.Task[Any] | None") -> None:
         if self.keep_alive_task is not None:
             self.keep_alive_task.cancel()
         for operation_id, task in list(self.tasks.items()):
@@ -192,7 +193,6 @@ class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
                 self.tasks.pop(operation_id, None)
             else:
                 await self.cleanup_operation(operation_id)
-        await self.websocket.close(code=REFUSED, reason=reason)
 
     async def handle_async_results(
         self,

@@ -117,12 +117,14 @@ ADMIN_PASSWORD = secrets.token_urlsafe(18)  # generated per run, never stored
 
 
 @contextlib.contextmanager
-def fidus(backends: Backends, db_name: str, **settings: str) -> Iterator[Server]:
-    port = free_port()
+def serving(command: Sequence[str], env: dict[str, str], cwd: Path) -> Iterator[Server]:
+    """Run ``command`` until its readiness answers 200; stopped on exit. ``{port}`` as an
+    argument or as an environment value stands for the free port it is given."""
+    port = str(free_port())
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=fidus_env(backends, db_name, **settings),
-        cwd=ROOT,
+        [port if part == "{port}" else part for part in command],
+        env={name: port if value == "{port}" else value for name, value in env.items()},
+        cwd=cwd,
     )
     server = Server(f"http://127.0.0.1:{port}", process)
     try:
@@ -132,25 +134,27 @@ def fidus(backends: Backends, db_name: str, **settings: str) -> Iterator[Server]
         server.stop()
 
 
-@contextlib.contextmanager
-def uvicorn_app(target: str, env: dict[str, str]) -> Iterator[Server]:
+def fidus(
+    backends: Backends, db_name: str, **settings: str
+) -> contextlib.AbstractContextManager[Server]:
+    return serving(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "{port}"],
+        fidus_env(backends, db_name, **settings),
+        ROOT,
+    )
+
+
+def uvicorn_app(target: str, env: dict[str, str]) -> contextlib.AbstractContextManager[Server]:
     """A baseline app (``module:attr``) under uvicorn with the same options as Fidus
     (one worker, no WebSocket compression)."""
-    port = free_port()
-    process = subprocess.Popen(
+    return serving(
         [
-            *(sys.executable, "-m", "uvicorn", target, "--port", str(port)),
+            *(sys.executable, "-m", "uvicorn", target, "--port", "{port}"),
             *("--log-level", "warning", "--ws-per-message-deflate", "false"),
         ],
-        env={**os.environ, **env},
-        cwd=ROOT,
+        {**os.environ, **env},
+        ROOT,
     )
-    server = Server(f"http://127.0.0.1:{port}", process)
-    try:
-        wait_ready(server.url, process)
-        yield server
-    finally:
-        server.stop()
 
 
 def gql(url: str, query: str, variables: dict[str, Any] | None = None, token: str = "") -> Any:

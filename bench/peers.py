@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import psutil
 from pymongo import MongoClient
 
-from app.embedded import free_port
-from bench.harness import ROOT, Backends, Server, admin_token, fidus, uvicorn_app, wait_ready
+from bench.harness import ROOT, Backends, Server, admin_token, fidus, serving, uvicorn_app
 
 NODE_PEER = ROOT / "bench" / "baselines" / "node"
 SERVERS = ("fidus", "relay", "node")
@@ -59,18 +58,13 @@ def ensure_node_peer() -> None:
     stamp.write_text(wanted + "\n")
 
 
-@contextlib.contextmanager
-def node_server(redis_url: str, prefix: str) -> Iterator[Server]:
+def node_server(redis_url: str, prefix: str) -> contextlib.AbstractContextManager[Server]:
     ensure_node_peer()
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "REDIS_URL": redis_url, "CHANNEL_PREFIX": prefix}
-    process = subprocess.Popen(["node", str(NODE_PEER / "server.mjs")], env=env, cwd=NODE_PEER)
-    server = Server(f"http://127.0.0.1:{port}", process)
-    try:
-        wait_ready(server.url, process)
-        yield server
-    finally:
-        server.stop()
+    return serving(
+        ["node", str(NODE_PEER / "server.mjs")],
+        {**os.environ, "REDIS_URL": redis_url, "CHANNEL_PREFIX": prefix, "PORT": "{port}"},
+        NODE_PEER,
+    )
 
 
 @contextlib.contextmanager

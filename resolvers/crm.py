@@ -274,7 +274,7 @@ async def pipeline_changes(ctx: RequestContext) -> AsyncIterator[Prospect]:
     async def stream() -> AsyncIterator[Prospect]:
         async for event in events:
             found = await Prospect.find_one(
-                {"tenant_id": principal.tenant_id, "_id": ObjectId(event.prospect_id)}
+                {"tenant_id": principal.tenant_id, "_id": ObjectId(event.id)}
             )
             if found is not None:
                 yield found

@@ -280,7 +280,7 @@ async def published_opportunities(ctx: RequestContext) -> AsyncIterator[Opportun
     async def stream() -> AsyncIterator[Opportunity]:
         async for event in events:
             found = await Opportunity.find_one(
-                {"tenant_id": principal.tenant_id, "_id": ObjectId(event.opportunity_id)}
+                {"tenant_id": principal.tenant_id, "_id": ObjectId(event.id)}
             )
             if found is not None and found.status is not OpportunityStatus.DRAFT:
                 yield found

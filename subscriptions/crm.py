@@ -2,14 +2,12 @@
 created or changed stage (or AML result), whose current state subscribers read."""
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Self
 
-import orjson
 from bson import ObjectId
 
 from models.crm import Prospect
 from subscriptions.broker import Broker
+from subscriptions.payloads import DocumentRef, document_refs
 
 BUFFER = 1000  # undelivered events per subscriber before its stream is closed
 
@@ -18,25 +16,10 @@ def pipeline_topic(tenant_id: str | ObjectId) -> str:
     return f"pipeline:{tenant_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class ProspectChangedPayload:
-    prospect_id: str
-
-    def encode(self) -> str:
-        return orjson.dumps({"id": self.prospect_id}).decode()
-
-    @classmethod
-    def decode(cls, message: str | bytes) -> Self:
-        return cls(prospect_id=orjson.loads(message)["id"])
-
-
 async def publish_prospect_changed(broker: Broker, prospect: Prospect) -> None:
-    payload = ProspectChangedPayload(str(prospect.id))
+    payload = DocumentRef(str(prospect.id))
     await broker.publish(pipeline_topic(prospect.tenant_id), payload.encode())
 
 
-async def pipeline_stream(
-    broker: Broker, tenant_id: str | ObjectId
-) -> AsyncIterator[ProspectChangedPayload]:
-    async for _topic, message in broker.listen([pipeline_topic(tenant_id)], limit=BUFFER):
-        yield ProspectChangedPayload.decode(message)
+def pipeline_stream(broker: Broker, tenant_id: str | ObjectId) -> AsyncIterator[DocumentRef]:
+    return document_refs(broker, pipeline_topic(tenant_id), BUFFER)

@@ -2,14 +2,12 @@
 current state subscribers read (a draft is never shown)."""
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Self
 
-import orjson
 from bson import ObjectId
 
 from models.opportunities import Opportunity
 from subscriptions.broker import Broker
+from subscriptions.payloads import DocumentRef, document_refs
 
 BUFFER = 1000  # undelivered events per subscriber before its stream is closed
 
@@ -18,25 +16,10 @@ def opportunities_topic(tenant_id: str | ObjectId) -> str:
     return f"opportunities:{tenant_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class OpportunityPublishedPayload:
-    opportunity_id: str
-
-    def encode(self) -> str:
-        return orjson.dumps({"id": self.opportunity_id}).decode()
-
-    @classmethod
-    def decode(cls, message: str | bytes) -> Self:
-        return cls(opportunity_id=orjson.loads(message)["id"])
-
-
 async def publish_opportunity(broker: Broker, opportunity: Opportunity) -> None:
-    payload = OpportunityPublishedPayload(str(opportunity.id))
+    payload = DocumentRef(str(opportunity.id))
     await broker.publish(opportunities_topic(opportunity.tenant_id), payload.encode())
 
 
-async def opportunity_stream(
-    broker: Broker, tenant_id: str | ObjectId
-) -> AsyncIterator[OpportunityPublishedPayload]:
-    async for _topic, message in broker.listen([opportunities_topic(tenant_id)], limit=BUFFER):
-        yield OpportunityPublishedPayload.decode(message)
+def opportunity_stream(broker: Broker, tenant_id: str | ObjectId) -> AsyncIterator[DocumentRef]:
+    return document_refs(broker, opportunities_topic(tenant_id), BUFFER)

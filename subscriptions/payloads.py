@@ -1,9 +1,14 @@
 """Typed payloads carried by the broker, JSON encoded once per message."""
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import orjson
+
+if TYPE_CHECKING:
+    from subscriptions.broker import Broker
 
 SYMBOL_PATTERN = re.compile(r"^[A-Za-z0-9._#\-]{1,32}$")
 
@@ -24,3 +29,24 @@ class TickPayload:
     @classmethod
     def decode(cls, message: str) -> "TickPayload":
         return cls(**orjson.loads(message))
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """An event naming a document by id; subscribers read its current state."""
+
+    id: str
+
+    def encode(self) -> str:
+        return orjson.dumps({"id": self.id}).decode()
+
+    @classmethod
+    def decode(cls, message: str | bytes) -> "DocumentRef":
+        return cls(id=orjson.loads(message)["id"])
+
+
+async def document_refs(broker: "Broker", topic: str, limit: int) -> AsyncIterator[DocumentRef]:
+    """The documents named on ``topic``, in order; the stream closes past ``limit``
+    undelivered events."""
+    async for _topic, message in broker.listen([topic], limit=limit):
+        yield DocumentRef.decode(message)

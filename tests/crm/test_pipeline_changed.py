@@ -10,28 +10,15 @@ from gql.transport.exceptions import TransportQueryError
 
 from tests.crm.support import MOVE, create_prospect
 from tests.crm.test_timeline import LOG
+from tests.support.ws import streaming
 from tests.transport.test_websocket import transport
 
 CHANGES = gql("subscription { pipelineChanged { id fullName stage owner { email } } }")
 
 
-@contextlib.asynccontextmanager
-async def listening(base_url: str, token: str):
+def listening(base_url: str, token: str):
     """A live subscription; yields the queue its events arrive on."""
-    received: asyncio.Queue = asyncio.Queue()
-    async with Client(transport=transport(base_url, token)) as session:
-
-        async def consume() -> None:
-            async for result in session.subscribe(CHANGES):
-                await received.put(result["pipelineChanged"])
-
-        task = asyncio.create_task(consume())
-        try:
-            yield received
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    return streaming(base_url, token, CHANGES)
 
 
 async def first_event(api, member, received: asyncio.Queue, tenant_ids: set[str]) -> dict:

@@ -3,7 +3,6 @@ are replayed oldest first, then live ones follow, with no gap and no duplicate e
 someone keeps sending; bad or foreign cursors are BAD_USER_INPUT before anything streams."""
 
 import asyncio
-import contextlib
 
 import pytest
 from gql import Client, gql
@@ -17,6 +16,7 @@ from tests.messaging.test_messaging import (
     conversation_between,
     send,
 )
+from tests.support.ws import streaming
 from tests.transport.test_websocket import transport
 
 CATCH_UP = gql("""subscription($c: ID!, $after: String) {
@@ -32,24 +32,9 @@ async def sent_ids(api, who, conversation, bodies) -> list[str]:
     return [(await send(api, who, conversation, b)).ok()["sendMessage"]["id"] for b in bodies]
 
 
-@contextlib.asynccontextmanager
-async def subscribed(base_url, token, conversation, after):
+def subscribed(base_url, token, conversation, after):
     """A running subscription with ``after``; yields the queue its messages arrive on."""
-    received: asyncio.Queue = asyncio.Queue()
-    async with Client(transport=transport(base_url, token)) as session:
-
-        async def consume() -> None:
-            variables = {"c": conversation, "after": after}
-            async for result in session.subscribe(CATCH_UP, variable_values=variables):
-                await received.put(result["messageReceived"])
-
-        task = asyncio.create_task(consume())
-        try:
-            yield received
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    return streaming(base_url, token, CATCH_UP, {"c": conversation, "after": after})
 
 
 async def take(received: asyncio.Queue, count: int) -> list[str]:

@@ -6,9 +6,8 @@ from decimal import Decimal
 
 import orjson
 
-from subscriptions.crm import ProspectChangedPayload
 from subscriptions.messaging import MessagePayload
-from subscriptions.opportunities import OpportunityPublishedPayload
+from subscriptions.payloads import DocumentRef
 from subscriptions.portfolios import PortfolioUpdatePayload, ValuationMark
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
@@ -52,8 +51,6 @@ def test_message_and_id_payloads_round_trip():
         "body",
         "sentAt",
     }
-    opportunity, prospect = OpportunityPublishedPayload("o1"), ProspectChangedPayload("x1")
-    assert OpportunityPublishedPayload.decode(opportunity.encode()) == opportunity
-    assert ProspectChangedPayload.decode(prospect.encode()) == prospect
-    assert orjson.loads(opportunity.encode()) == {"id": "o1"}
-    assert orjson.loads(prospect.encode()) == {"id": "x1"}
+    named = DocumentRef("o1")
+    assert DocumentRef.decode(named.encode()) == named
+    assert orjson.loads(named.encode()) == {"id": "o1"}

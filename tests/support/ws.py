@@ -4,6 +4,7 @@ so tests see exactly what the server sends and how it closes."""
 import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import websockets
@@ -77,3 +78,29 @@ class Socket:
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
+
+
+@contextlib.asynccontextmanager
+async def streaming(
+    base_url: str, token: str, document: Any, variables: dict[str, Any] | None = None
+) -> AsyncIterator[asyncio.Queue[Any]]:
+    """A running subscription through the gql client; yields the queue its events (the
+    root field's value) arrive on."""
+    from gql import Client
+
+    from tests.transport.test_websocket import transport
+
+    received: asyncio.Queue[Any] = asyncio.Queue()
+    async with Client(transport=transport(base_url, token)) as session:
+
+        async def consume() -> None:
+            async for result in session.subscribe(document, variable_values=variables):
+                await received.put(next(iter(result.values())))
+
+        task = asyncio.create_task(consume())
+        try:
+            yield received
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
