@@ -36,9 +36,11 @@ class OpenConnection:
     def __init__(self, registry: "Connections", context: RequestContext) -> None:
         self._registry = registry
         self.context = context
+        self.user_id = context.require_principal().user_id  # whose cap it counts against
         self.close: Callable[[str], Awaitable[None]] | None = None  # bound by the handler
         self.expiry: asyncio.TimerHandle | None = None
         self.closed = False
+        self.closed_because: str | None = None  # revoked before the handler bound close
 
     @property
     def principal(self) -> Principal:
@@ -50,6 +52,12 @@ class OpenConnection:
     def end(self) -> None:
         """The socket closed: stop tracking it."""
         self._registry.forget(self)
+
+    async def bind(self, close: Callable[[str], Awaitable[None]]) -> None:
+        """The handler is ready to close the socket; if the session died meanwhile, now."""
+        self.close = close
+        if self.closed_because is not None:
+            await close(self.closed_because)
 
     async def still_authorized(self) -> bool:
         """Before each operation: the session is live and the token unexpired; the
@@ -63,7 +71,7 @@ class Connections:
         tokens: AccessTokens,
         clock: Callable[[], datetime],
         max_per_user: int,
-        recheck_seconds: float = 30.0,
+        recheck_seconds: float = 10.0,
     ) -> None:
         self._tokens = tokens
         self._clock = clock
@@ -77,13 +85,12 @@ class Connections:
 
     def open(self, context: RequestContext) -> OpenConnection:
         """Register an authenticated connection; TooManyConnections past the cap."""
-        principal = context.require_principal()
-        mine = self._by_user.setdefault(principal.user_id, set())
+        connection = OpenConnection(self, context)
+        mine = self._by_user.setdefault(connection.user_id, set())
         if len(mine) >= self._max_per_user:
             raise TooManyConnections(
                 f"At most {self._max_per_user} open connections per user; close one first"
             )
-        connection = OpenConnection(self, context)
         mine.add(connection)
         self._schedule_expiry(connection)
         return connection
@@ -92,14 +99,15 @@ class Connections:
         connection.closed = True
         if connection.expiry is not None:
             connection.expiry.cancel()
-        user_id = connection.principal.user_id
-        mine = self._by_user.get(user_id)
+        mine = self._by_user.get(connection.user_id)
         if mine is not None:
             mine.discard(connection)
             if not mine:
-                del self._by_user[user_id]
+                del self._by_user[connection.user_id]
 
     async def renew(self, connection: OpenConnection, access_token: str) -> datetime:
+        if connection.closed:
+            raise Unauthenticated("This connection is closing", field="accessToken")
         principal, error = await principal_for_token(access_token, self._tokens, self._clock())
         if principal is None:
             raise Unauthenticated(error or "Invalid access token", field="accessToken")
@@ -128,7 +136,8 @@ class Connections:
         if fresh is None:
             await self.revoke(connection, REVOKED)
             return False
-        fresh.expires_at = current.expires_at
+        # a renewConnection may have finished while this read ran: keep its expiry
+        fresh.expires_at = connection.principal.expires_at
         connection.context.principal = fresh
         return True
 
@@ -137,9 +146,11 @@ class Connections:
         if connection.closed:
             return
         self.forget(connection)
-        if connection.close is not None:
-            with contextlib.suppress(Exception):  # already gone: nothing left to close
-                await connection.close(reason)
+        if connection.close is None:  # not set up yet: closed as soon as it is
+            connection.closed_because = reason
+            return
+        with contextlib.suppress(Exception):  # already gone: nothing left to close
+            await connection.close(reason)
 
     def _schedule_expiry(self, connection: OpenConnection) -> None:
         if connection.expiry is not None:
@@ -188,7 +199,8 @@ class Connections:
                 await self.revoke(connection, REVOKED)
 
     async def run(self, broker: Broker) -> None:
-        """Act on session changes from every process, and re-check all periodically."""
+        """Act on session changes from every process, and re-check all periodically (and
+        each time the listener starts again, for the changes it may have missed)."""
         sweeper = asyncio.create_task(self._sweep(), name="connections-sweep")
         try:
             while True:
@@ -197,9 +209,10 @@ class Connections:
                         await self.recheck(self._matching(change))
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    log.exception("session change listener failed; restarting")
+                except Exception as exc:  # broker or database away: listen again shortly
+                    log.warning("session change listener stopped: %s", type(exc).__name__)
                     await asyncio.sleep(1.0)
+                    await self._recheck_all()
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -208,7 +221,10 @@ class Connections:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(self._recheck_seconds)
-            try:
-                await self.recheck([c for cs in list(self._by_user.values()) for c in cs])
-            except Exception as exc:  # the database away: try again next round
-                log.warning("connection re-check failed: %s", type(exc).__name__)
+            await self._recheck_all()
+
+    async def _recheck_all(self) -> None:
+        try:
+            await self.recheck([c for cs in list(self._by_user.values()) for c in cs])
+        except Exception as exc:  # the database away: try again next round
+            log.warning("connection re-check failed: %s", type(exc).__name__)

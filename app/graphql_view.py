@@ -58,7 +58,10 @@ def bounded_frames(receive: Receive, send: Send, limit: int) -> Receive:
     async def receive_bounded() -> Message:
         message = await receive()
         if message["type"] == "websocket.receive":
-            size = len(message.get("text") or "") + len(message.get("bytes") or b"")
+            text = message.get("text") or ""
+            size = len(message.get("bytes") or b"") + (
+                len(text) if len(text) * 4 <= limit else len(text.encode())  # UTF-8 bytes
+            )
             if size > limit:
                 reason = f"Frames are limited to {limit} bytes"
                 await send({"type": "websocket.close", "code": 1009, "reason": reason})

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     # open WebSocket connections per user, across this process
     max_connections_per_user: int = Field(default=10, ge=1, le=1000)
     # sockets re-check their session this often, should a revocation broadcast be lost
-    ws_session_recheck_seconds: float = Field(default=30.0, gt=0, le=3600)
+    ws_session_recheck_seconds: float = Field(default=10.0, gt=0, le=3600)
     # what one subscriber may have queued before it counts as behind (then ticks conflate
     # to the newest per symbol, other streams close)
     subscriber_buffer_messages: int = Field(default=10_000, ge=10, le=1_000_000)

@@ -27,6 +27,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from app.connections import OpenConnection
 from resolvers.context import RequestContext
+from schema.errors import coded
 from schema.shared_events import DirectFeed, current_direct_feed, open_direct_feed, payload_json
 
 REFUSED = 4403
@@ -61,10 +62,10 @@ class SessionSocket:
         await self.stop_operations(asyncio.current_task())
         await self.websocket.close(code=REFUSED, reason=reason)
 
-    def bind_connection(self) -> None:
+    async def bind_connection(self) -> None:
         connection = open_connection(self.context)
         if connection is not None:
-            connection.close = self.close_forbidden
+            await connection.bind(self.close_forbidden)
 
     async def handle(self) -> None:
         try:
@@ -81,7 +82,7 @@ class TransportWSHandler(SessionSocket, BaseGraphQLTransportWSHandler[RequestCon
 
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
-        self.bind_connection()
+        await self.bind_connection()
 
     async def stop_operations(self, current: "asyncio.Task[Any] | None") -> None:
         for operation_id, operation in list(self.operations.items()):
@@ -100,7 +101,8 @@ class TransportWSHandler(SessionSocket, BaseGraphQLTransportWSHandler[RequestCon
     async def send_message(self, message: Message) -> None:
         if self._closed:
             return
-        await super().send_message(message)
+        with contextlib.suppress(RuntimeError, OSError):  # closed under a late frame
+            await super().send_message(message)
 
     async def _send_result_stream(
         self, operation: Operation[RequestContext, None], result_source: Any
@@ -131,6 +133,9 @@ class TransportWSHandler(SessionSocket, BaseGraphQLTransportWSHandler[RequestCon
         try:
             async for payload in events:
                 result = await executor.render(to_event(payload))
+                if result.errors:  # from the executor: coded like every other error
+                    request_id = self.context.request_id
+                    result.errors = [coded(error, request_id) for error in result.errors]
                 if not await self._send_frame(operation, prefix + payload_json(result) + "}"):
                     return
         except Exception:
@@ -173,6 +178,9 @@ class LegacyWSHandler(SessionSocket, BaseGraphQLWSHandler[RequestContext, None])
     4403 after its ``connection_error``, like graphql-transport-ws (the library: 1011)."""
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if self.connection_acknowledged:  # one session per socket, as graphql-transport-ws
+            await self.websocket.close(code=4429, reason="Too many initialisation requests")
+            return
         close = self.websocket.close
 
         async def close_refused_as_forbidden(code: int, reason: str) -> None:
@@ -183,7 +191,7 @@ class LegacyWSHandler(SessionSocket, BaseGraphQLWSHandler[RequestContext, None])
             await super().handle_connection_init(message)
         finally:
             self.websocket.close = close  # type: ignore[method-assign]
-        self.bind_connection()
+        await self.bind_connection()
 
     async def stop_operations(self, current: "asyncio.Task[Any] | None") -> None:
         if self.keep_alive_task is not None:

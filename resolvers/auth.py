@@ -175,7 +175,6 @@ async def logout(ctx: RequestContext, refresh_token: str) -> bool:
         {"$set": {"revoked_at": ctx.now(), "revoked_reason": "logout"}},
     )
     if revoked.modified_count:
-        await sessions_changed(ctx.services.broker, session_ids=[session_id])
         await audit.record(
             ctx,
             "auth.logout",
@@ -184,6 +183,7 @@ async def logout(ctx: RequestContext, refresh_token: str) -> bool:
             tenant_id=doc["tenant_id"],
             actor_id=doc["user_id"],
         )
+        await sessions_changed(ctx.services.broker, session_ids=[session_id])  # last
     return True
 
 

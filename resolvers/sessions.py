@@ -72,6 +72,6 @@ async def revoke_session(ctx: RequestContext, raw_id: str) -> bool:
     )
     if result.matched_count == 0:
         raise NotFound("Session not found")
-    await sessions_changed(ctx.services.broker, session_ids=[session_id])
     await audit.record(ctx, "session.revoke", "Session", session_id)
-    return True
+    await sessions_changed(ctx.services.broker, session_ids=[session_id])  # last: it may
+    return True  # close the very socket this runs on

@@ -18,6 +18,7 @@ from beanie import PydanticObjectId
 from models.instruments import pair_of
 from models.investments import Investment
 from models.portfolios import Portfolio
+from resolvers.outages import unavailable_component
 from resolvers.valuation import value_portfolio
 from subscriptions.broker import Broker
 from subscriptions.portfolios import (
@@ -29,6 +30,7 @@ from subscriptions.portfolios import (
 log = logging.getLogger(__name__)
 LOCK_KEY = "fidus:valuation-worker"
 LEASE_MS = 10_000
+RETRY_SECONDS = 1.0  # a valuation that failed for an outage is tried again after this
 
 
 @dataclass
@@ -133,13 +135,20 @@ class ValuationWorker:
             await self._release()
 
     async def _keep_lock(self) -> None:
+        """Renew every third of the lease. Through a Redis outage the lease is kept for as
+        long as it lasts (nobody can take it without Redis either); past that, another
+        process may hold it, and this one stops."""
+        loop = asyncio.get_running_loop()
+        renewed_at = loop.time()
         while True:
             await asyncio.sleep(self.lease_ms / 3000)
-            renewed = await self.broker.try_lock(
-                LOCK_KEY, self._owner, self.lease_ms, unreachable=True
-            )
-            if not renewed:  # another process holds it now
+            renewed = await self.broker.renew_lock(LOCK_KEY, self._owner, self.lease_ms)
+            if renewed is False:
                 raise RuntimeError("valuation worker lost its lease")
+            if renewed:
+                renewed_at = loop.time()
+            elif loop.time() - renewed_at >= self.lease_ms / 1000:
+                raise RuntimeError("valuation worker lost its lease (Redis unreachable)")
 
     async def _release(self) -> None:
         self.active = False
@@ -169,5 +178,12 @@ class ValuationWorker:
                 try:
                     await publish_valuation(self.broker, tenant, portfolio, reason)
                     self.published += 1
-                except Exception:
-                    log.exception("valuation failed", extra={"portfolio": portfolio})
+                except Exception as exc:
+                    component = unavailable_component(exc)
+                    if component is None:
+                        log.exception("valuation failed", extra={"portfolio": portfolio})
+                        continue
+                    # the database or broker is away: try this portfolio again in a second
+                    log.warning("valuation postponed: %s unavailable", component)
+                    retry_at = time.monotonic() + RETRY_SECONDS
+                    self.coalescer.mark((tenant, portfolio), reason, retry_at)

@@ -106,7 +106,10 @@ def compile_plan(
                     return None
                 rendered[key] = None
             else:
-                rendered[key] = serialize(value)
+                try:
+                    rendered[key] = serialize(value)
+                except Exception:  # e.g. an Int out of range: the executor reports it
+                    return None
         return {root_key: rendered}
 
     return plan

@@ -181,20 +181,22 @@ class Broker:
                     event = await subscriber.get()  # Unsubscribed once closed
                     self._dispatch(topic, event.message)
 
-    async def try_lock(
-        self, key: str, owner: str, ttl_ms: int, *, unreachable: bool = False
-    ) -> bool:
+    async def try_lock(self, key: str, owner: str, ttl_ms: int) -> bool:
         """Take the lease, or renew it when ``owner`` holds it (one atomic script, so a
         lease that lapsed and went to another owner is never extended); always granted
-        without Redis. When Redis cannot be asked, answers ``unreachable``: a holder
-        renewing keeps its lease through an outage (nobody else can take it meanwhile,
-        and a restarted Redis has forgotten it, so the next renewal takes it afresh)."""
+        without Redis, refused when Redis cannot be asked."""
+        return bool(await self.renew_lock(key, owner, ttl_ms))
+
+    async def renew_lock(self, key: str, owner: str, ttl_ms: int) -> bool | None:
+        """As ``try_lock``, but None when Redis cannot be asked: the holder decides how
+        long it may go on without an answer (a restarted Redis has forgotten the lease,
+        and the next renewal takes it afresh)."""
         if self._redis is None:
             return True
         try:
             granted = await self._redis.eval(_TAKE_OR_RENEW, 1, self._ns + key, owner, ttl_ms)
         except (OSError, aioredis.RedisError):
-            return unreachable
+            return None
         return bool(granted)
 
     async def release_lock(self, key: str, owner: str) -> None:

@@ -81,3 +81,14 @@ async def test_a_null_in_a_non_null_field_goes_to_the_executor_for_its_error() -
     broken.bid = None  # type: ignore[assignment]
     rendered = await subscription.render(broken)
     assert rendered.errors and rendered.data is None
+
+
+async def test_a_value_its_scalar_cannot_serialize_goes_to_the_executor() -> None:
+    """MT5 flags are unsigned 32-bit; GraphQL's Int is signed: the executor's error, not
+    an exception out of the plan."""
+    subscription = executor('subscription { ticks(symbols: ["A"]) { symbol flags } }', {})
+    wide = tick()
+    wide.flags = 2**31
+    rendered = await subscription.render(wide)
+    assert subscription.__dict__["_fidus_plan"] is not None
+    assert rendered.errors and rendered.data is None

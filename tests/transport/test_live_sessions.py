@@ -171,6 +171,24 @@ async def test_renew_connection_over_http_is_bad_input(api, world):
     member = world("acme", "investor")
     result = await api.gql(RENEW, {"t": member.token}, token=member.token)
     assert result.code == "BAD_USER_INPUT"
+    anonymous = await api.gql(RENEW, {"t": member.token})
+    assert anonymous.code == "UNAUTHENTICATED"  # signed-in callers only, like every mutation
+
+
+async def test_a_legacy_socket_takes_one_connection_init(base_url, world):
+    """A second init (another user's token, say) would swap the socket's session."""
+    url = base_url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-ws"]) as legacy:
+        first = {"authorization": f"Bearer {world('acme', 'investor').token}"}
+        await legacy.send(json.dumps({"type": "connection_init", "payload": first}))
+        assert json.loads(await legacy.recv())["type"] == "connection_ack"
+        second = {"authorization": f"Bearer {world('acme', 'admin').token}"}
+        await legacy.send(json.dumps({"type": "connection_init", "payload": second}))
+        with pytest.raises(websockets.ConnectionClosed):
+            async with asyncio.timeout(2):
+                while True:
+                    await legacy.recv()
+        assert legacy.close_code == 4429
 
 
 async def test_frames_above_the_body_limit_close_the_socket(base_url, world, settings):
