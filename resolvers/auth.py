@@ -31,6 +31,7 @@ from resolvers.credentials import (
     start_session,
     verify_password,
 )
+from resolvers.writes import set_fields
 from subscriptions.sessions import sessions_changed
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,10 @@ async def login(
     await throttle.clear(account)
     assert user.password_hash is not None
     if ctx.services.passwords.needs_rehash(user.password_hash):
-        user.password_hash = await hash_password(ctx.services, password)
-        await user.save()
+        rehashed = await hash_password(ctx.services, password)  # unless changed meanwhile
+        await set_fields(
+            user, {"password_hash": rehashed}, expect={"password_hash": user.password_hash}
+        )
     result = await start_session(ctx, user)
     await audit.record(
         ctx,

@@ -13,6 +13,7 @@ from models.errors import BadUserInput
 from models.identity import ActionToken, OutboxMessage, RefreshSession, TokenPurpose
 from models.users import User
 from resolvers.context import RequestContext, Services
+from resolvers.writes import set_fields
 from subscriptions.broker import Broker
 from subscriptions.sessions import sessions_changed
 
@@ -67,9 +68,10 @@ async def verify_password(services: Services, password_hash: str | None, passwor
 
 
 async def set_password(ctx: RequestContext, user: User, password: str) -> None:
-    user.password_hash = await hash_password(ctx.services, password)
-    user.password_changed_at = ctx.now()
-    await user.save()
+    password_hash = await hash_password(ctx.services, password)
+    changes = {"password_hash": password_hash, "password_changed_at": ctx.now()}
+    if not await set_fields(user, changes, expect={"erased_at": None}):
+        raise BadUserInput("This account no longer exists", field="password")
 
 
 def split_refresh_token(token: str) -> tuple[PydanticObjectId, str] | None:

@@ -16,6 +16,7 @@ from models.users import STAFF_ROLES, Role, User
 from resolvers import audit
 from resolvers.context import RequestContext
 from resolvers.scope import get_in_tenant, tenant_filter
+from resolvers.writes import changed_fields, set_fields
 
 MAX_RATE = Decimal("0.5")
 
@@ -64,6 +65,7 @@ async def update_fund(ctx: RequestContext, code: str, changes: FundChanges) -> F
     """ADMIN only; terms of existing investments are frozen, so edits apply to new ones."""
     principal = ctx.require_role(Role.ADMIN)
     fund = await get_fund(principal.tenant_id, code, field="code")
+    read = fund.model_dump()
     before = fund.model_dump(
         include={"name", "minimum_investment", "monthly_rate", "invitation_only"}, mode="json"
     )
@@ -88,7 +90,7 @@ async def update_fund(ctx: RequestContext, code: str, changes: FundChanges) -> F
         fund.monthly_rate = changes.monthly_rate
     if changes.invitation_only is not None:
         fund.invitation_only = changes.invitation_only
-    await fund.save()
+    await set_fields(fund, changed_fields(fund, read))
     await audit.record(
         ctx,
         "fund.update",

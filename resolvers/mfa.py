@@ -10,6 +10,7 @@ from models.errors import BadUserInput, Conflict
 from models.users import User
 from resolvers import audit
 from resolvers.context import RequestContext
+from resolvers.writes import set_fields
 
 _STEP_SECONDS = 30
 _DRIFT_STEPS = 1
@@ -57,8 +58,8 @@ async def enroll(ctx: RequestContext) -> Enrollment:
     if user.mfa_enabled:
         raise Conflict("MFA is already enabled; disable it first")
     secret = pyotp.random_base32()
-    user.mfa_pending_secret = secret
-    await user.save()
+    if not await set_fields(user, {"mfa_pending_secret": secret}, expect={"mfa_secret": None}):
+        raise Conflict("MFA is already enabled; disable it first")
     uri = pyotp.TOTP(secret).provisioning_uri(
         name=user.email, issuer_name=ctx.services.policy.mfa_issuer
     )
@@ -71,8 +72,14 @@ async def confirm(ctx: RequestContext, code: str) -> bool:
         raise Conflict("No MFA enrollment is pending; call enrollMfa first")
     if not await _claim_step(user, "mfa_pending_secret", code, ctx.now().timestamp()):
         raise BadUserInput("Invalid one-time code", field="code")
-    user.mfa_secret, user.mfa_pending_secret = user.mfa_pending_secret, None
-    await user.save()
+    pending = user.mfa_pending_secret
+    enabled = await set_fields(
+        user,
+        {"mfa_secret": pending, "mfa_pending_secret": None},
+        expect={"mfa_pending_secret": pending, "mfa_secret": None},
+    )
+    if not enabled:
+        raise Conflict("The MFA enrollment changed meanwhile; call enrollMfa again")
     await audit.record(ctx, "mfa.enable", "User", user.id)
     return True
 
@@ -83,7 +90,7 @@ async def disable(ctx: RequestContext, code: str) -> bool:
         raise Conflict("MFA is not enabled")
     if not await accept_code(user, code, ctx.now().timestamp()):
         raise BadUserInput("Invalid one-time code", field="code")
-    user.mfa_secret = None
-    await user.save()
+    if not await set_fields(user, {"mfa_secret": None}, expect={"mfa_secret": user.mfa_secret}):
+        raise Conflict("MFA changed meanwhile; reload and try again")
     await audit.record(ctx, "mfa.disable", "User", user.id)
     return True

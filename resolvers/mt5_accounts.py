@@ -19,6 +19,7 @@ from resolvers.context import RequestContext
 from resolvers.funds import get_fund
 from resolvers.portfolios import get_portfolio
 from resolvers.service_tokens import ServiceCaller
+from resolvers.writes import set_fields
 from subscriptions.broker import Broker
 from subscriptions.payloads import SYMBOL_PATTERN
 from subscriptions.portfolios import mark_portfolio
@@ -146,12 +147,14 @@ async def map_account(
     fund = await get_fund(principal.tenant_id, fund_code)
     if not initial_allocation.is_finite() or initial_allocation <= 0:
         raise BadUserInput("Initial allocation must be positive", field="initialAllocation")
-    account.fund_code = fund.code
-    account.initial_allocation = initial_allocation
+    mapping: dict[str, object] = {
+        "fund_code": fund.code,
+        "initial_allocation": initial_allocation,
+    }
     if raw_portfolio_id is not None:
         portfolio = await get_portfolio(ctx, raw_portfolio_id, field="portfolioId")
-        account.portfolio_id = portfolio.id
-    await account.save()
+        mapping["portfolio_id"] = portfolio.id
+    await set_fields(account, mapping)  # snapshots update the same document concurrently
     await audit.record(
         ctx,
         "mt5.map",

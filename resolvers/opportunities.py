@@ -22,6 +22,7 @@ from resolvers.investments import find_replay
 from resolvers.pagination import Page, keyset_page
 from resolvers.portfolios import default_portfolio
 from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
+from resolvers.writes import changed_fields, set_fields
 from subscriptions.opportunities import opportunity_stream, publish_opportunity
 from subscriptions.portfolios import mark_portfolio
 
@@ -114,8 +115,12 @@ async def update(ctx: RequestContext, raw_id: str, fields: OpportunityFields) ->
             raise Conflict("Target and minimum are fixed once the opportunity is published")
         if opportunity.status is not OpportunityStatus.OPEN:
             raise Conflict(f"A {opportunity.status.value} opportunity cannot be edited")
+    read = opportunity.model_dump()
     _apply(opportunity, fields, ctx.now())
-    await opportunity.save()
+    # the edited fields only: investments move raised_amount concurrently
+    changes = changed_fields(opportunity, read)
+    if not await set_fields(opportunity, changes, expect={"status": opportunity.status}):
+        raise Conflict("The opportunity changed status meanwhile; reload and edit again")
     await audit.record(ctx, "opportunity.update", "Opportunity", opportunity.id)
     return opportunity
 

@@ -11,6 +11,7 @@ from resolvers import audit
 from resolvers.context import RequestContext
 from resolvers.credentials import hash_secret, new_secret
 from resolvers.scope import get_in_tenant, tenant_filter
+from resolvers.writes import set_fields
 
 TOKEN_PREFIX = "fst_"  # noqa: S105 - a prefix, not a secret
 KNOWN_SCOPES = frozenset({"mt5:ingest"})
@@ -65,10 +66,8 @@ async def list_tokens(ctx: RequestContext) -> list[ServiceToken]:
 async def revoke(ctx: RequestContext, raw_id: str) -> bool:
     principal = ctx.require_role(Role.ADMIN)
     token = await get_in_tenant(ServiceToken, principal, raw_id, what="Service token")
-    if token.revoked_at is not None:
+    if not await set_fields(token, {"revoked_at": ctx.now()}, expect={"revoked_at": None}):
         raise Conflict("Service token is already revoked")
-    token.revoked_at = ctx.now()
-    await token.save()
     await audit.record(ctx, "service_token.revoke", "ServiceToken", token.id)
     return True
 

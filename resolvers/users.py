@@ -26,6 +26,7 @@ from resolvers.context import RequestContext
 from resolvers.credentials import check_password_policy, hash_password, issue_action_token
 from resolvers.pagination import Page, keyset_page
 from resolvers.scope import get_in_tenant, tenant_filter
+from resolvers.writes import set_fields
 
 MAX_SEARCH_LENGTH = 100
 MAX_REASON_LENGTH = 2000
@@ -139,25 +140,29 @@ async def create_user(ctx: RequestContext, new: NewUser) -> User:
 
 
 async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:
+    """Only the fields given are written (a stale copy of the user never overwrites a
+    concurrent password change, KYC decision or erasure)."""
     user = ctx.require_principal().user
+    fields: dict[str, object] = {}
     if changes.full_name is not None:
-        user.full_name = clean_full_name(changes.full_name)
-        user.search = search_terms(user.full_name, user.email)
+        fields["full_name"] = clean_full_name(changes.full_name)
+        fields["search"] = search_terms(str(fields["full_name"]), user.email)
     if changes.phone is not None:
         phone = changes.phone.replace(" ", "")
         if phone and not PHONE_PATTERN.fullmatch(phone):
             raise BadUserInput(
                 "Phone must be in international format, e.g. +41791234567", field="phone"
             )
-        user.phone = phone or None
+        fields["phone"] = phone or None
     if changes.base_currency is not None:
         currency = changes.base_currency.strip().upper()
         if not CURRENCY_PATTERN.fullmatch(currency):
             raise BadUserInput(
                 "Base currency must be an ISO 4217 code such as USD", field="baseCurrency"
             )
-        user.base_currency = currency
-    await user.save()
+        fields["base_currency"] = currency
+    if not await set_fields(user, fields, expect={"erased_at": None}):
+        raise NotFound("User not found")
     return user
 
 
@@ -172,8 +177,8 @@ async def review_kyc(
         raise BadUserInput("A review sets PENDING, APPROVED or REJECTED", field="status")
     reason = clean_review_reason(reason, required=status is KycStatus.REJECTED)
     previous = user.kyc_status
-    user.kyc_status = status
-    await user.save()
+    if not await set_fields(user, {"kyc_status": status}, expect={"kyc_status": previous}):
+        raise Conflict("The KYC status changed meanwhile; reload and review again")
     await audit_kyc_change(ctx, user, previous, reason)
     return user
 
