@@ -213,3 +213,42 @@ async def test_concurrent_investments_never_oversubscribe(api, world, runtime):
     stored = await Opportunity.get(deal["id"])
     assert str(stored.raised_amount) == "49000.00"
     assert stored.raised_amount <= stored.target_raise
+
+
+async def test_edits_during_investments_keep_every_amount_raised(api, world):
+    """An edit that read the opportunity before an investment must not write its old
+    raised amount back (whole-document saves did)."""
+    deal = await open_deal(api, world, target="1000000.00", minimum="1000.00")
+    tenant = await User.get(world("acme", "investor").id)
+    password_hash = (await User.get(world("acme", "investor").id)).password_hash
+    investors = []
+    for i in range(8):
+        email = f"editrace{i}@acme.test"
+        user = User(
+            tenant_id=tenant.tenant_id,
+            email=email,
+            full_name=f"Edit Race {i}",
+            role=Role.INVESTOR,
+            kyc_status=KycStatus.APPROVED,
+            password_hash=password_hash,
+            search=search_terms("Edit Race", email),
+        )
+        await user.insert()
+        payload = await api.login("acme", email, PASSWORD)
+        investors.append(Member("acme", email, Role.INVESTOR, str(user.id), payload["accessToken"]))
+    manager = world("acme", "manager")
+    results = await asyncio.gather(
+        *[
+            call
+            for i, m in enumerate(investors)
+            for call in (
+                api.gql(INVEST, {"id": deal["id"], "a": "1000.00", "k": f"e{i}"}, token=m.token),
+                api.gql(
+                    UPDATE, {"id": deal["id"], "i": {"description": f"v{i}"}}, token=manager.token
+                ),
+            )
+        ]
+    )
+    assert all(not r.errors for r in results), [r.errors for r in results if r.errors]
+    stored = await Opportunity.get(deal["id"])
+    assert str(stored.raised_amount) == "8000.00"
