@@ -322,14 +322,15 @@ class Dispatcher:
     async def _disable(self, endpoint: WebhookEndpoint, now: datetime) -> None:
         """410 Gone: the receiver says the endpoint is gone for good."""
         reason = f"the receiver answered 410 Gone at {now.isoformat()}"
+        # audited first: whoever sees the endpoint disabled finds the entry saying why
+        await audit.record_system(
+            endpoint.tenant_id, "webhook.disabled", "WebhookEndpoint", endpoint.id, reason=reason
+        )
         await WebhookEndpoint.get_pymongo_collection().update_one(
             {"_id": endpoint.id, "tenant_id": endpoint.tenant_id},
             {"$set": {"enabled": False, "disabled_reason": reason, "updated_at": now}},
         )
         await cancel_pending(endpoint.id, reason)
-        await audit.record_system(
-            endpoint.tenant_id, "webhook.disabled", "WebhookEndpoint", endpoint.id, reason=reason
-        )
         log.warning("webhook disabled", extra={"webhook_id": str(endpoint.id), "why": reason})
 
 

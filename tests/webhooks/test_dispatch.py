@@ -117,8 +117,13 @@ async def test_410_gone_disables_the_endpoint(api, world, hooks, receiver):
     await send_test(api, admin, webhook["id"])
     [delivery] = await settled(api, admin, webhook["id"])
     assert delivery["status"] == "FAILED" and delivery["attemptCount"] == 1
-    [listed] = (await api.gql(LIST, token=admin.token)).ok()["webhooks"]
-    assert listed["enabled"] is False and "410 Gone" in listed["disabledReason"]
+
+    async def disabled():  # the delivery's outcome is recorded just before the endpoint's
+        [listed] = (await api.gql(LIST, token=admin.token)).ok()["webhooks"]
+        return listed if listed["enabled"] is False else None
+
+    listed = await eventually(disabled)
+    assert "410 Gone" in listed["disabledReason"]
     assert listed["secret"] is None
     assert await AuditEntry.find_one({"action": "webhook.disabled"}) is not None
     # a disabled endpoint gets no events and no tests ...
