@@ -7,13 +7,14 @@ graphql-ws handlers, made to treat the socket as a session.
 - A ``next`` frame whose payload is a shared rendering (``schema.shared_events``) is
   encoded once for every subscriber: only the operation id is spliced in."""
 
+import abc
 import asyncio
 import contextlib
 import functools
-import logging
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
 from starlette.websockets import WebSocketDisconnect
 from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -33,7 +34,6 @@ from schema.shared_events import DirectFeed, current_direct_feed, open_direct_fe
 REFUSED = 4403
 INTERNAL = "INTERNAL_SERVER_ERROR"
 RAW_SEND = "fidus.raw_send"  # the server's own ASGI send, kept in the WebSocket's scope
-log = logging.getLogger(__name__)
 
 
 def open_connection(context: RequestContext) -> OpenConnection | None:
@@ -41,7 +41,7 @@ def open_connection(context: RequestContext) -> OpenConnection | None:
     return connection if isinstance(connection, OpenConnection) else None
 
 
-class SessionSocket:
+class SessionSocket(abc.ABC):
     """What both protocol handlers share: the open connection is told how to close this
     socket once it is set up, and forgotten when the socket ends."""
 
@@ -50,9 +50,9 @@ class SessionSocket:
 
     websocket: AsyncWebSocketAdapter
 
+    @abc.abstractmethod
     async def stop_operations(self, current: "asyncio.Task[Any] | None") -> None:
         """Cancel every operation but ``current`` (which is the caller: it just ends)."""
-        raise NotImplementedError
 
     async def close_forbidden(self, reason: str) -> None:
         """Stop every operation, then close with 4403; nothing more runs on the socket."""
@@ -138,12 +138,9 @@ class TransportWSHandler(SessionSocket, BaseGraphQLTransportWSHandler[RequestCon
                     result.errors = [coded(error, request_id) for error in result.errors]
                 if not await self._send_frame(operation, prefix + payload_json(result) + "}"):
                     return
-        except Exception:
-            log.exception("live feed failed", extra={"operation_id": operation.id})
-            error = {
-                "message": "Internal server error",
-                "extensions": {"code": "INTERNAL_SERVER_ERROR"},
-            }
+        except Exception as exc:  # the source failed: coded (and logged) like any error
+            failure = GraphQLError(str(exc), path=[operation.id], original_error=exc)
+            error = coded(failure, self.context.request_id).formatted
             payload = orjson.dumps({"data": None, "errors": [error]}).decode()
             await self._send_frame(operation, prefix + payload + "}")
         finally:

@@ -295,3 +295,41 @@ async def test_a_completed_tick_stream_lets_go_of_its_topics(api, base_url, worl
             break
         await asyncio.sleep(0.02)
     assert broker.active_topics == before
+
+
+async def test_a_failing_direct_feed_answers_a_coded_masked_error(
+    base_url, world, runtime, monkeypatch
+):
+    """After the first event the handler feeds the stream itself; should the source fail
+    there, the client gets the contract's masked error (with the request id), then
+    `complete`, and the socket stays usable."""
+    from schema import ticks as tick_schema
+
+    def broken(_item):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(tick_schema, "tick_of_message", broken)
+    member = world("acme", "investor")
+    tenant = (await User.get(ObjectId(member.id))).tenant_id
+    socket = await Socket.open(base_url, member.token)
+    await socket.subscribe("ticks", TICKS, {"s": ["FAIL1"]})
+    frames: list[dict] = []
+    for attempt in range(50):
+        await runtime.services.broker.publish(
+            f"ticks:{tenant}:FAIL1",
+            f'{{"symbol":"FAIL1","time_msc":{1_700_000_000_000 + attempt},"bid":1.0,"ask":2.0}}',
+        )
+        try:
+            frames.append(await socket.next(0.1))
+        except TimeoutError:
+            continue
+        if frames[-1]["type"] == "complete":
+            break
+    assert frames[0]["payload"]["data"]["ticks"]["symbol"] == "FAIL1"  # through Strawberry
+    [error] = frames[-2]["payload"]["errors"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "secret internals" not in error["message"]
+    assert frames[-1] == {"id": "ticks", "type": "complete"}
+    me = await socket.result_of("me", ME)
+    assert me["payload"]["data"]["me"]["id"] == member.id
+    await socket.close()
