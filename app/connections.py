@@ -17,6 +17,7 @@ from app.auth import AccessTokens, principal_for_token
 from models.errors import Forbidden, Unauthenticated
 from models.identity import RefreshSession
 from resolvers.context import Principal, RequestContext
+from resolvers.outages import unavailable_component
 from resolvers.sessions import resolve_principal
 from subscriptions.broker import Broker
 from subscriptions.sessions import SessionsChanged, session_changes
@@ -209,8 +210,8 @@ class Connections:
                         await self.recheck(self._matching(change))
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # broker or database away: listen again shortly
-                    log.warning("session change listener stopped: %s", type(exc).__name__)
+                except Exception as exc:  # listen again shortly, then catch up
+                    _log_failure("session change listener stopped", exc)
                     await asyncio.sleep(1.0)
                     await self._recheck_all()
         finally:
@@ -226,5 +227,14 @@ class Connections:
     async def _recheck_all(self) -> None:
         try:
             await self.recheck([c for cs in list(self._by_user.values()) for c in cs])
-        except Exception as exc:  # the database away: try again next round
-            log.warning("connection re-check failed: %s", type(exc).__name__)
+        except Exception as exc:  # try again next round
+            _log_failure("connection re-check failed", exc)
+
+
+def _log_failure(what: str, error: Exception) -> None:
+    """An outage (database or broker away) is a warning; anything else a bug to see."""
+    component = unavailable_component(error)
+    if component is not None:
+        log.warning("%s: %s unavailable", what, component)
+    else:
+        log.error(what, exc_info=error)
