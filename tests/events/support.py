@@ -1,10 +1,9 @@
-"""Shortcuts for the events tests: GraphQL documents, an event in a given state, and a
-crowd of investors with tokens."""
+"""Shortcuts for the events tests: GraphQL documents and an event in a given state (a
+crowd of investors with tokens: ``tests.support.domain.crowd``)."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models.users import Role, User, search_terms
 from tests.conftest import Member
 
 EVENT_FIELDS = "id title status startsAt endsAt capacity registeredCount waitlistCount"
@@ -74,25 +73,3 @@ async def event_of(api, member: Member, event_id: str) -> dict[str, Any]:
         "event"
     ]
     return found
-
-
-async def crowd(api, world, size: int, tenant: str = "acme") -> list[Member]:
-    """``size`` more investors of ``tenant``, logged in."""
-    template = await User.get(world(tenant, "investor").id)
-    members = []
-    for i in range(size):
-        email = f"guest{i}@{tenant}.test"
-        user = User(
-            tenant_id=template.tenant_id,
-            email=email,
-            full_name=f"Guest {i}",
-            role=Role.INVESTOR,
-            password_hash=template.password_hash,
-            search=search_terms(f"Guest {i}", email),
-        )
-        await user.insert()
-        member = Member(tenant, email, Role.INVESTOR, str(user.id))
-        payload = await api.login(tenant, email, member.password)
-        member.token = payload["accessToken"]
-        members.append(member)
-    return members

@@ -9,10 +9,10 @@ from tests.events.support import (
     CANCEL,
     CANCEL_EVENT,
     create_event,
-    crowd,
     published_event,
     register,
 )
+from tests.support.domain import crowd
 
 ROOM = "https://meet.example.com/room/42?pwd=abc"
 JOIN = "query($id: ID!) { event(id: $id) { joinUrl roomUrl myRegistration { status } } }"

@@ -13,11 +13,11 @@ from tests.events.support import (
     MINE,
     REGISTER,
     create_event,
-    crowd,
     event_of,
     published_event,
     register,
 )
+from tests.support.domain import crowd
 
 
 async def _counts(api, member, event_id):

@@ -6,10 +6,9 @@ import contextlib
 import json
 
 from models.opportunities import Opportunity
-from models.users import KycStatus, Role, User, search_terms
+from models.users import KycStatus
 from subscriptions.opportunities import opportunities_topic
-from tests.conftest import PASSWORD, Member
-from tests.support.domain import make_ready, tenant_of
+from tests.support.domain import crowd, make_ready, tenant_of
 
 CREATE = """mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) {
   id name status targetRaise minimumInvestment raisedAmount sector } }"""
@@ -184,22 +183,7 @@ async def test_invest_checks_kyc_minimum_capacity_and_status(api, world):
 
 async def test_concurrent_investments_never_oversubscribe(api, world, runtime):
     deal = await open_deal(api, world, target="50000.00", minimum="1000.00")
-    tenant = await User.get(world("acme", "investor").id)
-    investors = []
-    for i in range(12):
-        email = f"crowd{i}@acme.test"
-        user = User(
-            tenant_id=tenant.tenant_id,
-            email=email,
-            full_name=f"Crowd {i}",
-            role=Role.INVESTOR,
-            kyc_status=KycStatus.APPROVED,
-            password_hash=(await User.get(world("acme", "investor").id)).password_hash,
-            search=search_terms("Crowd", email),
-        )
-        await user.insert()
-        payload = await api.login("acme", email, PASSWORD)
-        investors.append(Member("acme", email, Role.INVESTOR, str(user.id), payload["accessToken"]))
+    investors = await crowd(api, world, 12, name="Crowd", kyc_status=KycStatus.APPROVED)
     # 12 investors × 7,000 = 84,000 asked for 50,000 of capacity
     results = await asyncio.gather(
         *[
@@ -219,23 +203,7 @@ async def test_edits_during_investments_keep_every_amount_raised(api, world):
     """An edit that read the opportunity before an investment must not write its old
     raised amount back (whole-document saves did)."""
     deal = await open_deal(api, world, target="1000000.00", minimum="1000.00")
-    tenant = await User.get(world("acme", "investor").id)
-    password_hash = (await User.get(world("acme", "investor").id)).password_hash
-    investors = []
-    for i in range(8):
-        email = f"editrace{i}@acme.test"
-        user = User(
-            tenant_id=tenant.tenant_id,
-            email=email,
-            full_name=f"Edit Race {i}",
-            role=Role.INVESTOR,
-            kyc_status=KycStatus.APPROVED,
-            password_hash=password_hash,
-            search=search_terms("Edit Race", email),
-        )
-        await user.insert()
-        payload = await api.login("acme", email, PASSWORD)
-        investors.append(Member("acme", email, Role.INVESTOR, str(user.id), payload["accessToken"]))
+    investors = await crowd(api, world, 8, name="Edit Race", kyc_status=KycStatus.APPROVED)
     manager = world("acme", "manager")
     results = await asyncio.gather(
         *[

@@ -8,7 +8,7 @@ from typing import Any
 from beanie import PydanticObjectId
 
 from models.documents import DocumentCategory, DocumentRecord, SignatureRecord
-from models.users import KycStatus, User
+from models.users import KycStatus, Role, User, search_terms
 from resolvers import document_files
 from subscriptions.payloads import TickPayload
 from tests.support.api import Api
@@ -90,3 +90,36 @@ async def invest_in_fund(
 
 def money(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+async def crowd(
+    api: Any,
+    world: Any,
+    size: int,
+    tenant: str = "acme",
+    name: str = "Guest",
+    kyc_status: KycStatus = KycStatus.NOT_STARTED,
+) -> list[Any]:
+    """``size`` more investors of ``tenant`` (``name`` 0, 1, ...), logged in."""
+    from tests.conftest import Member
+
+    template = await User.get(world(tenant, "investor").id)
+    assert template is not None
+    members = []
+    for i in range(size):
+        email = f"{name.lower().replace(' ', '')}{i}@{tenant}.test"
+        user = User(
+            tenant_id=template.tenant_id,
+            email=email,
+            full_name=f"{name} {i}",
+            role=Role.INVESTOR,
+            kyc_status=kyc_status,
+            password_hash=template.password_hash,
+            search=search_terms(f"{name} {i}", email),
+        )
+        await user.insert()
+        member = Member(tenant, email, Role.INVESTOR, str(user.id))
+        payload = await api.login(tenant, email, member.password)
+        member.token = payload["accessToken"]
+        members.append(member)
+    return members
