@@ -15,10 +15,9 @@ from beanie import PydanticObjectId
 
 from app.auth import AccessTokens, principal_for_token
 from models.errors import Forbidden, Unauthenticated
-from models.identity import RefreshSession
 from resolvers.context import Principal, RequestContext
 from resolvers.outages import unavailable_component
-from resolvers.sessions import resolve_principal
+from resolvers.sessions import live_session_ids, resolve_principal
 from subscriptions.broker import Broker
 from subscriptions.sessions import SessionsChanged, session_changes
 
@@ -183,18 +182,8 @@ class Connections:
         candidates = [c for c in connections if not c.closed]
         if not candidates:
             return
-        session_ids = list({c.principal.session_id for c in candidates})
-        live = {
-            doc["_id"]
-            async for doc in RefreshSession.get_pymongo_collection().find(
-                {
-                    "_id": {"$in": session_ids},
-                    "revoked_at": None,
-                    "expires_at": {"$gt": self._clock()},
-                },
-                projection={"_id": 1},
-            )
-        }
+        session_ids = list({c.principal.session_id for c in candidates if c.principal.session_id})
+        live = await live_session_ids(session_ids, self._clock())
         for connection in candidates:
             if connection.principal.session_id not in live:
                 await self.revoke(connection, REVOKED)

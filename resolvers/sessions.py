@@ -14,6 +14,21 @@ from resolvers.scope import parse_id
 from subscriptions.sessions import sessions_changed
 
 
+def live(now: datetime) -> dict[str, object]:
+    """The criteria of a session still in force."""
+    return {"revoked_at": None, "expires_at": {"$gt": now}}
+
+
+async def live_session_ids(
+    session_ids: list[PydanticObjectId], now: datetime
+) -> set[PydanticObjectId]:
+    """Which of these sessions are still in force: one query, whatever their number."""
+    found = RefreshSession.get_pymongo_collection().find(
+        {"_id": {"$in": session_ids}, **live(now)}, projection={"_id": 1}
+    )
+    return {doc["_id"] async for doc in found}
+
+
 async def resolve_principal(
     user_id: str, tenant_id: str, session_id: str, *, now: datetime
 ) -> Principal | None:
@@ -30,8 +45,7 @@ async def resolve_principal(
                 "_id": sid,
                 "user_id": uid,
                 "tenant_id": tid,
-                "revoked_at": None,
-                "expires_at": {"$gt": now},
+                **live(now),
             },
             projection={"_id": 1},
         ),
@@ -49,8 +63,7 @@ async def list_sessions(ctx: RequestContext) -> list[RefreshSession]:
             {
                 "tenant_id": principal.tenant_id,
                 "user_id": principal.user_id,
-                "revoked_at": None,
-                "expires_at": {"$gt": ctx.now()},
+                **live(ctx.now()),
             }
         )
         .sort("-_id")
