@@ -48,7 +48,7 @@ class BufferLimits:
     """How much one subscriber may have queued before it counts as behind."""
 
     messages: int = 10_000
-    bytes: int = 4 * 1024 * 1024
+    bytes: int = 4 * 1024 * 1024  # counted as characters of the JSON text (ASCII: bytes)
 
 
 class Sink:
