@@ -6,8 +6,10 @@ import hmac
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HTTP_REQUESTS = Counter(
@@ -23,17 +25,20 @@ TICKS_INGESTED = Counter("fidus_ticks_ingested_total", "Ticks accepted by POST /
 TICKS_REJECTED = Counter(
     "fidus_ticks_rejected_total", "Ticks rejected by POST /mt5/ticks, by reason", ["reason"]
 )
-FIXED_ROUTES = frozenset(
-    {"/graphql", "/health", "/health/ready", "/metrics", "/mt5/ticks", "/mt5/accounts"}
-)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-def route_label(path: str) -> str:
-    """Paths carry ids: label by the fixed route, else by the first segment (bounded)."""
-    if path in FIXED_ROUTES:
-        return path
-    first = path.strip("/").split("/", 1)[0]
-    return f"/{first}/…" if first.isidentifier() and len(first) <= 32 else "other"
+def route_label(scope: Scope) -> str:
+    """The template of the route that took the request (``/documents/{id}/download``);
+    ``other`` for anything no route matched, so random paths add no series."""
+    route = scope.get("route")
+    if isinstance(route, Route | Mount):
+        return route.path_format
+    return "other"
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
 
 
 def rejection_label(reason: str) -> str:
@@ -64,16 +69,18 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, observe)
         finally:
-            route = route_label(scope["path"])
-            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            route = route_label(scope)
+            HTTP_REQUESTS.labels(method_label(scope["method"]), route, str(status)).inc()
             HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text format; with FIDUS_METRICS_TOKEN set, only for that bearer token."""
+    """Prometheus text format; with FIDUS_METRICS_TOKEN set, only for that bearer token.
+    The text is rendered in a worker thread: a large registry never stalls the event loop."""
     expected = request.app.state.runtime.settings.metrics_token
     if expected is not None:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
             return Response("unauthorized\n", status_code=401, media_type="text/plain")
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    body = await run_in_threadpool(generate_latest, REGISTRY)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

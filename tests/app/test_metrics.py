@@ -2,11 +2,19 @@
 requests by route, active subscriptions, ticks ingested/rejected; optionally token-gated."""
 
 import asyncio
+import secrets
+import threading
+from collections.abc import Iterator
 
 from gql import Client, gql
+from prometheus_client import REGISTRY
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 from pydantic import SecretStr
+from starlette.routing import Mount, Route
 
+from app.metrics import METHODS
 from tests.mt5.test_ingest import post, tick
 from tests.transport.test_websocket import transport
 
@@ -78,3 +86,57 @@ async def test_a_metrics_token_gates_the_route(api, runtime, monkeypatch):
     )
     assert (refused.status_code, wrong.status_code) == (401, 401)
     assert await scrape(api, "scrape-secret-123")
+
+
+# methods the HTTP parser accepts but Fidus routes none of, and tokens it may refuse itself
+ODD_METHODS = ("PROPFIND", "MKCOL", "PURGE", "SEARCH", "LOCK", "TRACE", "REPORT", "X-SCAN")
+
+
+async def test_random_paths_and_methods_add_no_series(api, app):
+    """A scanner's paths and methods all land on ``other``; a matched route is labelled by
+    its template, never by the ids in the path."""
+    tokens = [secrets.token_hex(6) for _ in range(200)]
+    probes = [f"/wp_{token}/admin" for token in tokens[:150]]
+    probes += [f"/documents/{token}/download" for token in tokens[150:175]]
+    probes += [f"/events/evt_{token}.ics" for token in tokens[175:]]
+    for index, path in enumerate(probes):
+        method = ODD_METHODS[index % len(ODD_METHODS)] if index % 2 else "GET"
+        response = await api.client.request(method, f"{api.base_url}{path}")
+        assert response.status_code < 500
+    for method in ODD_METHODS:
+        await api.client.request(method, f"{api.base_url}/graphql")
+
+    samples = await scrape(api)
+    http = [dict(labels) for name, labels in samples if name.startswith("fidus_http_")]
+    templates = {r.path_format for r in app.routes if isinstance(r, Route | Mount)}
+    assert {labels["route"] for labels in http} <= templates | {"other"}
+    assert {"/documents/{id}/download", "/events/{event_id}.ics"} <= {
+        labels["route"] for labels in http
+    }
+    assert {labels["method"] for labels in http if "method" in labels} <= METHODS | {"other"}
+    text = (await api.client.get(f"{api.base_url}/metrics")).text
+    assert not any(token in text for token in tokens)
+
+
+class ThreadRecorder(Collector):
+    """Records which thread collects it (the one that renders /metrics)."""
+
+    def __init__(self) -> None:
+        self.threads: list[int] = []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        self.threads.append(threading.get_ident())
+        yield GaugeMetricFamily("fidus_test_probe", "which thread renders the scrape", 1)
+
+
+async def test_a_scrape_is_rendered_off_the_event_loop(api):
+    recorder = ThreadRecorder()
+    REGISTRY.register(recorder)
+    recorder.threads.clear()  # registering collects once, here
+    try:
+        await scrape(api)
+    finally:
+        REGISTRY.unregister(recorder)
+    # the server runs in this test's event loop: its thread must not be the one rendering
+    assert recorder.threads and threading.get_ident() not in recorder.threads
+
