@@ -212,6 +212,8 @@ def create_app(
                 rt.connections.run(rt.services.broker), name="connection-revocations"
             )
             tune_garbage_collector()
+            if settings.metrics_token is None and not settings.listens_on_loopback:
+                log.warning("GET /metrics answers 403 until FIDUS_METRICS_TOKEN is set")
             log.info(
                 "fidus ready",
                 extra={"embedded": settings.embedded, "graphiql": settings.graphiql_enabled},

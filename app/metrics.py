@@ -25,6 +25,7 @@ TICKS_INGESTED = Counter("fidus_ticks_ingested_total", "Ticks accepted by POST /
 TICKS_REJECTED = Counter(
     "fidus_ticks_rejected_total", "Ticks rejected by POST /mt5/ticks, by reason", ["reason"]
 )
+LOOPBACK_ONLY = "metrics need FIDUS_METRICS_TOKEN when Fidus listens beyond loopback\n"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -76,8 +77,12 @@ class HttpMetricsMiddleware:
 
 async def metrics(request: Request) -> Response:
     """Prometheus text format; with FIDUS_METRICS_TOKEN set, only for that bearer token.
+    Without a token it is served only while Fidus listens on loopback (else 403).
     The text is rendered in a worker thread: a large registry never stalls the event loop."""
-    expected = request.app.state.runtime.settings.metrics_token
+    settings = request.app.state.runtime.settings
+    expected = settings.metrics_token
+    if expected is None and not settings.listens_on_loopback:
+        return Response(LOOPBACK_ONLY, status_code=403, media_type="text/plain")
     if expected is not None:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):

@@ -1,6 +1,7 @@
 """All configuration, from the environment only (prefix ``FIDUS_``, plus the conventional
 ``MONGODB_URL`` and ``REDIS_URL``)."""
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -83,7 +84,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     max_multipart_bytes: int = Field(default=12 * 1_048_576, ge=1024)
     introspection: bool | None = None  # default: on where GraphiQL is on
-    metrics_token: SecretStr | None = None  # set: GET /metrics needs this bearer token
+    # set: GET /metrics needs this bearer token; unset, it is served only on loopback
+    metrics_token: SecretStr | None = None
     # OpenTelemetry tracing (the otel extra): OTLP/HTTP to otel_endpoint, or the standard
     # OTEL_EXPORTER_OTLP_* variables when unset
     otel_enabled: bool = False
@@ -121,6 +123,13 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("FIDUS_JWT_SECRET must be at least 32 characters")
         return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _blank_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        """``FIDUS_METRICS_TOKEN=`` (docker compose passes it on empty) is no token: an
+        empty bearer token would match a request without one."""
+        return value if value is None or value.get_secret_value().strip() else None
 
     @field_validator("cors_origins")
     @classmethod
@@ -160,6 +169,17 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """No MONGODB_URL: Fidus starts its own SecantusDB under the data dir."""
         return self.mongodb_url is None
+
+    @property
+    def listens_on_loopback(self) -> bool:
+        """FIDUS_HOST is a loopback address (or ``localhost``): nothing off this machine
+        reaches the server directly."""
+        if self.host.lower() == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False  # a host name (or all interfaces): assume reachable
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -89,3 +89,29 @@ def test_bad_settings_are_refused(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),  # noqa: S104 - what is tested
+        ("::", False),
+        ("10.1.2.3", False),
+        ("api.example.com", False),
+    ],
+)
+def test_loopback_is_told_from_the_listen_address(host, loopback):
+    assert Settings(host=host).listens_on_loopback is loopback
+
+
+def test_a_blank_metrics_token_is_no_token(monkeypatch):
+    monkeypatch.setenv("FIDUS_METRICS_TOKEN", "")
+    assert Settings().metrics_token is None
+    monkeypatch.setenv("FIDUS_METRICS_TOKEN", "scrape-secret-123")
+    token = Settings().metrics_token
+    assert token is not None and token.get_secret_value() == "scrape-secret-123"

@@ -140,3 +140,12 @@ async def test_a_scrape_is_rendered_off_the_event_loop(api):
     # the server runs in this test's event loop: its thread must not be the one rendering
     assert recorder.threads and threading.get_ident() not in recorder.threads
 
+
+async def test_beyond_loopback_metrics_need_a_token(api, runtime, monkeypatch):
+    monkeypatch.setattr(runtime.settings, "host", "0.0.0.0")  # noqa: S104 - what is tested
+    refused = await api.client.get(f"{api.base_url}/metrics")
+    assert refused.status_code == 403 and "FIDUS_METRICS_TOKEN" in refused.text
+    assert "fidus_" not in refused.text
+    monkeypatch.setattr(runtime.settings, "metrics_token", SecretStr("scrape-secret-123"))
+    assert (await api.client.get(f"{api.base_url}/metrics")).status_code == 401
+    assert await scrape(api, "scrape-secret-123")
