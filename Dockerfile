@@ -12,7 +12,8 @@ COPY subscriptions ./subscriptions
 RUN pip install .
 USER fidus
 EXPOSE 8000
-ENV FIDUS_HOST=0.0.0.0 FIDUS_PORT=8000
+# GraphiQL off (introspection follows it) unless the operator turns it on
+ENV FIDUS_HOST=0.0.0.0 FIDUS_PORT=8000 FIDUS_GRAPHIQL=false
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=5 \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health/ready').status != 200)"
 CMD ["fidus", "serve"]
