@@ -63,7 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_config=None,
-        proxy_headers=True,
+        proxy_headers=False,  # X-Forwarded-For: app.client_address, trusted proxies only
         server_header=False,
         ws_per_message_deflate=settings.ws_compression,
     )

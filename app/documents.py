@@ -7,6 +7,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from app.client_address import client_address
 from resolvers import audit, document_files
 from resolvers.context import RequestContext
 from resolvers.document_links import check_link
@@ -42,7 +43,7 @@ async def download(request: Request) -> Response:
     principal, doc = found
     context = RequestContext(
         services=services,
-        client_ip=request.client.host if request.client else None,
+        client_ip=client_address(request),
         user_agent=request.headers.get("user-agent"),
         principal=principal,
     )

@@ -5,6 +5,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from app.auth import authenticate_bearer
+from app.client_address import client_address
 from models.errors import BadUserInput, NotFound
 from resolvers import event_calendar, event_links, events
 from resolvers.context import RequestContext
@@ -24,7 +25,7 @@ async def ics(request: Request) -> Response:
         return _error(401, "UNAUTHENTICATED", reason or "Authorization: Bearer <token> required")
     context = RequestContext(
         services=services,
-        client_ip=request.client.host if request.client else None,
+        client_ip=client_address(request),
         user_agent=request.headers.get("user-agent"),
         principal=principal,
     )

@@ -19,6 +19,7 @@ from strawberry.types.unset import UnsetType
 
 from app import graphiql
 from app.auth import AccessTokens, authenticate_bearer
+from app.client_address import client_address
 from app.connections import TooManyConnections
 from app.security import BodyTooLarge, bounded
 from app.ws_transport import RAW_SEND, LegacyWSHandler, TransportWSHandler
@@ -193,7 +194,7 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
         context = RequestContext(
             services=services,
             request_id=str(request.scope.get("state", {}).get("request_id", "")),
-            client_ip=request.client.host if request.client else None,
+            client_ip=client_address(request),
             user_agent=request.headers.get("user-agent"),
             response=response,
         )

@@ -2,12 +2,20 @@
 ``MONGODB_URL`` and ``REDIS_URL``)."""
 
 import ipaddress
+import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from resolvers.context import IdentityPolicy, WebhookConfig, WriteLimits
 from schema import SchemaLimits
@@ -80,6 +88,9 @@ class Settings(BaseSettings):
     # HTTP hardening
     cors_origins: list[str] = Field(default_factory=list)  # e.g. ["https://app.example.com"]
     cors_allow_credentials: bool = False
+    # reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed;
+    # none: the client address is always the TCP peer (app.client_address)
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
     hsts: bool = False  # behind TLS: Strict-Transport-Security on every response
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     max_multipart_bytes: int = Field(default=12 * 1_048_576, ge=1024)
@@ -130,6 +141,17 @@ class Settings(BaseSettings):
         """``FIDUS_METRICS_TOKEN=`` (docker compose passes it on empty) is no token: an
         empty bearer token would match a request without one."""
         return value if value is None or value.get_secret_value().strip() else None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        """A JSON list or comma-separated addresses/networks (``10.0.0.0/8, 192.0.2.7``)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
 
     @field_validator("cors_origins")
     @classmethod

@@ -4,6 +4,7 @@ retryAfter; queries are not limited; windows slide."""
 
 import asyncio
 import uuid
+from ipaddress import ip_network
 
 import pytest
 from redis import asyncio as aioredis
@@ -63,6 +64,35 @@ async def test_every_mutation_counts_against_the_address(api, world, tight):
     users = [world("acme", r) for r in ("investor", "investor2", "manager", "admin", "analyst")]
     results = [await api.gql(PROFILE, token=u.token) for u in users]
     assert [r.code for r in results] == [None] * 4 + ["RATE_LIMITED"]
+
+
+async def test_a_spoofed_forwarded_for_does_not_escape_the_address_limit(api, world, tight):
+    """No trusted proxies (the default): X-Forwarded-For is the client's to invent, so
+    every request still counts against the TCP peer."""
+    tight(per_user=1000, per_address=3, auth_per_address=1000)
+    users = [world("acme", r) for r in ("investor", "investor2", "manager", "admin")]
+    results = [
+        await api.gql(PROFILE, token=u.token, headers={"x-forwarded-for": f"198.51.100.{n}"})
+        for n, u in enumerate(users)
+    ]
+    assert [r.code for r in results] == [None] * 3 + ["RATE_LIMITED"]
+
+
+async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
+    api, world, tight, runtime, monkeypatch
+):
+    monkeypatch.setattr(runtime.settings, "trusted_proxies", [ip_network("127.0.0.1/32")])
+    tight(per_user=1000, per_address=2, auth_per_address=1000)
+    users = [world("acme", r) for r in ("investor", "investor2", "manager", "admin")]
+
+    async def write(user, forwarded_for: str) -> str | None:
+        headers = {"x-forwarded-for": forwarded_for}
+        return (await api.gql(PROFILE, token=user.token, headers=headers)).code
+
+    assert [await write(u, "198.51.100.1") for u in users[:2]] == [None, None]
+    # the same client, whatever it puts left of the proxy's entry
+    assert await write(users[2], "6.6.6.6, 198.51.100.1") == "RATE_LIMITED"
+    assert await write(users[3], "198.51.100.2") is None  # another client
 
 
 async def test_the_window_slides(runtime):

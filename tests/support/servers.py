@@ -108,7 +108,14 @@ class _InLoopServer(uvicorn.Server):
 async def live_server(app: Starlette) -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn on a free port in this event loop; yields the base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        proxy_headers=False,  # as `fidus serve`: the app alone reads X-Forwarded-For
+    )
     server = _InLoopServer(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

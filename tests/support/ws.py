@@ -20,10 +20,15 @@ class Socket:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(cls, base_url: str, token: str | None, **params: Any) -> "Socket":
-        """Connected and acknowledged (AssertionError with the close code otherwise)."""
+    async def open(
+        cls, base_url: str, token: str | None, headers: dict[str, str] | None = None, **params: Any
+    ) -> "Socket":
+        """Connected and acknowledged (AssertionError with the close code otherwise);
+        ``headers`` go on the HTTP upgrade request."""
         url = base_url.replace("http://", "ws://") + "/graphql"
-        connection = await websockets.connect(url, subprotocols=[PROTOCOL], max_size=None)
+        connection = await websockets.connect(
+            url, subprotocols=[PROTOCOL], max_size=None, additional_headers=headers
+        )
         socket = cls(connection)
         payload = {"authorization": f"Bearer {token}"} if token else {}
         await socket.send({"type": "connection_init", "payload": {**payload, **params}})
