@@ -48,6 +48,7 @@ from subscriptions.broker import Broker
 from subscriptions.sinks import BufferLimits
 
 log = logging.getLogger(__name__)
+SHUTDOWN_GRACE = 10.0  # seconds background work may still take when the server stops
 
 
 @dataclass
@@ -226,6 +227,9 @@ def create_app(
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
+                # work requests started after answering (a reset mail, say) is not lost
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(rt.services.background.drain(), SHUTDOWN_GRACE)
 
     if settings.otel_enabled:
         tracing.configure(settings)

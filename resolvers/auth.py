@@ -228,16 +228,24 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
 
 
 async def request_password_reset(ctx: RequestContext, tenant_slug: str, email: str) -> bool:
-    """Always True, whether or not the account exists (no enumeration)."""
+    """Always True, at once: looking the account up and what follows for it (token, mail,
+    audit entry) run after the answer, so neither the answer nor how long it takes tells
+    whether the account exists."""
     email = normalize_email(email)[:_MAX_CREDENTIAL_LENGTH]
-    tenant = await Tenant.find_one({"slug": tenant_slug.strip().lower()[:100]})
+    tenant_slug = tenant_slug.strip().lower()[:100]
+    ctx.services.background.start(_send_reset(ctx, tenant_slug, email), "password reset request")
+    return True
+
+
+async def _send_reset(ctx: RequestContext, tenant_slug: str, email: str) -> None:
+    tenant = await Tenant.find_one({"slug": tenant_slug})
     user = await User.find_one({"tenant_id": tenant.id, "email": email}) if tenant else None
     if user is None or user.erasure is not None:  # an erased user never gets back in
-        return True
+        return
     recent = await _recent_reset_requests(ctx, user)
     if recent >= 3:
         log.info("password reset request dropped: too many recent requests")
-        return True
+        return
     await issue_action_token(
         ctx,
         user,
@@ -248,7 +256,6 @@ async def request_password_reset(ctx: RequestContext, tenant_slug: str, email: s
     await audit.record(
         ctx, "auth.password_reset_request", "User", user.id, tenant_id=user.tenant_id
     )  # the requester is anonymous: no actor
-    return True
 
 
 async def _recent_reset_requests(ctx: RequestContext, user: User) -> int:

@@ -12,6 +12,7 @@ from models.base import utc_now
 from models.errors import Forbidden, Unauthenticated
 from models.sanctions import SanctionsList
 from models.users import Role, User
+from resolvers.background import Background
 from subscriptions.broker import Broker
 
 
@@ -99,6 +100,8 @@ class Services:
     download_ttl: timedelta = timedelta(minutes=5)
     sanctions: SanctionsList | None = None  # None: no list configured, no automatic screening
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)
+    # work started for a request and finished after its answer (resolvers.background)
+    background: Background = field(default_factory=Background)
 
 
 @dataclass

@@ -128,6 +128,7 @@ def runtime(app: Starlette, base_url: str) -> Runtime:
 @pytest.fixture(autouse=True)
 async def _empty_database(runtime: Runtime, settings: Settings) -> AsyncIterator[None]:
     yield
+    await runtime.services.background.drain()  # nothing a test started lands in the next
     database = runtime.mongo[settings.db_name]
     persisted_queries.forget_cached()
     for name in await database.list_collection_names():
@@ -136,9 +137,9 @@ async def _empty_database(runtime: Runtime, settings: Settings) -> AsyncIterator
 
 
 @pytest.fixture
-async def api(base_url: str) -> AsyncIterator[Api]:
+async def api(base_url: str, runtime: Runtime) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(timeout=30) as client:
-        yield Api(base_url, client)
+        yield Api(base_url, client, settle=runtime.services.background.drain)
 
 
 @dataclass

@@ -4,7 +4,10 @@ import asyncio
 import re
 from datetime import timedelta
 
+from models.audit import AuditEntry
 from models.identity import ActionToken, OutboxMessage
+from resolvers.auth import request_password_reset
+from resolvers.context import RequestContext
 from tests.conftest import PASSWORD
 from tests.support.api import LOGIN
 
@@ -58,6 +61,42 @@ async def test_reset_request_does_not_reveal_accounts(api, world):
             "requestPasswordReset": True
         }
     assert await OutboxMessage.find({}).count() == 0
+
+
+async def test_known_and_unknown_accounts_get_the_same_answer(api, world):
+    member = world("acme", "investor")
+    answers = []
+    for tenant, email in [("acme", member.email), ("acme", "nobody@acme.test"), ("nope", "x@y")]:
+        response = await api.client.post(
+            f"{api.base_url}/graphql",
+            json={"query": REQUEST_RESET, "variables": {"t": tenant, "e": email}},
+        )
+        answers.append((response.status_code, response.headers["content-type"], response.content))
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][2] == b'{"data":{"requestPasswordReset":true}}'
+
+
+async def test_the_answer_does_the_same_work_for_known_and_unknown_accounts(
+    world, runtime, command_counter
+):
+    """The answer touches no account-dependent state: the database commands issued before
+    it are the same (none) whether or not the account exists; the token, mail and audit
+    entry for a real account follow it."""
+    member, services = world("acme", "investor"), runtime.services
+    before_answer = []
+    for email in (member.email, "nobody@acme.test"):
+        command_counter.commands.clear()
+        command_counter.recording = True
+        try:
+            assert await request_password_reset(RequestContext(services), "acme", email)
+        finally:
+            command_counter.recording = False
+        before_answer.append(list(command_counter.commands))
+    assert before_answer == [[], []]
+    await services.background.drain()
+    assert len(await outbox(member.email, "PASSWORD_RESET")) == 1
+    assert await OutboxMessage.find({"to": "nobody@acme.test"}).count() == 0
+    assert await AuditEntry.find({"action": "auth.password_reset_request"}).count() == 1
 
 
 async def test_reset_requests_are_capped_per_hour(api, world):

@@ -1,5 +1,6 @@
 """A thin GraphQL-over-HTTP client for tests (real HTTP through httpx)."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +34,18 @@ class GraphQLResult:
 
 
 class Api:
-    def __init__(self, base_url: str, client: httpx.AsyncClient) -> None:
+    """``settle``: awaited after every operation, so a test sees what it started after
+    answering (resolvers.background) — the server's answer comes first all the same."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.AsyncClient,
+        settle: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.base_url = base_url
         self.client = client
+        self.settle = settle
 
     async def gql(
         self,
@@ -52,6 +62,8 @@ class Api:
             json={"query": query, "variables": variables or {}},
             headers=all_headers,
         )
+        if self.settle is not None:
+            await self.settle()
         return GraphQLResult(response.status_code, response.json())
 
     async def login(
