@@ -13,6 +13,7 @@ from json import JSONDecodeError
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage,
@@ -51,10 +52,12 @@ class LegacyWSHandler(SessionSocket, BaseGraphQLWSHandler[RequestContext, None])
                     await self.refuse_frame(None, "A message must be valid JSON")
                     continue
                 await self.handle_message(message)  # type: ignore[arg-type]
+        except WebSocketDisconnected:  # the client left while a frame was being sent
+            pass
         finally:
             if self.keep_alive_task is not None:
                 self.keep_alive_task.cancel()
-                with contextlib.suppress(BaseException):
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnected):
                     await self.keep_alive_task
             await self.cleanup()
 
@@ -149,5 +152,5 @@ class LegacyWSHandler(SessionSocket, BaseGraphQLWSHandler[RequestContext, None])
     async def send_message(self, message: Any) -> None:
         if self._closed:
             return
-        with contextlib.suppress(RuntimeError):  # the socket closed under a late frame
+        with contextlib.suppress(RuntimeError, OSError):  # closed under a late frame
             await super().send_message(message)
