@@ -1,6 +1,7 @@
 """The GraphQL endpoint: HTTP and both WebSocket protocols on /graphql, a RequestContext
 per HTTP request or per WebSocket connection, and auth in ``connection_init``."""
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,7 +23,8 @@ from app.auth import AccessTokens, authenticate_bearer
 from app.client_address import client_address
 from app.connections import TooManyConnections
 from app.security import BodyTooLarge, bounded
-from app.ws_transport import RAW_SEND, LegacyWSHandler, TransportWSHandler
+from app.ws_legacy import LegacyWSHandler
+from app.ws_transport import RAW_SEND, TransportWSHandler
 from resolvers.context import RequestContext, Services
 from resolvers.outages import MESSAGES, unavailable_component
 
@@ -80,6 +82,11 @@ def too_large(limit: int) -> JSONResponse:
     )
 
 
+def refusal(reason: str, code: str) -> dict[str, object]:
+    """A refused ``connection_init``: legacy graphql-ws sends it in ``connection_error``."""
+    return {"message": reason, "reason": reason, "extensions": {"code": code}}
+
+
 class FidusGraphQL(GraphQL[RequestContext, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
@@ -87,6 +94,14 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
     def encode_json(self, data: object) -> str:
         """orjson for every response and WebSocket message (text, as the protocols want)."""
         return orjson.dumps(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON nested deeper than the parser goes is malformed like any invalid JSON (a
+        400, a WebSocket's 4400 or ``connection_error``), not a RecursionError."""
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
 
     def __init__(
         self,
@@ -213,11 +228,11 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
             authorization if isinstance(authorization, str) else None, tokens, services.clock()
         )
         if principal is None:
-            raise ConnectionRejectionError({"reason": "authentication required"})
+            raise ConnectionRejectionError(refusal("authentication required", "UNAUTHENTICATED"))
         context.principal = principal
         try:
             context.connection = self._runtime().connections.open(context)
         except TooManyConnections as exc:
-            raise ConnectionRejectionError({"reason": str(exc)}) from exc
+            raise ConnectionRejectionError(refusal(str(exc), "CONFLICT")) from exc
         assert principal.expires_at is not None
         return {"userId": str(principal.user_id), "expiresAt": principal.expires_at.isoformat()}

@@ -1,6 +1,10 @@
-"""Fidus's WebSocket protocol handlers: Strawberry's graphql-transport-ws and legacy
-graphql-ws handlers, made to treat the socket as a session.
+"""Fidus's WebSocket protocol handlers: Strawberry's graphql-transport-ws handler (the
+legacy graphql-ws one is in ``app.ws_legacy``), made to treat the socket as a session and
+to hold to PROTOCOL.md whatever a client sends.
 
+- A frame of the wrong shape (``app.ws_frames``) closes the socket with 4400 and a reason
+  before anything reads it; every error found before execution (syntax included) is an
+  ``error`` message for its operation, with the codes every error carries.
 - Every operation first re-checks the connection's session (and reloads the user), so it
   runs as the connection's *current* session; a revoked or expired one closes the socket
   with 4403 and nothing more runs on it (``app.connections`` closes it from outside too).
@@ -21,16 +25,21 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+    SubscribeMessage,
+)
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from app.connections import OpenConnection
+from app.ws_frames import close_reason, transport_problem
+from models.errors import Conflict
 from resolvers.context import RequestContext
 from schema.errors import coded
 from schema.shared_events import DirectFeed, current_direct_feed, open_direct_feed, payload_json
 
+BAD_REQUEST = 4400
 REFUSED = 4403
 INTERNAL = "INTERNAL_SERVER_ERROR"
 RAW_SEND = "fidus.raw_send"  # the server's own ASGI send, kept in the WebSocket's scope
@@ -69,20 +78,56 @@ class SessionSocket(abc.ABC):
 
     async def handle(self) -> None:
         try:
-            await super().handle()  # type: ignore[misc]
+            await self.serve()
         finally:
             self._closed = True
             connection = open_connection(self.context)
             if connection is not None:
                 connection.end()
 
+    async def serve(self) -> None:
+        """Receive and answer frames until the socket closes (the library's loop)."""
+        await super().handle()  # type: ignore[misc]
+
+    def too_many_operations(self, limit: int) -> GraphQLError:
+        """The backstop past ``limit`` operations in flight (subscriptions have their own
+        budget: schema.streams), coded like every error."""
+        refusal = Conflict(f"At most {limit} operations in flight per connection")
+        return coded(GraphQLError(refusal.message, original_error=refusal))
+
 
 class TransportWSHandler(SessionSocket, BaseGraphQLTransportWSHandler[RequestContext, None]):
     """graphql-transport-ws (PROTOCOL.md) with per-operation re-authorization."""
 
-    async def handle_connection_init(self, message: Any) -> None:
+    async def handle_message(self, message: Message) -> None:
+        problem = transport_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        await super().handle_message(message)
+
+    async def handle_invalid_message(self, error_message: str) -> None:
+        await self.websocket.close(code=BAD_REQUEST, reason=close_reason(error_message))
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if message.get("payload") is None:  # PROTOCOL.md: "payload?: ... | null"
+            message = {"type": "connection_init", "payload": {}}
         await super().handle_connection_init(message)
         await self.bind_connection()
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """As the library's, with a duplicate id's reason cut to fit a close frame and the
+        in-flight backstop answered with a coded error."""
+        op_id, limit = message["id"], self.max_subscriptions_per_connection
+        if self.connection_acknowledged and op_id in self.operations:
+            reason = close_reason(f"Subscriber for {op_id} already exists")
+            await self.websocket.close(code=4409, reason=reason)
+            return
+        if self.connection_acknowledged and limit is not None and len(self.operations) >= limit:
+            error = self.too_many_operations(limit).formatted
+            await self.send_message({"id": op_id, "type": "error", "payload": [error]})
+            return
+        await super().handle_subscribe(message)
 
     async def stop_operations(self, current: "asyncio.Task[Any] | None") -> None:
         for operation_id, operation in list(self.operations.items()):
@@ -124,6 +169,14 @@ class TransportWSHandler(SessionSocket, BaseGraphQLTransportWSHandler[RequestCon
             if feed is not None and feed.ready and not result.errors:
                 await self._deliver_directly(operation, prefix, feed)
                 return
+
+    async def _handle_pre_execution_error(
+        self, operation: Operation[RequestContext, None], result: PreExecutionError
+    ) -> None:
+        """An ``error`` message for the operation, the socket kept (the library closes it
+        with 4400 on a syntax error or an unknown operation name)."""
+        assert result.errors
+        await operation.send_initial_errors(result.errors)
 
     async def _deliver_directly(
         self, operation: Operation[RequestContext, None], prefix: str, feed: DirectFeed
@@ -168,51 +221,3 @@ async def _replay(first: Any, rest: Any) -> Any:
     yield first
     async for result in rest:
         yield result
-
-
-class LegacyWSHandler(SessionSocket, BaseGraphQLWSHandler[RequestContext, None]):
-    """Legacy ``graphql-ws``, re-authorized the same way. A refused connection closes with
-    4403 after its ``connection_error``, like graphql-transport-ws (the library: 1011)."""
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        if self.connection_acknowledged:  # one session per socket, as graphql-transport-ws
-            await self.websocket.close(code=4429, reason="Too many initialisation requests")
-            return
-        close = self.websocket.close
-
-        async def close_refused_as_forbidden(code: int, reason: str) -> None:
-            await close(REFUSED, "Forbidden") if code == 1011 else await close(code, reason)
-
-        self.websocket.close = close_refused_as_forbidden  # type: ignore[method-assign]
-        try:
-            await super().handle_connection_init(message)
-        finally:
-            self.websocket.close = close  # type: ignore[method-assign]
-        await self.bind_connection()
-
-    async def stop_operations(self, current: "asyncio.Task[Any] | None") -> None:
-        if self.keep_alive_task is not None:
-            self.keep_alive_task.cancel()
-        for operation_id, task in list(self.tasks.items()):
-            if task is current:
-                self.tasks.pop(operation_id, None)
-            else:
-                await self.cleanup_operation(operation_id)
-
-    async def handle_async_results(
-        self,
-        operation_id: str,
-        query: str,
-        operation_name: str | None,
-        variables: dict[str, object] | None,
-    ) -> None:
-        connection = open_connection(self.context)
-        if connection is None or not await connection.still_authorized():
-            return
-        await super().handle_async_results(operation_id, query, operation_name, variables)
-
-    async def send_message(self, message: Any) -> None:
-        if self._closed:
-            return
-        with contextlib.suppress(RuntimeError):  # the socket closed under a late frame
-            await super().send_message(message)

@@ -22,7 +22,7 @@ from schema.audit import AuditQueries
 from schema.cost import QueryCost
 from schema.crm import CrmMutations, CrmQueries, CrmSubscriptions
 from schema.documents import DocumentMutations, DocumentQueries
-from schema.errors import CodedErrors, code_all
+from schema.errors import CodedErrors, code_all, coded_stream
 from schema.events import EventMutations, EventQueries
 from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
@@ -107,12 +107,14 @@ class FidusSchema(strawberry.Schema):
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        """Streams (WebSocket subscriptions) answer a refused persisted query with an
-        error message: raised inside the operation hooks it would only end the task."""
+        """Streams (operations over WebSocket) answer a refused persisted query with an
+        error message: raised inside the operation hooks it would only end the task. Every
+        error they yield carries its code, those found before execution included."""
         refusal = await refused_by_registry(query, context_value, kwargs)
         if refusal is not None:
             return _single(refusal)
-        return await super().stream(query, variable_values, context_value, *args, **kwargs)
+        source = await super().stream(query, variable_values, context_value, *args, **kwargs)
+        return coded_stream(source, context_value)
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
         """Errors raised before the operation hooks ran (e.g. syntax errors caught while

@@ -5,11 +5,13 @@ message, ``retryable: true`` and the component's name; anything else unexpected 
 with the request id and masked."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.types.execution import PreExecutionError
 
 from models.errors import ERROR_CODES, FidusError
 from resolvers.outages import MESSAGES, unavailable_component
@@ -57,9 +59,11 @@ def coded(error: GraphQLError, request_id: str = "") -> GraphQLError:
             },
         )
     if error.path is None and (
-        original is None or isinstance(original, GraphQLError | ValueError | TypeError)
+        original is None
+        or isinstance(original, GraphQLError | ValueError | TypeError | CannotGetOperationTypeError)
     ):
-        # Parse, validation, limits and variable coercion: the client's document is wrong.
+        # Parse, validation, limits, variable coercion, no operation of the name asked
+        # for: the client's document is wrong.
         return _replace(error, error.message, {"code": "BAD_USER_INPUT"})
     log.error(
         "unexpected error in %s",
@@ -80,6 +84,26 @@ def code_all(result: Any, context: Any) -> None:
     if errors:
         request_id = str(getattr(context, "request_id", "") or "")
         result.errors = [coded(error, request_id) for error in errors]
+
+
+async def coded_stream(source: Any, context: Any) -> AsyncGenerator[Any, None]:
+    """A result stream (an operation over WebSocket) whose errors all carry their code. A
+    syntax error raised while parsing through the parser cache, before Strawberry's own
+    error handling, ends the stream as the document error it is, not as an exception."""
+    try:
+        try:
+            first = await anext(source)
+        except StopAsyncIteration:
+            return
+        except GraphQLError as error:
+            first = PreExecutionError(data=None, errors=[error])
+        code_all(first, context)
+        yield first
+        async for result in source:
+            code_all(result, context)
+            yield result
+    finally:
+        await source.aclose()
 
 
 class CodedErrors(SchemaExtension):

@@ -58,7 +58,7 @@ async def login_from(api, member, forwarded_for: str) -> str:
 
 
 async def logout_over_websocket(base_url, member, refresh: str, forwarded_for: str) -> None:
-    socket = await Socket.open(base_url, member.token, {"x-forwarded-for": forwarded_for})
+    socket = await Socket.open(base_url, member.token, headers={"x-forwarded-for": forwarded_for})
     try:
         frame = await socket.result_of("1", LOGOUT, {"t": refresh})
         assert frame["payload"] == {"data": {"logout": True}}, frame

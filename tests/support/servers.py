@@ -3,6 +3,7 @@ loopback ports, and Fidus itself under a real uvicorn server."""
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import socket
 import subprocess
@@ -10,11 +11,15 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
 
 from app.embedded import EmbeddedMongo, free_port
+
+if TYPE_CHECKING:  # benchmarks use this module without pytest
+    import pytest
 
 
 def redis_server_binary() -> str:
@@ -128,3 +133,13 @@ async def live_server(app: Starlette) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+def server_errors(caplog: "pytest.LogCaptureFixture") -> list[str]:
+    """What the server logged at ERROR or above during the test (uvicorn serves in the
+    test's own process, so its records, tracebacks included, reach ``caplog``)."""
+    return [
+        f"{record.name}: {record.getMessage()}"
+        for record in caplog.records
+        if record.levelno >= logging.ERROR
+    ]

@@ -1,5 +1,5 @@
-"""A raw graphql-transport-ws client over the real ``websockets`` library: frame by frame,
-so tests see exactly what the server sends and how it closes."""
+"""A raw graphql-transport-ws (or legacy graphql-ws) client over the real ``websockets``
+library: frame by frame, so tests see exactly what the server sends and how it closes."""
 
 import asyncio
 import contextlib
@@ -11,6 +11,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 PROTOCOL = "graphql-transport-ws"
+LEGACY = "graphql-ws"
 
 
 class Socket:
@@ -21,13 +22,19 @@ class Socket:
 
     @classmethod
     async def open(
-        cls, base_url: str, token: str | None, headers: dict[str, str] | None = None, **params: Any
+        cls,
+        base_url: str,
+        token: str | None,
+        *,
+        headers: dict[str, str] | None = None,
+        subprotocol: str = PROTOCOL,
+        **params: Any,
     ) -> "Socket":
         """Connected and acknowledged (AssertionError with the close code otherwise);
         ``headers`` go on the HTTP upgrade request."""
         url = base_url.replace("http://", "ws://") + "/graphql"
         connection = await websockets.connect(
-            url, subprotocols=[PROTOCOL], max_size=None, additional_headers=headers
+            url, subprotocols=[subprotocol], max_size=None, additional_headers=headers
         )
         socket = cls(connection)
         payload = {"authorization": f"Bearer {token}"} if token else {}
@@ -39,10 +46,16 @@ class Socket:
     async def _read(self) -> None:
         with contextlib.suppress(ConnectionClosed):
             async for text in self.connection:
-                await self.frames.put(json.loads(text))
+                frame = json.loads(text)
+                if frame.get("type") != "ka":  # legacy graphql-ws keep-alive
+                    await self.frames.put(frame)
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(message))
+
+    async def send_raw(self, frame: str | bytes) -> None:
+        """A frame as it is: text, or binary for bytes."""
+        await self.connection.send(frame)
 
     async def subscribe(self, op_id: str, query: str, variables: dict[str, Any] | None = None):
         await self.send(

@@ -124,6 +124,7 @@ async def test_legacy_protocol_refusal_says_why_and_closes_4403(base_url):
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         refusal = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert refusal["type"] == "connection_error"
+        assert refusal["payload"]["extensions"]["code"] == "UNAUTHENTICATED"
         with pytest.raises(websockets.ConnectionClosed) as info:
             await asyncio.wait_for(ws.recv(), 5)
     assert info.value.rcvd.code == 4403
