@@ -1,24 +1,30 @@
 """The GraphQL endpoint: HTTP and both WebSocket protocols on /graphql, a RequestContext
 per HTTP request or per WebSocket connection, and auth in ``connection_init``."""
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from app import graphiql
+from app import graphiql, graphql_http, json_input, multipart
 from app.auth import AccessTokens, authenticate_bearer
 from app.client_address import client_address
 from app.connections import TooManyConnections
@@ -29,29 +35,6 @@ from resolvers.context import RequestContext, Services
 from resolvers.outages import MESSAGES, unavailable_component
 
 log = logging.getLogger(__name__)
-MULTIPART_OVERHEAD = 64 * 1024  # operations, map and part headers around the file bytes
-PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
-
-
-def is_multipart(scope: Scope) -> bool:
-    for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            return bool(value.split(b";", 1)[0].strip().lower() == b"multipart/form-data")
-    return False
-
-
-def has_preflight_header(scope: Scope) -> bool:
-    """A browser sends a custom header cross-site only after a CORS preflight, so a
-    request that carries one cannot be a forged 'simple' form post (CSRF)."""
-    names = {name.decode("latin-1").lower(): value for name, value in scope.get("headers", [])}
-    return any(names.get(header, b"").strip() for header in PREFLIGHT_HEADERS)
-
-
-def declared_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length" and value.isdigit():
-            return int(value)
-    return None
 
 
 def bounded_frames(receive: Receive, send: Send, limit: int) -> Receive:
@@ -74,14 +57,6 @@ def bounded_frames(receive: Receive, send: Send, limit: int) -> Receive:
     return receive_bounded
 
 
-def too_large(limit: int) -> JSONResponse:
-    message = f"The upload is larger than {limit} bytes"
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]},
-        status_code=413,
-    )
-
-
 def refusal(reason: str, code: str) -> dict[str, object]:
     """A refused ``connection_init``: legacy graphql-ws sends it in ``connection_error``."""
     return {"message": reason, "reason": reason, "extensions": {"code": code}}
@@ -96,12 +71,9 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
         return orjson.dumps(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
-        """JSON nested deeper than the parser goes is malformed like any invalid JSON (a
-        400, a WebSocket's 4400 or ``connection_error``), not a RecursionError."""
-        try:
-            return json.loads(data)
-        except RecursionError:
-            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
+        """Every JSON document the endpoint reads (bodies, query parameters, multipart
+        fields, WebSocket frames), with its nesting bounded."""
+        return json_input.loads(data)
 
     def __init__(
         self,
@@ -124,75 +96,140 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
         self._runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Multipart (file upload) requests: refused without a CSRF-preventing header,
-        and their body is bounded by the upload limit (413 beyond it)."""
         if scope["type"] == "websocket":
             limit = self._runtime().settings.max_request_bytes
             scope[RAW_SEND] = send
             await super().__call__(scope, bounded_frames(receive, send, limit), send)
             return
-        if not is_multipart(scope):
-            await self._answering_outages(scope, receive, send)
-            return
-        if not has_preflight_header(scope):
-            refusal = JSONResponse(
-                {
-                    "errors": [
-                        {
-                            "message": "Multipart requests need the header "
-                            "'apollo-require-preflight: true' (CSRF prevention)",
-                            "extensions": {"code": "BAD_USER_INPUT"},
-                        }
-                    ]
-                },
-                status_code=400,
-            )
-            await refusal(scope, receive, send)
-            return
-        file_limit = self._runtime().services.max_upload_bytes
-        limit = file_limit + MULTIPART_OVERHEAD
-        declared = declared_length(scope)
-        if declared is not None and declared > limit:
-            await too_large(file_limit)(scope, receive, send)
-            return
-        request = Request(scope=scope, receive=bounded(receive, limit))
-        response: Response
-        try:
-            response = await self.run(request)
-        except HTTPException as exc:
-            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
-        except BodyTooLarge:
-            response = too_large(file_limit)
+        media_type = graphql_http.response_media_type(Headers(scope=scope).get("accept"))
+        response = await self._respond(scope, receive, media_type)
         await response(scope, receive, send)
 
-    async def _answering_outages(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Authentication runs before the operation (outside its error handling): with the
-        database unreachable there, answer 503 with a GraphQL error naming it, not a bare 500."""
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
+    async def _respond(self, scope: Scope, receive: Receive, media_type: str) -> Response:
+        """Multipart (file upload) requests are refused without a CSRF-preventing header,
+        and their body is bounded by the upload limit (413 beyond it). Request errors are
+        GraphQL errors with a code; authentication runs before the operation (outside its
+        error handling): with the database unreachable there, 503 naming it."""
+        file_limit: int | None = None
+        if multipart.is_multipart(scope):
+            file_limit = self._runtime().services.max_upload_bytes
+            refused = multipart.refusal(scope, file_limit, media_type)
+            if refused is not None:
+                return refused
+            receive = bounded(receive, file_limit + multipart.OVERHEAD)
+        request = Request(scope=scope, receive=receive)
         try:
-            await super().__call__(scope, receive, tracking_send)
+            return await self.run(request)
+        except graphql_http.Refused as exc:
+            return graphql_http.error_response(
+                exc.status_code, exc.reason, media_type, headers=exc.headers
+            )
+        except HTTPException as exc:
+            return graphql_http.error_response(exc.status_code, exc.reason, media_type)
+        except BodyTooLarge:
+            if file_limit is None:
+                raise  # the body limit middleware answers
+            return multipart.too_large(file_limit, media_type)
         except Exception as exc:
             component = unavailable_component(exc)
-            if scope["type"] != "http" or started or component is None:
+            if component is None:
                 raise
-            request_id = str(scope.get("state", {}).get("request_id", ""))
             log.warning("%s unavailable: %s", component, type(exc).__name__)
-            extensions = {
-                "code": "INTERNAL_SERVER_ERROR",
-                "requestId": request_id,
-                "retryable": True,
-                "unavailable": component,
-            }
-            body = {"errors": [{"message": MESSAGES[component], "extensions": extensions}]}
-            await JSONResponse(body, status_code=503, headers={"retry-after": "2"})(
-                scope, receive, send
+            request_id = str(scope.get("state", {}).get("request_id", ""))
+            extensions = {"requestId": request_id, "retryable": True, "unavailable": component}
+            return graphql_http.error_response(
+                503, MESSAGES[component], media_type, {"retry-after": "2"}, extensions
             )
+        finally:
+            await request.close()  # the uploaded files, if any
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        content_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+        if request.method == "GET":
+            data: object = graphql_http.query_parameters(request.query_params)
+        elif content_type == "application/json":
+            data = graphql_http.decoded(await request.get_body(), "The request body")
+        elif content_type == "multipart/form-data":
+            data = await self.parse_multipart(request)
+        else:
+            raise HTTPException(
+                400, "Send the operation as application/json (uploads: multipart/form-data)"
+            )
+        return graphql_http.request_data(data)
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, Any]:
+        try:
+            form = await request.get_form_data()
+        except (StarletteHTTPException, MultiPartException, ValueError) as exc:
+            detail = getattr(exc, "detail", None) or getattr(exc, "message", "")
+            raise HTTPException(400, f"The multipart body is malformed. {detail}".strip()) from None
+        return multipart.operations_with_files(form.form)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Queries over GET, queries and mutations over POST; subscriptions over WebSocket
+        only. With application/graphql-response+json, a result that never executed gets
+        a 4xx status (the spec's rule), one that did gets 200."""
+        method = request_adapter.method
+        allowed = {OperationType.QUERY}
+        if method == "POST":
+            allowed.add(OperationType.MUTATION)
+        try:
+            result = await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as exc:
+            raise graphql_http.refused_operation(exc.operation_type, method) from None
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from None
+        except MissingQueryError:
+            raise HTTPException(400, "The request has no GraphQL `query`") from None
+        if (
+            sub_response.media_type == graphql_http.GRAPHQL_RESPONSE_JSON
+            and not graphql_http.execution_started(result)
+        ):
+            status, headers = graphql_http.status_before_execution(result.errors or [])
+            sub_response.status_code = status
+            sub_response.headers.update(headers)
+        return result
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """No ``data`` entry when the operation never executed (GraphQL spec, "Response")."""
+        response = await super().process_result(request, result)
+        if not graphql_http.execution_started(result):
+            response.pop("data", None)
+        return response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """In the media type negotiated for the request (see ``get_sub_response``)."""
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = sub_response.media_type or graphql_http.JSON
+        return response
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Carries the response media type the client asked for, and the status."""
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = graphql_http.response_media_type(request.headers.get("accept"))
+        return sub_response
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Fidus's own offline GraphiQL build instead of Strawberry's CDN page."""

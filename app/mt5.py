@@ -3,16 +3,15 @@ tenant from the token. With the database or the broker unreachable: 503 naming i
 Retry-After (the bridge retries the batch)."""
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from app import json_input
 from app.metrics import TICKS_INGESTED, TICKS_REJECTED, rejection_label
 from models.errors import FidusError
 from resolvers import service_tokens
@@ -85,13 +84,10 @@ async def _authenticated_body(request: Request) -> tuple[ServiceCaller, Any] | J
     body = await _read_body(request)
     if body is None:
         return _error(413, "BAD_USER_INPUT", f"body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        return caller, orjson.loads(body)
-    except orjson.JSONDecodeError:
-        try:  # NaN/Infinity literals: parse, so that only those ticks are rejected
-            return caller, json.loads(body)
-        except ValueError:
-            return _error(400, "BAD_USER_INPUT", "body is not valid JSON")
+    try:  # NaN/Infinity literals: parsed, so that only those ticks are rejected
+        return caller, json_input.loads(body, non_finite=True)
+    except json_input.InvalidJson as exc:
+        return _error(400, "BAD_USER_INPUT", f"body {exc.reason}")
 
 
 @_unavailable_as_503

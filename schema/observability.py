@@ -7,8 +7,13 @@ import re
 import time
 from collections.abc import Iterator
 
+from graphql import GraphQLError
 from prometheus_client import Counter, Histogram
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+
+from models.errors import ERROR_CODES
 
 operation_name_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "operation_name", default=None
@@ -46,13 +51,19 @@ class OperationLog(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         token = operation_name_var.set(self.execution_context.operation_name)
+        raised: Exception | None = None
         try:
             yield
+        except Exception as exc:  # counted below, then re-raised
+            raised = exc
+            raise
         finally:
             result = self.execution_context.result
             errors = getattr(result, "errors", None) or []
             elapsed = time.perf_counter() - started
             codes = [str((e.extensions or {}).get("code")) for e in errors]
+            if raised is not None and not codes:
+                codes = [failure_code(raised)]
             kind = _operation_type(self) or "unknown"
             label = operation_label(self.execution_context.operation_name)
             OPERATIONS.labels(label, kind, codes[0] if codes else "ok").inc()
@@ -70,6 +81,19 @@ class OperationLog(SchemaExtension):
                 operation_name_var.reset(token)
             except ValueError:  # a stream closed from another context (WebSocket)
                 operation_name_var.set(None)
+
+
+def failure_code(exc: Exception) -> str:
+    """The code of an exception raised through the operation hooks rather than returned
+    as a result: a syntax error from the parser cache, an operation type or name the
+    transport refuses, no query at all (the client's request), else an unexpected error."""
+    if isinstance(
+        exc,
+        GraphQLError | MissingQueryError | CannotGetOperationTypeError | InvalidOperationTypeError,
+    ):
+        code = (getattr(exc, "extensions", None) or {}).get("code")
+        return str(code) if code in ERROR_CODES else "BAD_USER_INPUT"
+    return "INTERNAL_SERVER_ERROR"
 
 
 def _operation_type(extension: SchemaExtension) -> str | None:

@@ -4,8 +4,6 @@ npm registry with the committed lockfile and run by Node against the real server
 import asyncio
 import contextlib
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,21 +11,10 @@ import pytest
 from tests.mt5.test_ingest import post, tick
 from tests.portfolios.test_ledger import default_portfolio_id, record
 
-NODE_DIR = Path(__file__).parent / "node"
-
 
 @pytest.fixture(scope="session")
-def node_client() -> Path:
-    assert shutil.which("node") and shutil.which("npm"), "Node.js and npm are needed"
-    if not (NODE_DIR / "node_modules" / "graphql-ws").exists():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_DIR,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    return NODE_DIR / "client.mjs"
+def node_client(node_project: Path) -> Path:
+    return node_project / "client.mjs"
 
 
 class NodeSubscriber:
