@@ -108,9 +108,7 @@ QUERY_PARAMS = st.dictionaries(
 # --- multipart (the GraphQL multipart request spec) ---------------------------------
 
 MAP_PATHS = st.lists(
-    st.sampled_from(
-        ["variables.file", "variables.files.0", "variables", "0", "variables.x.y", ""]
-    )
+    st.sampled_from(["variables.file", "variables.files.0", "variables", "0", "variables.x.y", ""])
     | st.text(max_size=20),
     max_size=3,
 )

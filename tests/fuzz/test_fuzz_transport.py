@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import websockets
 from hypothesis import given
 from hypothesis import strategies as st
@@ -52,10 +53,11 @@ def check_error(error: Any, sent: object) -> None:
     assert not any(leak in str(error.get("message", "")) for leak in LEAKS), (error, sent)
 
 
-def check_http(status: int, content_type: str, text: str, sent: object) -> None:
-    assert status < 500, (status, text, sent)
+def check_http(response: httpx.Response, sent: object) -> None:
+    text = response.text
+    assert response.status_code < 500, (response.status_code, text, sent)
     assert not any(leak in text for leak in LEAKS), (text, sent)
-    if "json" in content_type:
+    if "json" in response.headers.get("content-type", ""):
         body = json.loads(text)
         for error in body.get("errors") or () if isinstance(body, dict) else ():
             check_error(error, sent)
@@ -88,7 +90,7 @@ async def test_http_bodies(api, world, body, content_type, accept, signed_in) ->
             content=body,
             headers=headers_for(token, content_type, accept),
         )
-    check_http(response.status_code, response.headers.get("content-type", ""), response.text, sent)
+    check_http(response, sent)
 
 
 @FUZZ
@@ -99,7 +101,7 @@ async def test_http_get_query_strings(api, world, params, accept, signed_in) -> 
         response = await api.client.get(
             f"{api.base_url}/graphql", params=params, headers=headers_for(token, "", accept)
         )
-    check_http(response.status_code, response.headers.get("content-type", ""), response.text, params)
+    check_http(response, params)
 
 
 def multipart_body(parts: list[tuple[str, str | None, bytes]]) -> tuple[bytes, str]:
@@ -129,7 +131,7 @@ async def test_multipart_requests(api, world, parts) -> None:
             content=body,
             headers=headers_for(token, content_type, None),
         )
-    check_http(response.status_code, response.headers.get("content-type", ""), response.text, parts)
+    check_http(response, parts)
 
 
 def errors_in(message: Any) -> list[Any]:
