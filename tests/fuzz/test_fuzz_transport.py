@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 from hypothesis import given
 from hypothesis import strategies as st
@@ -33,16 +34,16 @@ from tests.fuzz.strategies import (
 )
 from tests.fuzz.test_fuzz_api import FUZZ, LEAKS
 from tests.support.documents import PREFLIGHT
-from tests.support.logs import describe, server_errors
+from tests.support.servers import server_errors
 
 QUIET = 0.25  # seconds without a frame after which a socket has said what it will say
 
 
 @contextlib.contextmanager
-def no_server_errors(sent: object) -> Iterator[None]:
-    with server_errors() as records:
-        yield
-    assert not records, f"{sent!r}\n{describe(records)}"
+def no_server_errors(caplog: pytest.LogCaptureFixture, sent: object) -> Iterator[None]:
+    caplog.clear()
+    yield
+    assert server_errors(caplog) == [], sent
 
 
 def check_error(error: Any, sent: object) -> None:
@@ -81,10 +82,10 @@ def headers_for(token: str | None, content_type: str, accept: str | None) -> dic
     accept=ACCEPTS,
     signed_in=st.booleans(),
 )
-async def test_http_bodies(api, world, body, content_type, accept, signed_in) -> None:
+async def test_http_bodies(caplog, api, world, body, content_type, accept, signed_in) -> None:
     token = world("acme", "analyst").token if signed_in else None
     sent = (body[:300], content_type, accept)
-    with no_server_errors(sent):
+    with no_server_errors(caplog, sent):
         response = await api.client.post(
             f"{api.base_url}/graphql",
             content=body,
@@ -95,9 +96,9 @@ async def test_http_bodies(api, world, body, content_type, accept, signed_in) ->
 
 @FUZZ
 @given(params=QUERY_PARAMS, accept=ACCEPTS, signed_in=st.booleans())
-async def test_http_get_query_strings(api, world, params, accept, signed_in) -> None:
+async def test_http_get_query_strings(caplog, api, world, params, accept, signed_in) -> None:
     token = world("acme", "analyst").token if signed_in else None
-    with no_server_errors(params):
+    with no_server_errors(caplog, params):
         response = await api.client.get(
             f"{api.base_url}/graphql", params=params, headers=headers_for(token, "", accept)
         )
@@ -122,10 +123,10 @@ def multipart_body(parts: list[tuple[str, str | None, bytes]]) -> tuple[bytes, s
 
 @FUZZ
 @given(parts=multipart_parts())
-async def test_multipart_requests(api, world, parts) -> None:
+async def test_multipart_requests(caplog, api, world, parts) -> None:
     body, content_type = multipart_body(parts)
     token = world("acme", "investor").token
-    with no_server_errors(parts):
+    with no_server_errors(caplog, parts):
         response = await api.client.post(
             f"{api.base_url}/graphql",
             content=body,
@@ -178,7 +179,7 @@ async def exchange(
     initialise=st.booleans(),
     frames=st.lists(FRAMES, min_size=1, max_size=6),
 )
-async def test_websocket_frames(base_url, world, protocol, initialise, frames) -> None:
+async def test_websocket_frames(caplog, base_url, world, protocol, initialise, frames) -> None:
     token = world("acme", "analyst").token
     init = (
         {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
@@ -186,7 +187,7 @@ async def test_websocket_frames(base_url, world, protocol, initialise, frames) -
         else None
     )
     sent = (protocol, init is not None, frames)
-    with no_server_errors(sent):
+    with no_server_errors(caplog, sent):
         received, close_code = await exchange(base_url, protocol, init, frames)
     assert close_code != 1011, (close_code, sent)
     for message in received:
