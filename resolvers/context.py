@@ -99,6 +99,7 @@ class Services:
     download_ttl: timedelta = timedelta(minutes=5)
     sanctions: SanctionsList | None = None  # None: no list configured, no automatic screening
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)
+    investor_backdate_days: int = 0  # how far before today an investor may date a deposit
 
 
 @dataclass
