@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.client_address import client_address
+from models.document_content import served_filename
 from resolvers import audit, document_files
 from resolvers.context import RequestContext
 from resolvers.document_links import check_link
@@ -18,8 +19,10 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "code": code}, status_code=status)
 
 
-def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII fallback and the RFC 5987 UTF-8 name."""
+def content_disposition(stored: str) -> str:
+    """``attachment`` with an ASCII fallback and the RFC 5987 UTF-8 name, neither with an
+    invisible, control or path character (models.document_content.served_filename)."""
+    filename = served_filename(stored)
     fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 

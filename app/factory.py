@@ -133,6 +133,7 @@ async def open_runtime(
             download_key=derive_key(secret, "document-download"),
             download_ttl=timedelta(seconds=settings.download_url_seconds),
             sanctions=sanctions_from(settings),
+            investor_backdate_days=settings.investor_backdate_days,
             webhooks=settings.webhook_config(
                 derive_key(
                     settings.webhook_secret_key.get_secret_value()

@@ -16,7 +16,7 @@ from app.metrics import TICKS_INGESTED, TICKS_REJECTED, rejection_label
 from models.errors import FidusError
 from resolvers import service_tokens
 from resolvers.context import RequestContext
-from resolvers.ingest import MAX_BATCH, ingest_ticks
+from resolvers.ingest import MAX_BATCH, Rejection, ingest_ticks
 from resolvers.mt5_accounts import ingest_snapshot
 from resolvers.outages import MESSAGES, unavailable_component
 from resolvers.service_tokens import ServiceCaller
@@ -28,8 +28,13 @@ RETRY_AFTER_SECONDS = 2
 log = logging.getLogger(__name__)
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "code": code}, status_code=status)
+def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    body = {"error": message, "code": code} | ({"field": field} if field else {})
+    return JSONResponse(body, status_code=status)
+
+
+def _rejections(rejected: list[Rejection]) -> list[dict[str, object]]:
+    return [{"index": r.index, "reason": r.reason} for r in rejected]
 
 
 def _unavailable_as_503(
@@ -109,14 +114,15 @@ async def post_ticks(request: Request) -> JSONResponse:
     return JSONResponse(
         {
             "accepted": len(result.accepted),
-            "rejected": [{"index": r.index, "reason": r.reason} for r in result.rejected],
+            "rejected": _rejections(result.rejected),
         }
     )
 
 
 @_unavailable_as_503
 async def post_account(request: Request) -> JSONResponse:
-    """One account snapshot: all or nothing, with the reason when rejected."""
+    """One account snapshot: a malformed account is rejected whole with the reason; positions
+    and deals one by one, the rejected ones listed with their index and reason."""
     authenticated = await _authenticated_body(request)
     if isinstance(authenticated, JSONResponse):
         return authenticated
@@ -125,10 +131,18 @@ async def post_account(request: Request) -> JSONResponse:
     try:
         result = await ingest_snapshot(broker, caller, payload)
     except FidusError as exc:
-        return _error(400, exc.code, exc.message)
+        return _error(400, exc.code, exc.message, exc.extensions.get("field"))
     return JSONResponse(
         {
             "account": result.account_id,
-            "deals": {"new": result.deals_new, "known": result.deals_known},
+            "positions": {
+                "accepted": result.positions_accepted,
+                "rejected": _rejections(result.rejected_positions),
+            },
+            "deals": {
+                "new": result.deals_new,
+                "known": result.deals_known,
+                "rejected": _rejections(result.rejected_deals),
+            },
         }
     )

@@ -16,16 +16,13 @@ from types import ModuleType
 from typing import Any
 
 from app.mt5_feed import Deliver, DeliverSnapshot
+from models.mt5 import DEAL_ENTRIES, DEAL_TYPES, POSITION_TYPES
 
 MODULE_NAME = "MetaTrader5"
 TICK_FIELDS = ("time", "bid", "ask", "last", "volume", "time_msc", "flags", "volume_real")
 COPY_TICKS_ALL = -1  # MetaTrader5.COPY_TICKS_ALL
 MAX_TICKS_PER_POLL = 5000
 DEAL_HISTORY = timedelta(days=30)
-# MT5 enumerations (ENUM_POSITION_TYPE, ENUM_DEAL_TYPE, ENUM_DEAL_ENTRY) as the snapshot names them
-POSITION_TYPES = {0: "BUY", 1: "SELL"}
-DEAL_TYPES = {0: "BUY", 1: "SELL", 2: "BALANCE", 3: "CREDIT", 4: "CHARGE", 5: "CORRECTION"}
-DEAL_ENTRIES = {0: "IN", 1: "OUT", 2: "INOUT", 3: "OUT_BY"}
 
 
 class BridgeUnavailable(RuntimeError):
@@ -54,6 +51,12 @@ def _record(row: Any) -> dict[str, Any]:
             name: row[name].item() if hasattr(row[name], "item") else row[name] for name in names
         }
     return dict(row)
+
+
+def _named(names: tuple[str, ...], code: int) -> str:
+    """An MT5 enumeration code by its snapshot name; an unknown code is sent as its number
+    (the server rejects that item with the reason)."""
+    return names[code] if 0 <= code < len(names) else str(code)
 
 
 def _money(value: Any) -> str:
@@ -134,7 +137,7 @@ class Bridge:
                 {
                     "ticket": p["ticket"],
                     "symbol": p["symbol"],
-                    "type": POSITION_TYPES.get(p["type"], str(p["type"])),
+                    "type": _named(POSITION_TYPES, p["type"]),
                     "volume": str(p["volume"]),
                     "price_open": str(p["price_open"]),
                     "price_current": str(p["price_current"]),
@@ -150,8 +153,8 @@ class Bridge:
                     "order": d["order"],
                     "position_id": d["position_id"],
                     "time_msc": d["time_msc"] - self._offset_ms,
-                    "type": DEAL_TYPES.get(d["type"], str(d["type"])),
-                    "entry": DEAL_ENTRIES.get(d["entry"], str(d["entry"])),
+                    "type": _named(DEAL_TYPES, d["type"]),
+                    "entry": _named(DEAL_ENTRIES, d["entry"]),
                     "symbol": d["symbol"],
                     "volume": str(d["volume"]),
                     "price": str(d["price"]),

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
     download_url_seconds: int = Field(default=300, ge=10, le=3600)
 
+    # an investor's own deposit may be dated at most this many days before the server's
+    # today (staff may back-date further, with an audited reason)
+    investor_backdate_days: int = Field(default=0, ge=0, le=31)
+
     sanctions_file: Path | None = None  # unset: no automatic AML screening (see docs)
     aml_hit_threshold: float = Field(default=90.0, gt=0, le=100)
     aml_review_threshold: float = Field(default=75.0, gt=0, le=100)

@@ -21,7 +21,12 @@ EXTENSIONS = {
 SNIFF_BYTES = 8192
 MAX_FILENAME = 200
 _TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f"*/:<>?\\|;]')
+_UNSAFE_FILENAME = re.compile(r'["*/:<>?\\|;]')
+# control (C0, DEL, C1), format (bidi embeddings, overrides and isolates, LRM/RLM,
+# zero-width), surrogate and line/paragraph-separator characters: they hide or reorder
+# what a filename says, or break the header it is sent in
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+DEFAULT_STEM = "document"
 
 
 def _best_matches(head: bytes) -> list[str]:
@@ -75,17 +80,34 @@ def sniff_content_type(head: bytes, is_plain_text: bool) -> str | None:
     return None
 
 
+def _visible(name: str) -> str:
+    """NFC, without invisible characters (see _INVISIBLE_CATEGORIES)."""
+    name = unicodedata.normalize("NFC", name)
+    return "".join(c for c in name if unicodedata.category(c) not in _INVISIBLE_CATEGORIES)
+
+
+def _tidy(name: str) -> str:
+    """Shell/path characters replaced, whitespace runs collapsed, no leading or trailing
+    dots or spaces."""
+    return " ".join(_UNSAFE_FILENAME.sub("_", name).split()).strip(". ")
+
+
 def clean_filename(raw: str | None, content_type: str) -> str:
-    """The last path segment, normalised, without control or shell/path characters, with
-    an extension that matches the sniffed content type."""
-    name = unicodedata.normalize("NFC", raw or "")
-    name = re.split(r"[/\\]", name)[-1]
-    name = " ".join(_UNSAFE_FILENAME.sub("_", name).split()).strip(". ")
+    """The last path segment, normalised, without invisible, control or shell/path
+    characters, with an extension that matches the sniffed content type."""
+    name = re.split(r"[/\\]", _visible(raw or ""))[-1]
+    name = _tidy(name)
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""
     if f".{ext.lower()}" not in EXTENSIONS[content_type]:
         stem = name if ext and len(ext) > 5 else stem  # "v1.2 final" has no real extension
         ext = EXTENSIONS[content_type][0][1:]
-    stem = (stem or "document")[: MAX_FILENAME - len(ext) - 1]
+    stem = (stem or DEFAULT_STEM)[: MAX_FILENAME - len(ext) - 1]
     return f"{stem}.{ext}"
+
+
+def served_filename(stored: str) -> str:
+    """A stored filename as it is served (API, download header): cleaned again, so that
+    names stored before uploads were cleaned this way are safe too."""
+    return _tidy(_visible(stored))[:MAX_FILENAME] or DEFAULT_STEM

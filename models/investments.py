@@ -28,6 +28,8 @@ class Investment(TenantDocument):
     created_by: PydanticObjectId
     idempotency_key: str
     override_reason: str | None = None
+    backdate_reason: str | None = None  # staff recorded a deposit dated before that day
+    recorded_on: date | None = None  # the server's date when recorded (None: see created_at)
 
     class Settings:
         name = "investments"
@@ -126,11 +128,21 @@ def redemption_problem(
     return None
 
 
-def interest_available(investment: Investment, day: date, outstanding: list[Redemption]) -> Decimal:
-    """Accrued − interest already paid out − INTEREST redemptions outstanding."""
+def interest_limit(investment: Investment, day: date) -> Decimal:
+    """Interest that INTEREST redemptions may draw on at ``day``, before outstanding
+    requests: accrual counts from the later of the deposit date and the day the investment
+    was recorded (a back-dated deposit makes no earlier interest redeemable), less what
+    scheduled payouts have paid beyond that earlier accrual."""
     terms = investment.terms
     if terms is None or not terms.fixed_rate:
         return ZERO
     accrued = accrued_interest(investment.amount, terms, investment.deposit_date, day)
+    recorded = min(investment.recorded_on or investment.created_at.date(), day)
+    before = accrued_interest(investment.amount, terms, investment.deposit_date, recorded)
+    return accrued - max(before, investment.interest_paid_out)
+
+
+def interest_available(investment: Investment, day: date, outstanding: list[Redemption]) -> Decimal:
+    """The interest limit less INTEREST redemptions outstanding."""
     requested = sum((r.amount for r in outstanding if r.kind is RedemptionKind.INTEREST), ZERO)
-    return max(ZERO, accrued - investment.interest_paid_out - requested)
+    return max(ZERO, interest_limit(investment, day) - requested)

@@ -10,6 +10,32 @@ from pydantic import Field
 from models.base import TenantDocument, tenant_index
 from models.money import ZERO, round_half_up
 
+# MT5's enumerations in their numeric order (ENUM_POSITION_TYPE, ENUM_DEAL_TYPE,
+# ENUM_DEAL_ENTRY), named as a snapshot carries them
+POSITION_TYPES = ("BUY", "SELL")
+DEAL_TYPES = (
+    "BUY",
+    "SELL",
+    "BALANCE",
+    "CREDIT",
+    "CHARGE",
+    "CORRECTION",
+    "BONUS",
+    "COMMISSION",
+    "COMMISSION_DAILY",
+    "COMMISSION_MONTHLY",
+    "COMMISSION_AGENT_DAILY",
+    "COMMISSION_AGENT_MONTHLY",
+    "INTEREST",
+    "BUY_CANCELED",
+    "SELL_CANCELED",
+    "DIVIDEND",
+    "DIVIDEND_FRANKED",
+    "TAX",
+)
+TRADE_DEAL_TYPES = frozenset({"BUY", "SELL", "BUY_CANCELED", "SELL_CANCELED"})
+DEAL_ENTRIES = ("IN", "OUT", "INOUT", "OUT_BY")
+
 
 class Mt5Account(TenantDocument):
     login: int

@@ -102,6 +102,7 @@ class Services:
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)
     # work started for a request and finished after its answer (resolvers.background)
     background: Background = field(default_factory=Background)
+    investor_backdate_days: int = 0  # how far before today an investor may date a deposit
 
 
 @dataclass

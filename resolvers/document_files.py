@@ -8,6 +8,7 @@ from beanie import PydanticObjectId
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 
+from models.document_content import served_filename
 from models.documents import DocumentRecord
 
 BUCKET = "document_files"
@@ -22,8 +23,10 @@ def bucket() -> AsyncGridFSBucket:
 async def put(
     chunks: AsyncIterator[bytes], filename: str, tenant_id: PydanticObjectId
 ) -> PydanticObjectId:
-    """Store the bytes; returns the file id."""
-    stream = bucket().open_upload_stream(filename, metadata={"tenant_id": tenant_id})
+    """Store the bytes (under a safe name); returns the file id."""
+    stream = bucket().open_upload_stream(
+        served_filename(filename), metadata={"tenant_id": tenant_id}
+    )
     try:
         async for chunk in chunks:
             await stream.write(chunk)

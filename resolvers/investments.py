@@ -1,7 +1,7 @@
 """Investing in fund products: eligibility, readiness gate, idempotency, visibility."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from pymongo.errors import DuplicateKeyError
@@ -30,6 +30,7 @@ class NewInvestment:
     deposit_date: date
     idempotency_key: str
     override_readiness_reason: str | None = None
+    backdate_reason: str | None = None
 
 
 async def find_replay(principal: Principal, key: str, **request: object) -> Investment | None:
@@ -90,8 +91,7 @@ async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investme
     investor = await investor_for(principal, new.investor_id)
     fund = await get_fund(principal.tenant_id, new.fund_code)
     check_amount(new.amount, fund)
-    if new.deposit_date > ctx.now().date():
-        raise BadUserInput("Deposit date cannot be in the future", field="depositDate")
+    backdate_reason = _backdate_reason(ctx, principal, new.deposit_date, new.backdate_reason)
     if (
         fund.invitation_only
         and await FundInvitation.find_one(
@@ -114,6 +114,8 @@ async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investme
         created_by=principal.user_id,
         idempotency_key=key,
         override_reason=override,
+        backdate_reason=backdate_reason,
+        recorded_on=ctx.now().date(),
     )
     try:
         await investment.insert()
@@ -129,7 +131,9 @@ async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investme
         investment.id,
         fund=fund.code,
         amount=str(new.amount),
+        deposit_date=new.deposit_date.isoformat(),
         readiness_override=override,
+        backdate_reason=backdate_reason,
     )
     assert portfolio.id is not None
     await mark_portfolio(ctx.services.broker, portfolio.tenant_id, portfolio.id, "INVESTMENT")
@@ -137,6 +141,37 @@ async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investme
         ctx, WebhookEventType.INVESTMENT_CREATED, webhooks.investment_created(investment)
     )
     return investment
+
+
+def _backdate_reason(
+    ctx: RequestContext, principal: Principal, deposit: date, reason: str | None
+) -> str | None:
+    """An investor's deposit is dated the server's today (or up to
+    ``investor_backdate_days`` before); staff may date it earlier only with a reason,
+    which is kept and audited. Never in the future."""
+    today = ctx.now().date()
+    if deposit > today:
+        raise BadUserInput("Deposit date cannot be in the future", field="depositDate")
+    if principal.role is Role.INVESTOR:
+        window = ctx.services.investor_backdate_days
+        if deposit < today - timedelta(days=window):
+            raise BadUserInput(
+                f"An investor's deposit date is at most {window} days before today"
+                if window
+                else "An investor's deposit is dated today",
+                field="depositDate",
+            )
+        return None
+    if deposit == today:
+        return None
+    reason = (reason or "").strip()
+    if not reason:
+        raise BadUserInput(
+            "A deposit dated before today needs a backdateReason", field="backdateReason"
+        )
+    if len(reason) > MAX_REASON_LENGTH:
+        raise BadUserInput("Reason is too long", field="backdateReason")
+    return reason
 
 
 async def _readiness_override(

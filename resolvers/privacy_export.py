@@ -2,7 +2,8 @@
 one JSON document. An ADMIN exports anyone of the tenant, everyone exports themself;
 another user's id is NOT_FOUND for an investor (they cannot see other users) and
 FORBIDDEN for MANAGER/ANALYST. Secrets (password and token hashes, TOTP secrets, webhook
-secrets, check-in codes) are never part of it. Every export is audited."""
+secrets, check-in codes) are never part of it, nor the address and user agent of anyone
+else acting on them (staff in audit entries). Every export is audited."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -179,13 +180,22 @@ async def _crm(user: User, scope: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# another person's network identity in an audit entry about the subject (staff reviewing
+# their KYC, say) is that person's data, not the subject's
+OTHERS_NETWORK_DATA = ("client_ip", "user_agent")
+
+
 async def _audit(user: User, scope: dict[str, Any]) -> dict[str, Any]:
     entries = (
         await AuditEntry.find({**scope, "$or": [{"actor_id": user.id}, {"target_id": user.id}]})
         .sort("_id")
         .to_list()
     )
-    return {"auditEntries": [plain(e) for e in entries]}
+    return {
+        "auditEntries": [
+            plain(e, exclude=() if e.actor_id == user.id else OTHERS_NETWORK_DATA) for e in entries
+        ]
+    }
 
 
 async def export_user_data(ctx: RequestContext, raw_user_id: str) -> dict[str, Any]:

@@ -9,13 +9,13 @@ from bson import Decimal128
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models.errors import BadUserInput, Conflict, Forbidden, NotFound
-from models.fund_math import accrued_interest
 from models.investments import (
     OUTSTANDING,
     Investment,
     Redemption,
     RedemptionKind,
     RedemptionStatus,
+    interest_limit,
     redemption_problem,
 )
 from models.ledger import TransactionType
@@ -108,8 +108,7 @@ def _reservation(
         return {"principal_requested": False}, {"$set": {"principal_requested": True}}
     terms = investment.terms
     if terms is not None and terms.fixed_rate:
-        accrued = accrued_interest(investment.amount, terms, investment.deposit_date, today)
-        limit = accrued - investment.interest_paid_out
+        limit = interest_limit(investment, today)
     else:
         limit = investment.amount  # a profit-share investment's gross value
     return (

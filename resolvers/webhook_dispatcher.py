@@ -35,6 +35,7 @@ from models.webhooks import (
 from resolvers import audit
 from resolvers.context import Services, WebhookConfig
 from resolvers.webhook_crypto import SecretUnavailable, signature, unseal
+from resolvers.webhook_failures import failure_message
 from resolvers.webhook_targets import TargetRefused, resolve
 from resolvers.webhooks import WAKE_TOPIC, cancel_pending
 
@@ -273,7 +274,8 @@ class Dispatcher:
         except TargetRefused as exc:
             return None, str(exc)[:MAX_ERROR_LENGTH]
         except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+            log.info("webhook delivery %s failed: %r", delivery.id, exc)
+            return None, failure_message(exc, config.timeout)
 
     async def _record(
         self,

@@ -10,10 +10,18 @@
 
 Address classes: public (always allowed); loopback (``allow_loopback``); private —
 RFC 1918, CGNAT, IPv6 unique-local and other non-global ranges — (``allow_private_networks``);
-link-local (cloud metadata at 169.254.169.254), multicast, unspecified: never."""
+link-local (cloud metadata at 169.254.169.254), multicast, unspecified: never. An IPv6
+address that carries an IPv4 one (mapped, compatible, NAT64, 6to4) is classed by the IPv4.
+
+A host must be a name or a canonical IP literal: numeric spellings a resolver still turns
+into an address (``2130706433``, ``127.1``, ``0x7f000001``, ``0177.0.0.1``, full-width
+digits and dots, IPv4 inside IPv6) are refused at registration. Delivery errors never
+say what a host resolved to."""
 
 import asyncio
 import ipaddress
+import logging
+import re
 import socket
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,9 +31,14 @@ from models.errors import BadUserInput
 from resolvers.context import WebhookConfig
 
 MAX_URL_LENGTH = 2000
+NON_CANONICAL = (
+    "host must be a name or an IP address in its canonical form (such as 203.0.113.7 or "
+    "[2001:db8::7])"
+)
 LOCAL_NAMES = ("localhost", "localhost.localdomain")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+log = logging.getLogger(__name__)
 
 
 class AddressClass(StrEnum):
@@ -35,13 +48,38 @@ class AddressClass(StrEnum):
     FORBIDDEN = "forbidden"
 
 
+# what a refused attempt records: the same whether the host did not resolve or resolved
+# only to addresses this deployment may not send to (no oracle for internal DNS)
+DESTINATION_NOT_ALLOWED = (
+    "destination not allowed: the host does not resolve to an address this deployment may send to"
+)
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_HEX_NUMBER = re.compile(r"0x[0-9a-f]*", re.IGNORECASE)
+
+
 class TargetRefused(Exception):
-    """A delivery's host resolves to no address this deployment may send to."""
+    """A delivery's host resolves to no address this deployment may send to (the message
+    is DESTINATION_NOT_ALLOWED; the details are logged, not recorded)."""
+
+
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, compatible, NAT64, 6to4), if any."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if int(address) >> 32 == 0 and int(address) > 1:  # IPv4-compatible ::a.b.c.d
+        return low
+    if any(address in network for network in _NAT64):
+        return low
+    return None
 
 
 def classify(address: IPAddress) -> AddressClass:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = embedded_ipv4(address) or address
     if address.is_loopback:
         return AddressClass.LOOPBACK
     if address.is_link_local or address.is_multicast or address.is_unspecified:
@@ -71,6 +109,22 @@ def _is_local_name(host: str) -> bool:
     return host in LOCAL_NAMES or host.endswith(".localhost")
 
 
+def _ends_in_number(host: str) -> bool:
+    """The URL standard's test: a host whose last label is a number (decimal, or 0x
+    hex) is an IPv4 address, however it is spelt."""
+    last = host.rsplit(".", 1)[-1]
+    return (last.isascii() and last.isdigit()) or bool(_HEX_NUMBER.fullmatch(last))
+
+
+def dns_host(host: str) -> str:
+    """The host as the resolver will look it up: lower case, IDNA-encoded (full-width
+    letters, digits and dots become ASCII); ValueError when it is not a valid name."""
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise ValueError("not a valid host name") from exc
+
+
 def check_url(raw: str, config: WebhookConfig) -> str:
     """The URL, normalized, or BAD_USER_INPUT (field ``url``) saying what is wrong."""
 
@@ -95,6 +149,15 @@ def check_url(raw: str, config: WebhookConfig) -> str:
     if parts.fragment:
         raise bad("must not have a fragment")
     literal = _literal(host)
+    if literal is None:
+        try:
+            host = dns_host(host)
+        except ValueError as exc:
+            raise bad("has an invalid host name") from exc
+        if _literal(host) is not None or _ends_in_number(host):
+            raise bad(NON_CANONICAL)  # 127.1, 2130706433, 0x7f000001, full-width digits
+    elif embedded_ipv4(literal) is not None:
+        raise bad(NON_CANONICAL)  # IPv4 inside IPv6: give the IPv4 address itself
     if literal is not None:
         kind = classify(literal)
     elif _is_local_name(host):
@@ -131,10 +194,11 @@ async def resolve(url: str, config: WebhookConfig) -> Target:
     else:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
+                dns_host(host), port, type=socket.SOCK_STREAM
             )
-        except OSError as exc:
-            raise TargetRefused(f"cannot resolve {host}: {exc}") from exc
+        except (OSError, ValueError) as exc:  # ValueError: not a valid host name
+            log.info("webhook host %s does not resolve: %s", host, exc)
+            raise TargetRefused(DESTINATION_NOT_ALLOWED) from exc
         candidates = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     for address in candidates:
         kind = classify(address)
@@ -153,4 +217,9 @@ async def resolve(url: str, config: WebhookConfig) -> Target:
             host_header=host_header,
             server_name=host if parts.scheme == "https" and literal is None else None,
         )
-    raise TargetRefused(f"{host} resolves to no address this deployment may send to")
+    log.info(
+        "webhook host %s resolves only to refused addresses: %s",
+        host,
+        ", ".join(str(a) for a in candidates),
+    )
+    raise TargetRefused(DESTINATION_NOT_ALLOWED)

@@ -9,6 +9,7 @@ from beanie import PydanticObjectId
 from strawberry.file_uploads import Upload
 
 from models import documents as models
+from models.document_content import served_filename
 from models.errors import BadUserInput
 from resolvers import document_links, document_review, document_signing, statements
 from resolvers import documents as use_cases
@@ -68,7 +69,7 @@ class Document:
     def from_model(cls, doc: models.DocumentRecord) -> "Document":
         return cls(
             id=strawberry.ID(str(doc.id)),
-            filename=doc.filename,
+            filename=served_filename(doc.filename),
             content_type=doc.content_type,
             size=doc.size,
             sha256=doc.sha256,

@@ -126,6 +126,10 @@ class CreateInvestmentInput:
     override_readiness_reason: str | None = strawberry.field(
         default=None, description="ADMIN only: bypass the readiness gate, audited"
     )
+    backdate_reason: str | None = strawberry.field(
+        default=None,
+        description="Staff (ADMIN/MANAGER): required for a deposit dated before today; audited",
+    )
 
 
 @strawberry.input
@@ -160,6 +164,7 @@ class InvestmentMutations:
             deposit_date=input.deposit_date,
             idempotency_key=input.idempotency_key,
             override_readiness_reason=input.override_readiness_reason,
+            backdate_reason=input.backdate_reason,
         )
         return Investment.from_model(await use_cases.create_investment(info.context, new))
 

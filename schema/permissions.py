@@ -45,3 +45,21 @@ class CanReadTenant(_RolePermission):
     """ADMIN, MANAGER or ANALYST: may read across the tenant."""
 
     roles = TENANT_READERS
+
+
+class SeesPrivateUserFields(BasePermission):
+    """The private fields of a User (KYC, MFA, phone, ...): an INVESTOR sees them only on
+    themself; of anyone else (their advisor, a message's sender, a co-signer) only the
+    public ones (id, name, role, email). Staff and analysts see them across their tenant,
+    and a user being signed in (no principal yet) is the caller themself."""
+
+    message = "Only the user themself and staff may see this field"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        if principal is None or principal.role is not Role.INVESTOR:
+            return True
+        return str(source.id) == str(principal.user_id)
+
+    def on_unauthorized(self) -> None:
+        raise Forbidden(self.message)

@@ -1,14 +1,20 @@
 """Users: the User type, the users/user/me queries and user administration mutations."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from strawberry.permission import PermissionExtension
 
 from models import users as user_models
 from resolvers import users as use_cases
 from schema.context import Info
-from schema.permissions import CanReadTenant, IsAuthenticated, IsStaff
+from schema.permissions import (
+    CanReadTenant,
+    IsAuthenticated,
+    IsStaff,
+    SeesPrivateUserFields,
+)
 from schema.relay import Connection, to_connection
 
 Role = user_models.Role
@@ -17,17 +23,29 @@ strawberry.enum(Role)
 strawberry.enum(KycStatus)
 
 
+def _private(*, nullable: bool = False) -> Any:
+    """A field an INVESTOR sees only on themself: null on others where it may be null,
+    else FORBIDDEN (schema.permissions.SeesPrivateUserFields)."""
+    return strawberry.field(
+        extensions=[
+            PermissionExtension(
+                [SeesPrivateUserFields()], use_directives=False, fail_silently=nullable
+            )
+        ]
+    )
+
+
 @strawberry.type
 class User:
     id: strawberry.ID
     email: str
     full_name: str
     role: Role
-    kyc_status: KycStatus
-    created_at: datetime
-    phone: str | None
-    base_currency: str
-    mfa_enabled: bool
+    kyc_status: KycStatus = _private()
+    created_at: datetime = _private()
+    phone: str | None = _private(nullable=True)
+    base_currency: str = _private()
+    mfa_enabled: bool = _private()
 
     @classmethod
     def from_model(cls, user: user_models.User) -> "User":

@@ -2,6 +2,7 @@
 audited ADMIN override, invitations, idempotency, visibility."""
 
 import asyncio
+from datetime import UTC, datetime
 
 from models.audit import AuditEntry
 from models.investments import Investment
@@ -93,7 +94,8 @@ async def test_readiness_gate_and_audited_admin_override(api, world):
     assert entry.detail["readiness_override"] == "documents received by post"
 
 
-async def test_ready_investor_invests_for_themself(api, world):
+async def test_ready_investor_invests_for_themself(api, world, runtime, monkeypatch):
+    monkeypatch.setattr(runtime.services, "clock", lambda: datetime(2025, 1, 15, 9, tzinfo=UTC))
     investor = world("acme", "investor")
     await make_ready(investor)
     created = (await invest_in_fund(api, investor, investor, deposit="2025-01-15"))["data"]

@@ -175,3 +175,32 @@ async def test_an_admins_export_holds_no_webhook_or_service_token_secret(
     assert subject.secrets["webhook secret"] not in text
     assert '"secretBox"' not in text and '"tokenHash"' not in text
     assert admin.password not in text
+
+
+async def test_an_investors_export_holds_no_staff_address_or_user_agent(
+    api: Api, world: World
+) -> None:
+    investor, manager = world("acme", "investor"), world("acme", "manager")
+    signed_in = await api.gql(
+        "mutation($t: String!, $e: String!, $p: String!) { "
+        "login(tenant: $t, email: $e, password: $p) { accessToken } }",
+        {"t": "acme", "e": investor.email, "p": investor.password},
+        headers={"user-agent": "InvestorPhone/2.0"},
+    )
+    assert signed_in.ok()
+    reviewed = await api.gql(
+        'mutation($u: ID!) { reviewKyc(userId: $u, status: REJECTED, reason: "blurred") { id } }',
+        {"u": investor.id},
+        token=manager.token,
+        headers={"user-agent": "StaffConsole/7.1"},
+    )
+    assert reviewed.ok()
+    data = await export_of(api, investor, investor.id)
+    assert "StaffConsole" not in orjson.dumps(data).decode()
+    entries = data["auditEntries"]
+    [review] = [e for e in entries if e["action"] == "kyc.review"]
+    assert review["actorId"] == manager.id
+    assert "clientIp" not in review and "userAgent" not in review
+    logins = [e for e in entries if e["action"] == "auth.login"]
+    assert "InvestorPhone/2.0" in {e["userAgent"] for e in logins}  # their own stay
+    assert all(e["clientIp"] for e in logins)

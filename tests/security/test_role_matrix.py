@@ -108,6 +108,7 @@ async def _create_investment(api: Api, world: World, tenant: str) -> dict[str, A
             "amount": "10000.00",
             "depositDate": "2025-01-15",
             "idempotencyKey": uuid.uuid4().hex,
+            "backdateReason": "signed form received late",
         }
     }
 

@@ -1,13 +1,14 @@
 """Shortcuts to put the database in a state a test needs (real documents, no mocks)."""
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from beanie import PydanticObjectId
 
 from models.documents import DocumentCategory, DocumentRecord, SignatureRecord
+from models.investments import Investment
 from models.users import KycStatus, Role, User, search_terms
 from resolvers import document_files
 from subscriptions.payloads import TickPayload
@@ -74,6 +75,13 @@ async def invest_in_fund(
     key: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
+    """createInvestment as ``caller``. Staff record the (usually past) deposit with a
+    backdate reason, and the investment then counts as recorded on its deposit date: a
+    long-held investment, as most tests need. Pass ``backdateReason`` to see how a freshly
+    recorded one behaves instead."""
+    long_held = caller.role is not Role.INVESTOR and "backdateReason" not in extra
+    if long_held:
+        extra["backdateReason"] = "recorded from the signed subscription form"
     variables = {
         "i": {
             "investorId": investor.id,
@@ -85,6 +93,12 @@ async def invest_in_fund(
         }
     }
     result = await api.gql(CREATE_INVESTMENT, variables, token=caller.token)
+    if long_held and not result.errors:
+        created = PydanticObjectId(result.ok()["createInvestment"]["id"])
+        day = datetime.combine(date.fromisoformat(deposit), time())
+        await Investment.get_pymongo_collection().update_one(
+            {"_id": created}, {"$set": {"recorded_on": day}}
+        )
     return result.body
 
 

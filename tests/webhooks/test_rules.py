@@ -20,7 +20,14 @@ from resolvers.webhook_crypto import (
     unseal,
     verify,
 )
-from resolvers.webhook_targets import AddressClass, TargetRefused, check_url, classify, resolve
+from resolvers.webhook_targets import (
+    DESTINATION_NOT_ALLOWED,
+    AddressClass,
+    TargetRefused,
+    check_url,
+    classify,
+    resolve,
+)
 
 KEY = bytes(range(32))
 
@@ -40,6 +47,10 @@ KEY = bytes(range(32))
         ("100.64.0.1", AddressClass.PRIVATE),
         ("fd00::1", AddressClass.PRIVATE),
         ("::ffff:10.0.0.1", AddressClass.PRIVATE),
+        ("::127.0.0.1", AddressClass.LOOPBACK),  # IPv4-compatible
+        ("64:ff9b::a00:1", AddressClass.PRIVATE),  # NAT64 of 10.0.0.1
+        ("2002:7f00:1::1", AddressClass.LOOPBACK),  # 6to4 of 127.0.0.1
+        ("2002:808:808::1", AddressClass.PUBLIC),
         ("169.254.169.254", AddressClass.FORBIDDEN),
         ("fe80::1", AddressClass.FORBIDDEN),
         ("224.0.0.1", AddressClass.FORBIDDEN),
@@ -74,6 +85,30 @@ async def test_each_attempt_connects_to_the_checked_address():
         await resolve("https://localhost:8443/in", WebhookConfig())
     with pytest.raises(TargetRefused):
         await resolve("https://169.254.169.254/", WebhookConfig(allow_private_networks=True))
+
+
+async def test_a_refused_attempt_never_says_what_the_host_resolved_to():
+    """Whether the name did not resolve or resolved only to refused addresses, the
+    recorded reason is the same and names no address (no oracle for internal DNS)."""
+    refused = [
+        ("https://localhost:8443/in", WebhookConfig()),  # resolves to loopback only
+        ("https://" + "a" * 64 + ".example.com/", WebhookConfig()),  # stored before: no name
+        ("https://0177.0.0.1/", WebhookConfig()),  # stored before: octal loopback
+    ]
+    for url, config in refused:
+        with pytest.raises(TargetRefused) as caught:
+            await resolve(url, config)
+        assert str(caught.value) == DESTINATION_NOT_ALLOWED
+
+
+def test_hosts_are_checked_as_the_resolver_reads_them():
+    config = WebhookConfig(allow_loopback=True, allow_private_networks=True)
+    assert check_url("https://B\u00fccher.Example/x", config) == "https://xn--bcher-kva.example/x"
+    for host in ("2130706433", "127.1", "0x7f000001", "0177.0.0.1", "\uff11\uff12\uff17.0.0.1"):
+        with pytest.raises(BadUserInput, match="canonical"):
+            check_url(f"https://{host}/", config)
+    with pytest.raises(BadUserInput, match="canonical"):
+        check_url("https://[::ffff:127.0.0.1]/", config)
 
 
 def test_sealed_secrets_open_only_with_their_key_and_endpoint():
