@@ -9,10 +9,8 @@ import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.tools import merge_types
@@ -21,6 +19,7 @@ from schema.analytics import AnalyticsQueries
 from schema.audit import AuditQueries
 from schema.cost import QueryCost
 from schema.crm import CrmMutations, CrmQueries, CrmSubscriptions
+from schema.document_limits import alias_limit, depth_limit
 from schema.documents import DocumentMutations, DocumentQueries
 from schema.errors import CodedErrors, code_all
 from schema.events import EventMutations, EventQueries
@@ -131,12 +130,12 @@ def build_schema(
 ) -> strawberry.Schema:
     """``extra_extensions``: optional ones chosen by the app (e.g. tracing)."""
     limits = limits or SchemaLimits()
-    # The depth and alias limiters build a new rule class per instance, and the rules are
-    # part of ValidationCache's key: built once here, so a known document is not validated
-    # again on every request.
+    # The depth and alias rules are new classes per call, and the rules are part of
+    # ValidationCache's key: built once here, so a known document is not validated again
+    # on every request.
     limit_rules = [
-        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+        depth_limit(limits.max_depth),
+        alias_limit(limits.max_aliases),
         *([] if limits.introspection else [NoSchemaIntrospectionCustomRule]),
     ]
     return FidusSchema(
