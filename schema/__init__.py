@@ -39,6 +39,7 @@ from schema.portfolios import PortfolioMutations, PortfolioQueries, PortfolioSub
 from schema.privacy import PrivacyMutations
 from schema.rate_limits import RateLimits
 from schema.shared_events import SharingExecutionContext
+from schema.suggestions import HideSuggestions, without_suggestions
 from schema.ticks import TickQueries, TickSubscriptions
 from schema.users import UserMutations, UserQueries
 from schema.webhooks import WebhookMutations, WebhookQueries
@@ -136,13 +137,17 @@ def build_schema(
     limit_rules = [
         depth_limit(limits.max_depth),
         alias_limit(limits.max_aliases),
-        *([] if limits.introspection else [NoSchemaIntrospectionCustomRule]),
+        *([] if limits.introspection else [NoSchemaIntrospectionCustomRule, HideSuggestions]),
     ]
     return FidusSchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
-        execution_context_class=SharingExecutionContext,
+        execution_context_class=(
+            SharingExecutionContext
+            if limits.introspection
+            else without_suggestions(SharingExecutionContext)
+        ),
         extensions=[  # factories: a fresh extension per operation; caches are shared
             OperationLog,
             CodedErrors,
