@@ -6,7 +6,6 @@ from functools import partial
 from typing import Any
 
 import strawberry
-from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -19,7 +18,7 @@ from schema.analytics import AnalyticsQueries
 from schema.audit import AuditQueries
 from schema.cost import QueryCost
 from schema.crm import CrmMutations, CrmQueries, CrmSubscriptions
-from schema.document_limits import alias_limit, depth_limit
+from schema.document_limits import limit_rules
 from schema.documents import DocumentMutations, DocumentQueries
 from schema.errors import CodedErrors, code_all
 from schema.events import EventMutations, EventQueries
@@ -39,7 +38,7 @@ from schema.portfolios import PortfolioMutations, PortfolioQueries, PortfolioSub
 from schema.privacy import PrivacyMutations
 from schema.rate_limits import RateLimits
 from schema.shared_events import SharingExecutionContext
-from schema.suggestions import HideSuggestions, without_suggestions
+from schema.suggestions import without_suggestions
 from schema.ticks import TickQueries, TickSubscriptions
 from schema.users import UserMutations, UserQueries
 from schema.webhooks import WebhookMutations, WebhookQueries
@@ -131,14 +130,8 @@ def build_schema(
 ) -> strawberry.Schema:
     """``extra_extensions``: optional ones chosen by the app (e.g. tracing)."""
     limits = limits or SchemaLimits()
-    # The depth and alias rules are new classes per call, and the rules are part of
-    # ValidationCache's key: built once here, so a known document is not validated again
-    # on every request.
-    limit_rules = [
-        depth_limit(limits.max_depth),
-        alias_limit(limits.max_aliases),
-        *([] if limits.introspection else [NoSchemaIntrospectionCustomRule, HideSuggestions]),
-    ]
+    # built once here: the rules are part of ValidationCache's key
+    rules = limit_rules(limits.max_depth, limits.max_aliases, limits.introspection)
     return FidusSchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
@@ -155,7 +148,7 @@ def build_schema(
             RateLimits,
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             partial(ParserCache, maxsize=limits.cache_size),
-            partial(AddValidationRules, limit_rules),
+            partial(AddValidationRules, rules),
             partial(ValidationCache, maxsize=limits.cache_size),
             partial(QueryCost, max_cost=limits.max_cost, max_page_size=limits.max_page_size),
             *extra_extensions,

@@ -8,6 +8,7 @@ spread the next several times kept validation busy for minutes."""
 from typing import Any, NamedTuple, cast
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -19,6 +20,21 @@ from graphql import (
     ValidationRule,
 )
 from graphql.language.visitor import SKIP
+from graphql.validation import NoSchemaIntrospectionCustomRule
+
+from schema.suggestions import HideSuggestions
+
+
+def limit_rules(
+    max_depth: int, max_aliases: int, introspection: bool
+) -> list[type[ASTValidationRule]]:
+    """The validation rules added to graphql's for every operation (new classes per call:
+    build them once per schema, they are part of the validation cache's key)."""
+    return [
+        depth_limit(max_depth),
+        alias_limit(max_aliases),
+        *([] if introspection else [NoSchemaIntrospectionCustomRule, HideSuggestions]),
+    ]
 
 
 class Measure(NamedTuple):
