@@ -45,3 +45,10 @@ class CanReadTenant(_RolePermission):
     """ADMIN, MANAGER or ANALYST: may read across the tenant."""
 
     roles = TENANT_READERS
+
+
+class CanChangeSharing(_RolePermission):
+    """ADMIN or MANAGER, or an INVESTOR for what they own: not ANALYST, who only reads
+    (even a document of their own)."""
+
+    roles = STAFF_ROLES | {Role.INVESTOR}
