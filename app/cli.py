@@ -32,6 +32,7 @@ from resolvers.mt5_accounts import ingest_snapshot
 from resolvers.service_tokens import ServiceCaller
 from resolvers.tenants import NewTenant, create_tenant
 from schema import build_schema
+from schema.persisted import document_errors
 
 
 def _announce(message: str) -> None:
@@ -258,7 +259,8 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_register_persisted(args: argparse.Namespace) -> int:
-    """Load a client build's persisted-query manifest into the registry."""
+    """Load a client build's persisted-query manifest into the registry: all of it, or
+    nothing when one operation is too long or does not validate against the schema."""
     path = Path(args.manifest)
     try:
         entries = persisted_queries.manifest_entries(json.loads(path.read_text()))
@@ -266,11 +268,19 @@ def cmd_register_persisted(args: argparse.Namespace) -> int:
         print(f"fidus: {path}: {exc}", file=sys.stderr)
         return 2
     settings = _load_settings()
+    limits, schema = settings.persisted_query_limits(), build_schema(settings.schema_limits())
+    for sha, query, name in entries:
+        problems = document_errors(schema, settings.schema_limits(), query)
+        if len(query) > limits.max_chars:
+            problems.append(f"longer than {limits.max_chars} characters")
+        if problems:
+            print(f"fidus: {path}: {name or sha[:16]}: {problems[0]}", file=sys.stderr)
+            return 2
 
     async def run() -> None:
         async with open_runtime(settings):
             for _sha, query, name in entries:
-                await persisted_queries.register(query, source="manifest", name=name)
+                await persisted_queries.register_manifest_entry(query, name, limits)
 
     asyncio.run(run())
     print(f"Registered {len(entries)} persisted queries from {path.name}")

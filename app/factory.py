@@ -127,6 +127,7 @@ async def open_runtime(
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             write_limits=settings.write_limits(),
             persisted_queries=settings.persisted_queries,
+            persisted_query_limits=settings.persisted_query_limits(),
             event_link_key=derive_key(secret, "event-join-link"),
             event_join_ttl=timedelta(minutes=settings.event_join_link_minutes),
             max_upload_bytes=settings.max_upload_bytes,

@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from resolvers.context import IdentityPolicy, WebhookConfig, WriteLimits
+from resolvers.context import IdentityPolicy, PersistedQueryLimits, WebhookConfig, WriteLimits
 from schema import SchemaLimits
 
 
@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(default=10_000, ge=10)
     # off | auto (clients may register by hash) | only (registered operations only)
     persisted_queries: Literal["off", "auto", "only"] = "auto"
+    # what clients may register: operation length, lifetime, registrations per user a minute
+    persisted_query_max_chars: int = Field(default=50_000, ge=100, le=1_000_000)
+    persisted_query_ttl_days: int = Field(default=30, ge=1, le=3650)
+    persisted_query_registrations_per_minute: int = Field(default=30, ge=1)
     # mutations per minute (sliding window, shared through Redis)
     mutations_per_minute_per_user: int = Field(default=120, ge=1)
     mutations_per_minute_per_address: int = Field(default=600, ge=1)
@@ -223,6 +227,13 @@ class Settings(BaseSettings):
             per_user=self.mutations_per_minute_per_user,
             per_address=self.mutations_per_minute_per_address,
             auth_per_address=self.sign_ins_per_minute_per_address,
+        )
+
+    def persisted_query_limits(self) -> PersistedQueryLimits:
+        return PersistedQueryLimits(
+            max_chars=self.persisted_query_max_chars,
+            ttl=timedelta(days=self.persisted_query_ttl_days),
+            registrations_per_minute=self.persisted_query_registrations_per_minute,
         )
 
     def schema_limits(self) -> SchemaLimits:

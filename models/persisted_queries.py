@@ -1,6 +1,6 @@
 """Persisted queries: a SHA-256 → operation text map registered by client builds (a
 manifest loaded with `fidus persisted-queries register`) or, unless enforced, by clients
-sending a query with its hash (automatic persisted queries)."""
+sending a query with its hash (automatic persisted queries), which expire."""
 
 from datetime import datetime
 
@@ -17,7 +17,11 @@ class PersistedQuery(Document):
     source: str  # "manifest" or "automatic"
     name: str | None = None
     created_at: datetime = Field(default_factory=utc_now)
+    expires_at: datetime | None = None  # automatic registrations only; MongoDB removes them
 
     class Settings:
         name = "persisted_queries"
-        indexes = [IndexModel("sha256", unique=True)]
+        indexes = [
+            IndexModel("sha256", unique=True),
+            IndexModel("expires_at", expireAfterSeconds=0),
+        ]

@@ -61,6 +61,15 @@ class WriteLimits:
 
 
 @dataclass(frozen=True)
+class PersistedQueryLimits:
+    """What clients may add to the persisted-query registry (see resolvers.persisted_queries)."""
+
+    max_chars: int = 50_000  # longer operations run, but are not stored
+    ttl: timedelta = timedelta(days=30)  # automatic registrations expire (manifests do not)
+    registrations_per_minute: int = 30  # per signed-in user; beyond, operations run unstored
+
+
+@dataclass(frozen=True)
 class WebhookConfig:
     """Outbound webhook rules (filled in from Settings; see resolvers/webhooks.py)."""
 
@@ -92,6 +101,7 @@ class Services:
     dummy_password_hash: str | None = None
     write_limits: WriteLimits = field(default_factory=WriteLimits)
     persisted_queries: str = "auto"  # off | auto | only (see resolvers.persisted_queries)
+    persisted_query_limits: PersistedQueryLimits = field(default_factory=PersistedQueryLimits)
     # signs event join links; the app derives it from the stored signing secret
     event_link_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     event_join_ttl: timedelta = timedelta(minutes=15)

@@ -176,7 +176,7 @@ async def _users_in_tenant(principal: Principal, raw_ids: list[str]) -> list[Pyd
 
 
 async def _may_share(ctx: RequestContext, raw_id: str) -> tuple[Principal, DocumentRecord]:
-    principal = ctx.require_role(*STAFF_ROLES, Role.INVESTOR, Role.ANALYST)
+    principal = ctx.require_role(*STAFF_ROLES, Role.INVESTOR)  # ANALYST only reads
     doc = await get_visible(principal, raw_id)
     if principal.role not in STAFF_ROLES and doc.owner_id != principal.user_id:
         raise Forbidden("Only the owner or ADMIN/MANAGER may change who sees a document")

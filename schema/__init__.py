@@ -6,13 +6,10 @@ from functools import partial
 from typing import Any
 
 import strawberry
-from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.tools import merge_types
@@ -21,6 +18,7 @@ from schema.analytics import AnalyticsQueries
 from schema.audit import AuditQueries
 from schema.cost import QueryCost
 from schema.crm import CrmMutations, CrmQueries, CrmSubscriptions
+from schema.document_limits import limit_rules
 from schema.documents import DocumentMutations, DocumentQueries
 from schema.errors import CodedErrors, code_all, coded_stream
 from schema.events import EventMutations, EventQueries
@@ -40,6 +38,7 @@ from schema.portfolios import PortfolioMutations, PortfolioQueries, PortfolioSub
 from schema.privacy import PrivacyMutations
 from schema.rate_limits import RateLimits
 from schema.shared_events import SharingExecutionContext
+from schema.suggestions import without_suggestions
 from schema.ticks import TickQueries, TickSubscriptions
 from schema.users import UserMutations, UserQueries
 from schema.webhooks import WebhookMutations, WebhookQueries
@@ -133,19 +132,17 @@ def build_schema(
 ) -> strawberry.Schema:
     """``extra_extensions``: optional ones chosen by the app (e.g. tracing)."""
     limits = limits or SchemaLimits()
-    # The depth and alias limiters build a new rule class per instance, and the rules are
-    # part of ValidationCache's key: built once here, so a known document is not validated
-    # again on every request.
-    limit_rules = [
-        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
-        *([] if limits.introspection else [NoSchemaIntrospectionCustomRule]),
-    ]
+    # built once here: the rules are part of ValidationCache's key
+    rules = limit_rules(limits.max_depth, limits.max_aliases, limits.introspection)
     return FidusSchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
-        execution_context_class=SharingExecutionContext,
+        execution_context_class=(
+            SharingExecutionContext
+            if limits.introspection
+            else without_suggestions(SharingExecutionContext)
+        ),
         extensions=[  # factories: a fresh extension per operation; caches are shared
             OperationLog,
             CodedErrors,
@@ -153,7 +150,7 @@ def build_schema(
             RateLimits,
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             partial(ParserCache, maxsize=limits.cache_size),
-            partial(AddValidationRules, limit_rules),
+            partial(AddValidationRules, rules),
             partial(ValidationCache, maxsize=limits.cache_size),
             partial(QueryCost, max_cost=limits.max_cost, max_page_size=limits.max_page_size),
             *extra_extensions,

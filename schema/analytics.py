@@ -8,6 +8,7 @@ import strawberry
 
 from resolvers import analytics as use_cases
 from schema.context import Info
+from schema.dates import bounded
 from schema.opportunities import OpportunityStatus
 from schema.permissions import CanReadTenant
 
@@ -58,7 +59,8 @@ class Analytics:
     async def net_flows_by_month(
         self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date
     ) -> list[MonthlyFlow]:
-        rows = await use_cases.net_flows_by_month(info.context, from_, to)
+        start, end = bounded(from_, "from"), bounded(to, "to")
+        rows = await use_cases.net_flows_by_month(info.context, start, end)
         return [
             MonthlyFlow(month=r.month, deposits=r.deposits, withdrawals=r.withdrawals, net=r.net)
             for r in rows

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from models.audit import AuditEntry as AuditDocument
 from resolvers import audit as use_cases
 from schema.context import Info
+from schema.dates import bounded
 from schema.loaders import loaders
 from schema.permissions import IsAdmin
 from schema.relay import Connection, to_connection
@@ -78,7 +79,7 @@ class AuditQueries:
             action=action,
             actor_id=None if actor_id is None else str(actor_id),
             target_id=None if target_id is None else str(target_id),
-            since=since,
+            since=bounded(since, "since"),
         )
         page = await use_cases.page(info.context, 20 if first is None else first, after, filters)
         return to_connection(page, AuditEntry.from_model)

@@ -1,10 +1,11 @@
 """Query cost analysis on top of the depth, alias and token limits: each field costs 1,
 and a list multiplies what is selected below it by its page size (``first``, else the
 default page size for connections, else ``LIST_ESTIMATE``). An operation above the limit
-is refused before it runs, with its cost and the limit in the error."""
+is refused before it runs, with its cost and the limit in the error; so is one whose
+cost cannot be estimated (fragments nested past ``MAX_FRAGMENT_DEPTH``)."""
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from graphql import (
     ExecutionResult,
@@ -25,6 +26,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 LIST_ESTIMATE = 10  # a plain list's assumed length
+MAX_FRAGMENT_DEPTH = 20  # inline fragments and spreads nested in each other
 
 
 class QueryCost(SchemaExtension):
@@ -48,18 +50,27 @@ class QueryCost(SchemaExtension):
                 estimator = _Estimator(
                     schema, fragments, context.variables or {}, self.max_page_size
                 )
-                cost = estimator.selection(operation.selection_set, root, 0)
-                if cost > self.max_cost:
-                    context.result = ExecutionResult(
-                        data=None,
-                        errors=[
-                            GraphQLError(
-                                f"Query cost {cost} exceeds the limit of {self.max_cost}",
-                                extensions={"code": "BAD_USER_INPUT", "cost": cost},
-                            )
-                        ],
-                    )
+                refusal = self._refusal(estimator, operation, root)
+                if refusal is not None:
+                    context.result = ExecutionResult(data=None, errors=[refusal])
         yield
+
+    def _refusal(
+        self, estimator: "_Estimator", operation: OperationDefinitionNode, root: Any
+    ) -> GraphQLError | None:
+        try:
+            cost = estimator.estimate(operation.selection_set, root)
+        except Unestimable as error:
+            return GraphQLError(
+                f"Query cost cannot be estimated: {error}",
+                extensions={"code": "BAD_USER_INPUT", "maxFragmentDepth": MAX_FRAGMENT_DEPTH},
+            )
+        if cost > self.max_cost:
+            return GraphQLError(
+                f"Query cost {cost} exceeds the limit of {self.max_cost}",
+                extensions={"code": "BAD_USER_INPUT", "cost": cost},
+            )
+        return None
 
 
 def _operation(definitions: Any, name: str | None) -> OperationDefinitionNode | None:
@@ -69,8 +80,25 @@ def _operation(definitions: Any, name: str | None) -> OperationDefinitionNode | 
     return next((o for o in operations if o.name and o.name.value == name), None)
 
 
+class Unestimable(Exception):
+    """The estimate cannot be finished: the operation is refused, never run uncounted."""
+
+
+class _Estimate(NamedTuple):
+    cost: int
+    height: int  # how deep fragments (inline or spread) nest inside, for the depth cap
+
+
+def _nested(estimate: _Estimate) -> _Estimate:
+    return _Estimate(estimate.cost, estimate.height + 1)
+
+
 class _Estimator:
-    MAX_FRAGMENT_DEPTH = 20
+    """Walks the operation once. A named fragment's estimate depends only on the fragment
+    and on whether it sits in a connection's page (``paged``), so it is computed once per
+    pair: wide reuse costs one walk per fragment, not one per spread. Fragments nested
+    past ``MAX_FRAGMENT_DEPTH`` (a cycle, if validation had let one through, too) make
+    the estimate impossible: the operation is refused rather than counted short."""
 
     def __init__(
         self, schema: Any, fragments: dict[str, Any], variables: dict[str, Any], page: int
@@ -79,40 +107,62 @@ class _Estimator:
         self.fragments = fragments
         self.variables = variables
         self.page = page
+        self.known: dict[tuple[str, bool], _Estimate] = {}
+
+    def estimate(self, selection_set: SelectionSetNode, root: Any) -> int:
+        return self.selection(selection_set, root, 0).cost
 
     def selection(
         self, selection_set: SelectionSetNode | None, parent: Any, depth: int, paged: bool = False
-    ) -> int:
-        """``paged``: the selection of a connection, whose page size was already counted."""
-        if selection_set is None or depth > self.MAX_FRAGMENT_DEPTH:
-            return 0
-        total = 0
+    ) -> _Estimate:
+        """``depth``: how many fragments this selection is nested in. ``paged``: the
+        selection of a connection, whose page size was already counted."""
+        if depth > MAX_FRAGMENT_DEPTH:
+            raise Unestimable(f"fragments nest more than {MAX_FRAGMENT_DEPTH} deep")
+        if selection_set is None:
+            return _Estimate(0, 0)
+        total, height = 0, 0
         for node in selection_set.selections:
             if isinstance(node, FieldNode):
-                total += self.field(node, parent, depth, paged)
+                part = self.field(node, parent, depth, paged)
             elif isinstance(node, InlineFragmentNode):
                 condition = node.type_condition
                 target = self.schema.get_type(condition.name.value) if condition else parent
-                total += self.selection(node.selection_set, target, depth + 1, paged)
-            elif isinstance(node, FragmentSpreadNode):
-                fragment = self.fragments.get(node.name.value)
-                if fragment is not None:
-                    target = self.schema.get_type(fragment.type_condition.name.value)
-                    total += self.selection(fragment.selection_set, target, depth + 1, paged)
-        return total
+                part = _nested(self.selection(node.selection_set, target, depth + 1, paged))
+            else:
+                name = cast(FragmentSpreadNode, node).name.value
+                part = _nested(self.spread(name, depth + 1, paged))
+            total += part.cost
+            height = max(height, part.height)
+        return _Estimate(total, height)
 
-    def field(self, node: FieldNode, parent: Any, depth: int, paged: bool) -> int:
+    def spread(self, name: str, depth: int, paged: bool) -> _Estimate:
+        known = self.known.get((name, paged))
+        if known is None:
+            fragment = self.fragments.get(name)
+            if fragment is None:  # validation refuses it first
+                raise Unestimable(f"unknown fragment {name}")
+            target = self.schema.get_type(fragment.type_condition.name.value)
+            known = self.selection(fragment.selection_set, target, depth, paged)
+            self.known[name, paged] = known
+        elif depth + known.height > MAX_FRAGMENT_DEPTH:  # reused deeper than first met
+            raise Unestimable(f"fragments nest more than {MAX_FRAGMENT_DEPTH} deep")
+        return known
+
+    def field(self, node: FieldNode, parent: Any, depth: int, paged: bool) -> _Estimate:
         if not isinstance(parent, GraphQLObjectType) or node.name.value.startswith("__"):
-            return 1 + self.selection(node.selection_set, None, depth)
+            below = self.selection(node.selection_set, None, depth)
+            return _Estimate(1 + below.cost, below.height)
         definition = parent.fields.get(node.name.value)
         if definition is None:
-            return 1
+            return _Estimate(1, 0)
         named = get_named_type(definition.type)
         if paged and node.name.value in ("edges", "nodes"):
-            return 1 + self.selection(node.selection_set, named, depth)
+            below = self.selection(node.selection_set, named, depth)
+            return _Estimate(1 + below.cost, below.height)
         multiplier = self._multiplier(node, definition)
         below = self.selection(node.selection_set, named, depth, "first" in definition.args)
-        return 1 + multiplier * below
+        return _Estimate(1 + multiplier * below.cost, below.height)
 
     def _multiplier(self, node: FieldNode, definition: Any) -> int:
         first = self._argument(node, "first")

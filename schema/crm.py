@@ -11,6 +11,7 @@ from resolvers import aml as aml_use_cases
 from resolvers import crm as use_cases
 from resolvers import crm_timeline as timeline
 from schema.context import Info
+from schema.dates import BoundedDates
 from schema.loaders import loaders
 from schema.permissions import CanReadTenant, IsStaff
 from schema.relay import Connection, to_connection
@@ -200,7 +201,7 @@ class CreateProspectInput:
 
 
 @strawberry.input
-class LogActivityInput:
+class LogActivityInput(BoundedDates):
     prospect_id: strawberry.ID
     kind: ActivityKind
     text: str
@@ -208,7 +209,7 @@ class LogActivityInput:
 
 
 @strawberry.input
-class CreateTaskInput:
+class CreateTaskInput(BoundedDates):
     prospect_id: strawberry.ID
     title: str
     due_date: date

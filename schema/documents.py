@@ -15,7 +15,7 @@ from resolvers import document_links, document_review, document_signing, stateme
 from resolvers import documents as use_cases
 from schema.context import Info
 from schema.loaders import loaders
-from schema.permissions import IsAuthenticated, IsStaff
+from schema.permissions import CanChangeSharing, IsAuthenticated, IsStaff
 from schema.relay import Connection, to_connection
 from schema.users import User
 
@@ -179,13 +179,13 @@ class DocumentMutations:
         doc = await use_cases.upload(info.context, _file(file), input.category, input.owner_id)
         return Document.from_model(doc)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Idempotent")
+    @strawberry.mutation(permission_classes=[CanChangeSharing], description="Idempotent")
     async def share_document(
         self, info: Info, id: strawberry.ID, user_ids: list[strawberry.ID]
     ) -> Document:
         return Document.from_model(await use_cases.share(info.context, id, list(user_ids)))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    @strawberry.mutation(permission_classes=[CanChangeSharing])
     async def unshare_document(
         self, info: Info, id: strawberry.ID, user_ids: list[strawberry.ID]
     ) -> Document:

@@ -8,6 +8,7 @@ from models import events as models
 from models.users import STAFF_ROLES
 from resolvers import event_links, event_registrations, events
 from schema.context import Info
+from schema.dates import BoundedDates
 from schema.loaders import loaders
 from schema.permissions import IsAuthenticated, IsStaff
 from schema.relay import Connection, to_connection
@@ -134,7 +135,7 @@ class Registration:
 
 
 @strawberry.input
-class CreateEventInput:
+class CreateEventInput(BoundedDates):
     title: str
     starts_at: datetime
     ends_at: datetime
@@ -146,7 +147,7 @@ class CreateEventInput:
 
 
 @strawberry.input
-class UpdateEventInput:
+class UpdateEventInput(BoundedDates):
     title: str | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None

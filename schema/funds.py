@@ -9,6 +9,7 @@ from models import funds as fund_models
 from models.fund_math import Schedule
 from resolvers import funds as use_cases
 from schema.context import Info
+from schema.dates import bounded
 from schema.permissions import IsAdmin, IsAuthenticated, IsStaff
 
 
@@ -83,7 +84,8 @@ class FundQueries:
     async def simulate_investment(
         self, info: Info, fund_code: str, amount: Decimal, start_date: date
     ) -> InvestmentSimulation:
-        result = await use_cases.simulate(info.context, fund_code, amount, start_date)
+        start = bounded(start_date, "startDate")
+        result = await use_cases.simulate(info.context, fund_code, amount, start)
         return InvestmentSimulation(
             fund_code=result.fund.code,
             amount=result.amount,

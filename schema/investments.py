@@ -13,6 +13,7 @@ from resolvers import opportunities as opportunity_cases
 from resolvers import redemptions as redemption_cases
 from resolvers.valuation import investment_value
 from schema.context import Info
+from schema.dates import BoundedDates, bounded
 from schema.funds import Payout, payouts
 from schema.loaders import loaders
 from schema.opportunities import Opportunity
@@ -70,7 +71,7 @@ class Investment:
     def accrued_interest(self, info: Info, as_of: date | None = None) -> Decimal:
         if self.model.terms is None:
             return ZERO
-        day = as_of or info.context.now().date()
+        day = bounded(as_of, "asOf") or info.context.now().date()
         return accrued_interest(self.model.amount, self.model.terms, self.model.deposit_date, day)
 
     @strawberry.field
@@ -117,7 +118,7 @@ class Redemption:
 
 
 @strawberry.input
-class CreateInvestmentInput:
+class CreateInvestmentInput(BoundedDates):
     investor_id: strawberry.ID
     fund_code: str
     amount: Decimal

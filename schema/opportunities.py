@@ -10,6 +10,7 @@ from models import opportunities as models
 from models.users import TENANT_READERS
 from resolvers import opportunities as use_cases
 from schema.context import Info
+from schema.dates import BoundedDates
 from schema.loaders import loaders
 from schema.permissions import IsAuthenticated, IsStaff
 from schema.relay import Connection, to_connection
@@ -87,7 +88,7 @@ class Interest:
 
 
 @strawberry.input
-class CreateOpportunityInput:
+class CreateOpportunityInput(BoundedDates):
     name: str
     description: str
     target_raise: Decimal
@@ -97,7 +98,7 @@ class CreateOpportunityInput:
 
 
 @strawberry.input
-class UpdateOpportunityInput:
+class UpdateOpportunityInput(BoundedDates):
     name: str | None = None
     description: str | None = None
     sector: str | None = None

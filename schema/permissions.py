@@ -63,3 +63,10 @@ class SeesPrivateUserFields(BasePermission):
 
     def on_unauthorized(self) -> None:
         raise Forbidden(self.message)
+
+
+class CanChangeSharing(_RolePermission):
+    """ADMIN or MANAGER, or an INVESTOR for what they own: not ANALYST, who only reads
+    (even a document of their own)."""
+
+    roles = STAFF_ROLES | {Role.INVESTOR}

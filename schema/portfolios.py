@@ -16,6 +16,7 @@ from resolvers import performance
 from resolvers import portfolios as use_cases
 from resolvers.valuation import Valuation, value_portfolio
 from schema.context import Info
+from schema.dates import BoundedDates, bounded
 from schema.investments import Investment
 from schema.loaders import loaders
 from schema.permissions import IsAuthenticated, IsStaff
@@ -190,8 +191,9 @@ class Portfolio:
         from_: Annotated[date, strawberry.argument(name="from")],
         to: date | None = None,
     ) -> PortfolioReturns:
-        end = to or info.context.now().date()
-        figures = await performance.period_figures(info.context, self.model, from_, end)
+        start = bounded(from_, "from")
+        end = bounded(to, "to") or info.context.now().date()
+        figures = await performance.period_figures(info.context, self.model, start, end)
         return PortfolioReturns(
             start=figures.start,
             end=figures.end,
@@ -222,13 +224,14 @@ class Portfolio:
 def _month_start(month: str) -> date:
     try:
         year, number = (int(part) for part in month.split("-"))
-        return date(year, number, 1)
+        start = date(year, number, 1)
     except (ValueError, TypeError) as exc:
         raise BadUserInput("Month must be YYYY-MM", field="month") from exc
+    return bounded(start, "month")
 
 
 @strawberry.input
-class RecordTransactionInput:
+class RecordTransactionInput(BoundedDates):
     portfolio_id: strawberry.ID
     type: TransactionType
     idempotency_key: str

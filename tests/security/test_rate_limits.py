@@ -1,6 +1,7 @@
 """Sliding-window write limits through the real server and the real redis-server: per
 user, per client address, and the sign-in family per address; RATE_LIMITED carries
-retryAfter; queries are not limited; windows slide."""
+retryAfter; queries are not limited; windows slide. Each mutation field counts (aliases
+and fragments included), and an operation runs whole or not at all."""
 
 import asyncio
 import uuid
@@ -95,6 +96,76 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
     assert await write(users[3], "198.51.100.2") is None  # another client
 
 
+def renames(*names: str) -> str:
+    """One operation with an aliased updateProfile per name."""
+    fields = " ".join(
+        f'r{i}: updateProfile(input: {{fullName: "{name}"}}) {{ id }}'
+        for i, name in enumerate(names)
+    )
+    return f"mutation {{ {fields} }}"
+
+
+async def full_name(api, member) -> str:
+    name: str = (await api.gql("{ me { fullName } }", token=member.token)).ok()["me"]["fullName"]
+    return name
+
+
+async def test_each_aliased_mutation_counts_and_an_operation_runs_whole_or_not_at_all(
+    api, world, tight
+):
+    tight(per_user=5, per_address=1000, auth_per_address=1000)
+    investor = world("acme", "investor")
+    assert (await api.gql(renames("A", "B", "C"), token=investor.token)).ok()
+    refused = await api.gql(renames("D", "E", "F"), token=investor.token)  # 3 + 3 > 5
+    assert refused.code == "RATE_LIMITED" and refused.data is None
+    assert 1 <= refused.errors[0]["extensions"]["retryAfter"] <= 60
+    assert await full_name(api, investor) == "C"  # none of D, E, F ran
+    # the refused operation was not counted: two more fit in the budget of five
+    assert (await api.gql(renames("G", "H"), token=investor.token)).ok()
+    assert (await api.gql(renames("I"), token=investor.token)).code == "RATE_LIMITED"
+
+
+async def test_an_operation_above_a_whole_budget_is_refused_unrun(api, world, tight):
+    tight(per_user=5, per_address=1000, auth_per_address=1000)
+    investor = world("acme", "investor")
+    refused = await api.gql(renames(*"ABCDEF"), token=investor.token)
+    assert refused.code == "BAD_USER_INPUT" and refused.data is None
+    assert "6 mutations, more than the 5 allowed per minute" in refused.errors[0]["message"]
+    assert await full_name(api, investor) == "Investor Acme"
+    assert (await api.gql(renames(*"ABCDE"), token=investor.token)).ok()  # nothing was spent
+
+
+async def test_sign_ins_in_fragments_and_aliases_count_each(api, world, tight):
+    tight(per_user=1000, per_address=1000, auth_per_address=3)
+    admin = world("acme", "admin")
+    guess = "{ accessToken }"
+    attempts = (
+        "mutation { ... on Mutation { "
+        + " ".join(
+            f'g{i}: login(tenant: "acme", email: "{admin.email}", password: "wrong{i}") {guess}'
+            for i in range(2)
+        )
+        + " } ...Third }\n"
+        f'fragment Third on Mutation {{ login(tenant: "acme", email: "{admin.email}",'
+        f' password: "wrong") {guess} }}'
+    )
+    guessed = await api.gql(attempts)
+    assert guessed.code == "UNAUTHENTICATED"  # three wrong passwords tried: the budget
+    right = await api.gql(
+        LOGIN, {"tenant": "acme", "email": admin.email, "password": admin.password}
+    )
+    assert right.code == "RATE_LIMITED"
+
+
+async def test_a_refusal_by_one_limit_does_not_spend_the_others(api, world, tight):
+    tight(per_user=2, per_address=4, auth_per_address=1000)
+    investor, other = world("acme", "investor"), world("acme", "investor2")
+    assert (await api.gql(renames("A", "B"), token=investor.token)).ok()
+    assert (await api.gql(renames("C"), token=investor.token)).code == "RATE_LIMITED"
+    # the address has spent 2 of 4, not 3: another user's two still fit
+    assert (await api.gql(renames("X", "Y"), token=other.token)).ok()
+
+
 async def test_the_window_slides(runtime):
     limiter: RateLimiter = runtime.services.broker.rate_limits
     key = f"slide-{uuid.uuid4().hex}"
@@ -110,3 +181,9 @@ async def test_the_memory_limiter_behaves_the_same():
     assert 0 < await limiter.hit("k", 2, 0.3) <= 0.3
     await asyncio.sleep(0.35)
     assert await limiter.hit("k", 2, 0.3) == 0.0
+    assert 0 < await limiter.hit("k", 2, 0.3, weight=2) <= 0.3  # one of two left: no room
+    assert await limiter.hit("k", 2, 0.3, member="m") == 0.0  # the second fits
+    await limiter.release("k", "m", 1)
+    assert await limiter.hit("k", 2, 0.3) == 0.0  # the released one is free again
+    with pytest.raises(ValueError, match="weight 3"):
+        await limiter.hit("k", 2, 0.3, weight=3)

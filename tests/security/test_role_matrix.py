@@ -234,6 +234,13 @@ async def _document(api: Api, world: World, tenant: str) -> dict[str, Any]:
     return {"id": doc, "u": [world(tenant, "analyst").id]}
 
 
+async def _analysts_document(api: Api, world: World, tenant: str) -> dict[str, Any]:
+    """A document staff filed under the tenant's `analyst`: owning it does not let an
+    ANALYST (read-only) change who sees it."""
+    doc = await make_document(world(tenant, "analyst"))
+    return {"id": doc, "u": [world(tenant, "investor2").id]}
+
+
 async def _kyc_document(api: Api, world: World, tenant: str) -> dict[str, Any]:
     return {"id": await make_document(world(tenant, "investor2"), DocumentCategory.KYC_ID)}
 
@@ -589,6 +596,22 @@ OPERATIONS: list[Op] = [
         "mutation($id: ID!, $u: [ID!]!) { unshareDocument(id: $id, userIds: $u) { id } }",
         STAFF,
         _document,
+        denied_codes=NOT_YOURS,
+        cross_tenant=True,
+    ),
+    Op(
+        "shareDocument(analyst's own)",
+        "mutation($id: ID!, $u: [ID!]!) { shareDocument(id: $id, userIds: $u) { id } }",
+        STAFF,
+        _analysts_document,
+        denied_codes=NOT_YOURS,
+        cross_tenant=True,
+    ),
+    Op(
+        "unshareDocument(analyst's own)",
+        "mutation($id: ID!, $u: [ID!]!) { unshareDocument(id: $id, userIds: $u) { id } }",
+        STAFF,
+        _analysts_document,
         denied_codes=NOT_YOURS,
         cross_tenant=True,
     ),
