@@ -41,6 +41,7 @@ async def closed_api(runtime, base_url) -> AsyncIterator[Api]:
         keepalive_seconds=runtime.settings.ws_keepalive_seconds,
     )
     app = Starlette(routes=[Route("/graphql", view, methods=["GET", "POST"])])
+    app.state.runtime = runtime  # as create_app does: the client address reads its settings
     async with live_server(app) as url, httpx.AsyncClient(timeout=30) as client:
         yield Api(url, client)
 
