@@ -1,13 +1,26 @@
-"""Hypothesis strategies for what a hostile client can put on the wire: any JSON value,
-JSON nested past any parser's comfort, request-shaped objects whose members have the
-wrong types, GraphQL documents good and bad, multipart parts, WebSocket frames."""
+"""The fuzz campaign's settings (FIDUS_FUZZ_EXAMPLES per test) and hypothesis strategies
+for what a hostile client can put on the wire: any JSON value, JSON nested past any
+parser's comfort, request-shaped objects whose members have the wrong types, GraphQL
+documents good and bad, multipart parts, WebSocket frames."""
 
 import json
+import os
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from tests.support.documents import UPLOAD
+
+EXAMPLES = int(os.environ.get("FIDUS_FUZZ_EXAMPLES", "60"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    database=None,
+)
+# text in an answer that means internals leaked
+LEAKS = ("Traceback", 'File "', "pymongo", "beanie", "redis.", "Exception(")
 
 JSON = st.recursive(
     st.none()

@@ -7,20 +7,19 @@ internals; the server stays up.
 The suite runs a small sample; `scripts/fuzz` runs the dedicated, larger campaign
 (FIDUS_FUZZ_EXAMPLES, default 10,000 per test)."""
 
-import os
 from datetime import UTC
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, mutations, nodes
 
 from models.errors import ERROR_CODES
 from schema import build_schema
+from tests.fuzz.strategies import FUZZ, JSON, LEAKS
 from tests.mt5.test_ingest import post
 
-EXAMPLES = int(os.environ.get("FIDUS_FUZZ_EXAMPLES", "60"))
 SDL = build_schema().as_str()
 CUSTOM_SCALARS = {
     "DateTime": st.datetimes(timezones=st.just(UTC)).map(lambda d: nodes.String(d.isoformat())),
@@ -31,13 +30,6 @@ CUSTOM_SCALARS = {
     "Upload": st.just(nodes.Null),
     "JSON": st.just(nodes.String("{}")),
 }
-LEAKS = ("Traceback", 'File "', "pymongo", "beanie", "redis.", "Exception(")
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    database=None,
-)
 
 
 def check(status: int, body: Any, sent: object) -> None:
@@ -76,17 +68,6 @@ async def test_mutations_from_the_schema(api, world, data) -> None:
     assert health.status_code == 200
 
 
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=40),
-    lambda inner: (
-        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=6)
-    ),
-    max_leaves=30,
-)
 TICK = st.fixed_dictionaries(
     {},
     optional={

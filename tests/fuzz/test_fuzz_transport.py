@@ -29,10 +29,11 @@ from tests.fuzz.strategies import (
     BODIES,
     CONTENT_TYPES,
     FRAMES,
+    FUZZ,
+    LEAKS,
     QUERY_PARAMS,
     multipart_parts,
 )
-from tests.fuzz.test_fuzz_api import FUZZ, LEAKS
 from tests.support.documents import PREFLIGHT
 from tests.support.servers import server_errors
 

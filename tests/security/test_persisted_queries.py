@@ -207,41 +207,13 @@ async def test_manifests_are_registered_from_the_command_line(api, world, settin
             }
         )
     )
-    env = {
-        **os.environ,
-        "MONGODB_URL": settings.mongodb_url,
-        "FIDUS_DB_NAME": settings.db_name,
-        "FIDUS_WORKER": "false",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "persisted-queries",
-        "register",
-        str(manifest),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, output
+    code, output = await run_cli(settings, "persisted-queries", "register", str(manifest))
+    assert code == 0, output
     assert b"Registered 2 persisted queries" in output
     names = {q.name for q in await PersistedQuery.find_all().to_list()}
     assert names == {"Me", "Funds"}
 
     tampered = tmp_path / "bad.json"
     tampered.write_text(json.dumps({"0" * 64: ME}))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "persisted-queries",
-        "register",
-        str(tampered),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2 and b"does not hash to its query" in output
+    code, output = await run_cli(settings, "persisted-queries", "register", str(tampered))
+    assert code == 2 and b"does not hash to its query" in output
