@@ -162,16 +162,19 @@ def _run_feed(args: argparse.Namespace, feed: Callable[[FeedTarget], Awaitable[i
             if tenant is None or tenant.id is None:
                 sys.exit(f"fidus: no tenant '{args.tenant}'")
             caller = ServiceCaller(tenant.id, PydanticObjectId(), frozenset({"mt5:ingest"}))
-            broker = runtime.services.broker
+            services = runtime.services
 
             async def ticks(batch: list[dict[str, Any]]) -> int:
                 now_ms = int(time.time() * 1000)
-                return len((await ingest_ticks(broker, caller, batch, now_ms)).accepted)
+                return len((await ingest_ticks(services, caller, batch, now_ms)).accepted)
 
             async def snapshot(body: dict[str, Any]) -> None:
-                await ingest_snapshot(broker, caller, body)
+                await ingest_snapshot(services, caller, body)
 
-            return await feed(FeedTarget(ticks, snapshot))
+            try:
+                return await feed(FeedTarget(ticks, snapshot))
+            finally:  # a mark being retried after a Redis hiccup
+                await services.background.drain()
 
     return asyncio.run(direct())
 

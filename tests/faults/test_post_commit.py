@@ -1,27 +1,107 @@
-"""redis-server SIGKILLed between a deposit's commit and the steps after it (marking the
-portfolio for revaluation): the client gets the committed transaction, not an error; the
-failed step is counted and retried, and the portfolio's update is pushed once Redis is back.
+"""Steps after a committed write (resolvers.post_commit) never turn the answer into an
+error: a failure is counted, logged — an outage as a warning without a traceback — and,
+for an outage, retried in the background until it succeeds or the retries run out.
 
-To be deterministic the test holds the deposit where it wants it: it watches the deposit's
-rate-limit hit in Redis (keyspace notifications; the user's limit is the last check before
-the resolver runs), then freezes SecantusDB (SIGSTOP) so the deposit cannot commit yet,
-kills Redis, and lets the database go on."""
+End to end: redis-server SIGKILLed between a deposit's commit and the mark after it; the
+client gets the committed transaction, and the portfolio's update is pushed once Redis is
+back. To be deterministic the test holds the deposit where it wants it: it watches the
+deposit's rate-limit hit in Redis (keyspace notifications; the user's limit is the last
+check before the resolver runs), then freezes SecantusDB (SIGSTOP) so the deposit cannot
+commit yet, kills Redis, and lets the database go on."""
 
 import asyncio
 import contextlib
+import logging
 import re
 import time
+import uuid
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import jwt
 from gql import Client, gql
+from prometheus_client import REGISTRY
 from redis import asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tests.faults.stack import Ledger, Stack, until
+from resolvers import post_commit
+from resolvers.background import Background
+from resolvers.post_commit import after_commit
+from subscriptions.broker import Broker
+from subscriptions.portfolios import ValuationMark, mark_portfolio
+from tests.faults.stack import KillableRedis, Ledger, Stack, until
 from tests.faults.test_mongo_restart import assert_ledger_is_exact
 from tests.mt5.test_scale_out import UPDATES, admin_with_portfolio
 from tests.transport.test_websocket import transport
+
+
+def counted(name: str, step: str) -> float:
+    return REGISTRY.get_sample_value(name, {"step": step}) or 0.0
+
+
+async def test_a_step_failing_for_an_outage_is_retried_until_it_succeeds(caplog):
+    redis = KillableRedis()
+    redis.start()
+    broker = Broker(redis.url, namespace=f"post-commit-{uuid.uuid4().hex[:8]}")
+    await broker.connect()
+    background = Background()
+    try:
+        redis.kill()
+        before = counted("fidus_post_commit_failures_total", "test-mark")
+        mark = partial(mark_portfolio, broker, "t1", "p1", "TRANSACTION")
+        with caplog.at_level(logging.INFO, logger="resolvers.post_commit"):
+            assert not await after_commit(background, "test-mark", mark)  # answers, no raise
+            assert counted("fidus_post_commit_failures_total", "test-mark") == before + 1
+            redis.start()  # same port
+            await background.drain()
+        stored = await broker.dirty_marks.stored()
+        assert list(stored) == [ValuationMark("t1", "TRANSACTION", portfolio_id="p1").encode()]
+        messages = [(r.levelno, r.getMessage(), r.exc_info) for r in caplog.records]
+        assert messages[0] == (
+            logging.WARNING,
+            "test-mark failed after the commit: broker unavailable; retrying",
+            None,
+        )
+        assert messages[-1][:2] == (logging.INFO, "test-mark done after the commit, on a retry")
+    finally:
+        await broker.disconnect()
+        redis.stop()
+
+
+async def test_a_defect_after_the_commit_is_logged_and_not_retried(caplog):
+    background = Background()
+    before = counted("fidus_post_commit_abandoned_total", "test-defect")
+
+    async def broken() -> None:
+        raise ValueError("a bug")
+
+    with caplog.at_level(logging.WARNING, logger="resolvers.post_commit"):
+        assert not await after_commit(background, "test-defect", broken)
+    assert background.pending == 0
+    assert counted("fidus_post_commit_abandoned_total", "test-defect") == before + 1
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR and record.exc_info is not None
+
+
+async def test_an_outage_outlasting_the_retries_is_given_up(caplog, monkeypatch):
+    monkeypatch.setattr(post_commit, "RETRY_FOR_SECONDS", 0.6)
+    background = Background()
+    before = counted("fidus_post_commit_abandoned_total", "test-outage")
+    attempts = 0
+
+    async def unreachable() -> None:
+        nonlocal attempts
+        attempts += 1
+        raise RedisConnectionError("refused")
+
+    with caplog.at_level(logging.WARNING, logger="resolvers.post_commit"):
+        await after_commit(background, "test-outage", unreachable)
+        await background.drain()
+    assert attempts > 1
+    assert counted("fidus_post_commit_abandoned_total", "test-outage") == before + 1
+    assert caplog.records[-1].levelno == logging.ERROR
+    assert "given up" in caplog.records[-1].getMessage()
 
 
 async def failures_counted(stack: Stack, step: str) -> float:
