@@ -19,7 +19,7 @@ from beanie import PydanticObjectId
 from pydantic import ValidationError
 
 from app import mt5_feed, mt5_files, schema_check
-from app.factory import create_app, open_runtime, run_worker
+from app.factory import SHUTDOWN_GRACE, create_app, open_runtime, run_worker
 from app.logs import configure_logging
 from app.mt5_bridge import Bridge, BridgeUnavailable, load_terminal
 from app.mt5_feed import Deliver, DeliverSnapshot
@@ -173,8 +173,9 @@ def _run_feed(args: argparse.Namespace, feed: Callable[[FeedTarget], Awaitable[i
 
             try:
                 return await feed(FeedTarget(ticks, snapshot))
-            finally:  # a mark being retried after a Redis hiccup
-                await services.background.drain()
+            finally:  # a mark being retried after a Redis hiccup, as `fidus serve` would
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(services.background.drain(), SHUTDOWN_GRACE)
 
     return asyncio.run(direct())
 
