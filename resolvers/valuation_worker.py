@@ -180,7 +180,10 @@ class ValuationWorker:
         # nothing awaited from here on: the book and the coalescer change together
         now = time.monotonic()
         done = list(broken)
-        for stored, portfolios in keys.items():
+        for stored in new:  # oldest first: a portfolio's newest reason wins
+            portfolios = keys.get(stored)
+            if portfolios is None:
+                continue
             if not self.book.take(stored, portfolios):
                 done.append(stored)
             for key in portfolios:
