@@ -19,7 +19,7 @@ from beanie import PydanticObjectId
 from pydantic import ValidationError
 
 from app import mt5_feed, mt5_files, schema_check
-from app.factory import create_app, open_runtime, run_worker
+from app.factory import SHUTDOWN_GRACE, create_app, open_runtime, run_worker
 from app.logs import configure_logging
 from app.mt5_bridge import Bridge, BridgeUnavailable, load_terminal
 from app.mt5_feed import Deliver, DeliverSnapshot
@@ -162,16 +162,20 @@ def _run_feed(args: argparse.Namespace, feed: Callable[[FeedTarget], Awaitable[i
             if tenant is None or tenant.id is None:
                 sys.exit(f"fidus: no tenant '{args.tenant}'")
             caller = ServiceCaller(tenant.id, PydanticObjectId(), frozenset({"mt5:ingest"}))
-            broker = runtime.services.broker
+            services = runtime.services
 
             async def ticks(batch: list[dict[str, Any]]) -> int:
                 now_ms = int(time.time() * 1000)
-                return len((await ingest_ticks(broker, caller, batch, now_ms)).accepted)
+                return len((await ingest_ticks(services, caller, batch, now_ms)).accepted)
 
             async def snapshot(body: dict[str, Any]) -> None:
-                await ingest_snapshot(broker, caller, body)
+                await ingest_snapshot(services, caller, body)
 
-            return await feed(FeedTarget(ticks, snapshot))
+            try:
+                return await feed(FeedTarget(ticks, snapshot))
+            finally:  # a mark being retried after a Redis hiccup, as `fidus serve` would
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(services.background.drain(), SHUTDOWN_GRACE)
 
     return asyncio.run(direct())
 

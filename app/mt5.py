@@ -106,8 +106,8 @@ async def post_ticks(request: Request) -> JSONResponse:
         return _error(400, "BAD_USER_INPUT", 'body must be {"ticks": [...]}')
     if len(ticks) > MAX_BATCH:
         return _error(413, "BAD_USER_INPUT", f"at most {MAX_BATCH} ticks per batch")
-    broker = request.app.state.runtime.services.broker
-    result = await ingest_ticks(broker, caller, ticks, int(time.time() * 1000))
+    services = request.app.state.runtime.services
+    result = await ingest_ticks(services, caller, ticks, int(time.time() * 1000))
     TICKS_INGESTED.inc(len(result.accepted))
     for rejection in result.rejected:
         TICKS_REJECTED.labels(rejection_label(rejection.reason)).inc()
@@ -127,9 +127,9 @@ async def post_account(request: Request) -> JSONResponse:
     if isinstance(authenticated, JSONResponse):
         return authenticated
     caller, payload = authenticated
-    broker = request.app.state.runtime.services.broker
+    services = request.app.state.runtime.services
     try:
-        result = await ingest_snapshot(broker, caller, payload)
+        result = await ingest_snapshot(services, caller, payload)
     except FidusError as exc:
         return _error(400, exc.code, exc.message, exc.extensions.get("field"))
     return JSONResponse(

@@ -4,6 +4,7 @@ the per-stage summary and conversion into an invited INVESTOR user."""
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from bson import Decimal128, ObjectId
@@ -26,6 +27,7 @@ from models.webhooks import WebhookEventType
 from resolvers import audit, webhooks
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
+from resolvers.post_commit import after_commit
 from resolvers.scope import get_in_tenant, parse_id, tenant_filter
 from resolvers.users import NewUser, clean_email, clean_full_name, create_user
 from subscriptions.crm import pipeline_stream, publish_prospect_changed
@@ -110,8 +112,14 @@ async def create(ctx: RequestContext, new: NewProspect) -> Prospect:
         owner=str(owner.id),
         aml=prospect.aml_result.value if prospect.aml_result else None,
     )
-    await publish_prospect_changed(ctx.services.broker, prospect)
+    await _announce(ctx, prospect)
     return prospect
+
+
+async def _announce(ctx: RequestContext, prospect: Prospect) -> None:
+    """After the write: the pipeline's subscribers see the prospect as it now is."""
+    announce = partial(publish_prospect_changed, ctx.services.broker, prospect)
+    await after_commit(ctx.services.background, "prospect-publish", announce)
 
 
 async def get(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Prospect:
@@ -164,7 +172,7 @@ async def move(ctx: RequestContext, raw_id: str, target: ProspectStage) -> Prosp
     await audit.record(
         ctx, "prospect.move", "Prospect", moved.id, source=source.value, target=target.value
     )
-    await publish_prospect_changed(ctx.services.broker, moved)
+    await _announce(ctx, moved)
     return moved
 
 

@@ -3,10 +3,12 @@ reason, good ones cached as the latest price and published once each."""
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from resolvers.context import Services
+from resolvers.post_commit import after_commit
 from resolvers.service_tokens import ServiceCaller
-from subscriptions.broker import Broker
 from subscriptions.payloads import SYMBOL_PATTERN, TickPayload
 from subscriptions.portfolios import mark_symbols
 from subscriptions.ticks import accept_ticks
@@ -81,8 +83,11 @@ def parse_tick(raw: Any, now_ms: int) -> TickPayload | str:
 
 
 async def ingest_ticks(
-    broker: Broker, caller: ServiceCaller, ticks: list[Any], now_ms: int
+    services: Services, caller: ServiceCaller, ticks: list[Any], now_ms: int
 ) -> IngestResult:
+    """Accepted ticks are stored and published in one step; the valuation worker is told
+    after it, and a failure to tell it does not fail the batch (resolvers.post_commit)."""
+    broker = services.broker
     tenant = str(caller.tenant_id)
     parsed = [parse_tick(raw, now_ms) for raw in ticks]
     valid = [(index, tick) for index, tick in enumerate(parsed) if isinstance(tick, TickPayload)]
@@ -97,5 +102,8 @@ async def ingest_ticks(
             rejected.append(Rejection(index, "stale: older than the last accepted tick"))
         else:
             accepted.append(tick)
-    await mark_symbols(broker, tenant, list(dict.fromkeys(t.symbol for t in accepted)))
+    symbols = list(dict.fromkeys(t.symbol for t in accepted))
+    if symbols:
+        mark = partial(mark_symbols, broker, tenant, symbols)
+        await after_commit(services.background, "prices-mark", mark)
     return IngestResult(accepted=accepted, rejected=rejected)

@@ -16,8 +16,8 @@ from resolvers import audit, webhooks
 from resolvers.context import Principal, RequestContext
 from resolvers.funds import check_amount, get_fund
 from resolvers.portfolios import can_see_owner, default_portfolio
+from resolvers.post_commit import revalue_after_commit
 from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
-from subscriptions.portfolios import mark_portfolio
 
 MAX_REASON_LENGTH = 2000
 
@@ -136,7 +136,7 @@ async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investme
         backdate_reason=backdate_reason,
     )
     assert portfolio.id is not None
-    await mark_portfolio(ctx.services.broker, portfolio.tenant_id, portfolio.id, "INVESTMENT")
+    await revalue_after_commit(ctx.services, portfolio.tenant_id, portfolio.id, "INVESTMENT")
     await webhooks.emit(
         ctx, WebhookEventType.INVESTMENT_CREATED, webhooks.investment_created(investment)
     )

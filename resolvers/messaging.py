@@ -9,6 +9,8 @@ Rules (see docs/domain-decisions.md, Messaging):
 - Conversations are private to their participants: anyone else gets NOT_FOUND.
 - Messages are stored, then published to a per-conversation, tenant-scoped topic."""
 
+from functools import partial
+
 from beanie import PydanticObjectId
 from bson import ObjectId
 from pymongo import ReturnDocument
@@ -26,6 +28,7 @@ from models.messaging import (
 from models.users import STAFF_ROLES, Role, User
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
+from resolvers.post_commit import after_commit
 from resolvers.scope import parse_id, tenant_filter
 from subscriptions.messaging import publish_message
 
@@ -178,7 +181,8 @@ async def send(
             }
         },
     )
-    await publish_message(ctx.services.broker, message)
+    announce = partial(publish_message, ctx.services.broker, message)
+    await after_commit(ctx.services.background, "message-publish", announce)
     return message
 
 

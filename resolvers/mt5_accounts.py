@@ -19,15 +19,14 @@ from models.money import MAX_AMOUNT, amount_problem
 from models.mt5 import Mt5Account, Mt5Deal
 from models.users import Role
 from resolvers import audit
-from resolvers.context import RequestContext
+from resolvers.context import RequestContext, Services
 from resolvers.funds import get_fund
 from resolvers.ingest import Rejection
 from resolvers.mt5_snapshots import parse_account, parse_items
 from resolvers.portfolios import get_portfolio
+from resolvers.post_commit import revalue_after_commit
 from resolvers.service_tokens import ServiceCaller
 from resolvers.writes import set_fields
-from subscriptions.broker import Broker
-from subscriptions.portfolios import mark_portfolio
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ class SnapshotResult:
     rejected_deals: list[Rejection]
 
 
-async def ingest_snapshot(broker: Broker, caller: ServiceCaller, body: Any) -> SnapshotResult:
+async def ingest_snapshot(services: Services, caller: ServiceCaller, body: Any) -> SnapshotResult:
     """A malformed account is rejected whole with the reason; positions and deals are
     validated one by one (resolvers.mt5_snapshots) and only the valid ones are stored."""
     now_ms = int(time.time() * 1000)
@@ -76,8 +75,8 @@ async def ingest_snapshot(broker: Broker, caller: ServiceCaller, body: Any) -> S
         )
         new += 1 if result.upserted_id is not None else 0
     if account.get("portfolio_id") is not None:
-        await mark_portfolio(
-            broker, str(caller.tenant_id), str(account["portfolio_id"]), "MT5_SNAPSHOT"
+        await revalue_after_commit(
+            services, caller.tenant_id, account["portfolio_id"], "MT5_SNAPSHOT"
         )
     return SnapshotResult(
         account_id=str(account["_id"]),

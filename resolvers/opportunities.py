@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from bson import Decimal128, ObjectId
 from pymongo import ReturnDocument
@@ -21,10 +22,10 @@ from resolvers.context import Principal, RequestContext
 from resolvers.investments import find_replay
 from resolvers.pagination import Page, keyset_page
 from resolvers.portfolios import default_portfolio
+from resolvers.post_commit import after_commit, revalue_after_commit
 from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
 from resolvers.writes import changed_fields, set_fields
 from subscriptions.opportunities import opportunity_stream, publish_opportunity
-from subscriptions.portfolios import mark_portfolio
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 20_000
@@ -149,7 +150,8 @@ async def _move(
 
 async def publish(ctx: RequestContext, raw_id: str) -> Opportunity:
     opportunity = await _move(ctx, raw_id, OpportunityStatus.DRAFT, OpportunityStatus.OPEN)
-    await publish_opportunity(ctx.services.broker, opportunity)
+    announce = partial(publish_opportunity, ctx.services.broker, opportunity)
+    await after_commit(ctx.services.background, "opportunity-publish", announce)
     return opportunity
 
 
@@ -270,7 +272,7 @@ async def invest(ctx: RequestContext, raw_id: str, amount: Decimal, key: str) ->
         amount=str(amount),
     )
     assert portfolio.id is not None
-    await mark_portfolio(ctx.services.broker, portfolio.tenant_id, portfolio.id, "INVESTMENT")
+    await revalue_after_commit(ctx.services, portfolio.tenant_id, portfolio.id, "INVESTMENT")
     await webhooks.emit(
         ctx, WebhookEventType.INVESTMENT_CREATED, webhooks.investment_created(investment)
     )

@@ -22,8 +22,9 @@ from models.users import STAFF_ROLES, TENANT_READERS, Role, User
 from resolvers.atomic import in_transaction
 from resolvers.context import Principal, RequestContext
 from resolvers.pagination import Page, keyset_page
+from resolvers.post_commit import revalue_after_commit
 from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
-from subscriptions.portfolios import PortfolioUpdatePayload, mark_portfolio, portfolio_update_stream
+from subscriptions.portfolios import PortfolioUpdatePayload, portfolio_update_stream
 from subscriptions.ticks import SYMBOL_PATTERN
 
 _ATTEMPTS = 8
@@ -210,7 +211,7 @@ async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transa
             return replay
     else:
         raise Conflict("The portfolio is busy; try again")
-    await mark_portfolio(ctx.services.broker, portfolio.tenant_id, portfolio.id, "TRANSACTION")
+    await revalue_after_commit(ctx.services, portfolio.tenant_id, portfolio.id, "TRANSACTION")
     return transaction
 
 

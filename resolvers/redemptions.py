@@ -28,9 +28,9 @@ from resolvers.atomic import in_transaction
 from resolvers.context import Principal, RequestContext
 from resolvers.investments import get_investment
 from resolvers.portfolios import can_see_owner
+from resolvers.post_commit import revalue_after_commit
 from resolvers.scope import get_in_tenant
 from resolvers.valuation import investment_value
-from subscriptions.portfolios import mark_portfolio
 
 
 async def outstanding_for(investment: Investment) -> list[Redemption]:
@@ -272,8 +272,8 @@ async def complete(ctx: RequestContext, raw_id: str) -> Redemption:
         amount=str(redemption.amount),
     )
     if investment.portfolio_id is not None:
-        await mark_portfolio(
-            ctx.services.broker, investment.tenant_id, investment.portfolio_id, "INVESTMENT"
+        await revalue_after_commit(
+            ctx.services, investment.tenant_id, investment.portfolio_id, "INVESTMENT"
         )
     fresh = await Redemption.get(redemption.id)
     assert fresh is not None

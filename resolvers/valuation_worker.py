@@ -2,14 +2,16 @@
 ``portfolioUpdated`` per portfolio per window, always with the newest state.
 
 Exactly one runs per deployment: with Redis it holds a lock (renewed; another process
-takes over when it stops renewing); without Redis the single process runs it."""
+takes over when it stops renewing); without Redis the single process runs it. Marks are
+stored (subscriptions.dirty_marks): the worker reads them when it takes over, when nudged,
+and every few seconds, and removes a mark only once the valuations it asked for are
+published — a worker that dies in between leaves it to the next one."""
 
 import asyncio
 import contextlib
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,49 +22,20 @@ from models.investments import Investment
 from models.portfolios import Portfolio
 from resolvers.outages import unavailable_component
 from resolvers.valuation import value_portfolio
+from resolvers.valuation_schedule import Coalescer, Key, MarkBook, Stored
 from subscriptions.broker import Broker
 from subscriptions.portfolios import (
     PortfolioUpdatePayload,
+    ValuationMark,
+    dirty_nudges,
     publish_portfolio_update,
-    valuation_mark_stream,
 )
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "fidus:valuation-worker"
 LEASE_MS = 10_000
 RETRY_SECONDS = 1.0  # a valuation that failed for an outage is tried again after this
-
-
-@dataclass
-class _Pending:
-    reason: str
-    due: float
-
-
-@dataclass
-class Coalescer:
-    """Schedules each portfolio's publication no sooner than ``window`` after its last."""
-
-    window: float
-    last_sent: dict[tuple[str, str], float] = field(default_factory=dict)
-    pending: dict[tuple[str, str], _Pending] = field(default_factory=dict)
-
-    def mark(self, key: tuple[str, str], reason: str, now: float) -> None:
-        if key in self.pending:
-            self.pending[key].reason = reason  # the newest reason wins; state is read at send
-            return
-        due = max(now, self.last_sent.get(key, -self.window) + self.window)
-        self.pending[key] = _Pending(reason, due)
-
-    def due(self, now: float) -> list[tuple[tuple[str, str], str]]:
-        ready = [(k, p.reason) for k, p in self.pending.items() if p.due <= now]
-        for key, _reason in ready:
-            del self.pending[key]
-            self.last_sent[key] = now
-        return ready
-
-    def next_due(self) -> float | None:
-        return min((p.due for p in self.pending.values()), default=None)
+READ_EVERY_SECONDS = 5.0  # the stored marks are read at least this often (a nudge lost)
 
 
 async def publish_valuation(broker: Broker, tenant: str, portfolio_id: str, reason: str) -> None:
@@ -107,10 +80,12 @@ class ValuationWorker:
         instance takes over within about ``lease_ms``."""
         self.broker = broker
         self.coalescer = Coalescer(window)
+        self.book = MarkBook()
         self.lease_ms = lease_ms
         self.active = False
         self._owner = secrets.token_hex(8)
         self._wake = asyncio.Event()
+        self._nudged = asyncio.Event()
         self.published = 0
 
     async def run(self) -> None:
@@ -122,8 +97,8 @@ class ValuationWorker:
             leased = await self.broker.try_lock(LOCK_KEY, self._owner, self.lease_ms)
         self.active = True
         log.info("valuation worker active")
-        tasks = [asyncio.create_task(self._consume()), asyncio.create_task(self._flush())]
-        tasks.append(asyncio.create_task(self._keep_lock()))
+        work = (self._listen(), self._read_marks(), self._flush(), self._keep_lock())
+        tasks = [asyncio.create_task(job) for job in work]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -154,18 +129,67 @@ class ValuationWorker:
         self.active = False
         await self.broker.release_lock(LOCK_KEY, self._owner)
 
-    async def _consume(self) -> None:
-        async for mark in valuation_mark_stream(self.broker):
-            tenant = mark.tenant_id
-            portfolios = (
-                [mark.portfolio_id]
-                if mark.portfolio_id is not None
-                else await _portfolios_holding(tenant, list(mark.symbols))
-            )
-            now = time.monotonic()
-            for portfolio in portfolios:
-                self.coalescer.mark((tenant, portfolio), mark.reason, now)
-            self._wake.set()
+    async def _listen(self) -> None:
+        async for _nudge in dirty_nudges(self.broker):
+            self._nudged.set()
+
+    async def _read_marks(self) -> None:
+        """At once (what was marked before this worker took over), then on every nudge,
+        and every READ_EVERY_SECONDS should a nudge be lost."""
+        while True:
+            self._nudged.clear()
+            try:
+                await self.take_marks()
+                wait = READ_EVERY_SECONDS
+            except Exception as exc:
+                component = unavailable_component(exc)
+                if component is None:
+                    raise
+                log.warning("valuation marks not read: %s unavailable", component)
+                wait = RETRY_SECONDS
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._nudged.wait(), wait)
+
+    async def take_marks(self) -> None:
+        """Schedule a valuation for each portfolio a new stored mark names."""
+        new = self.book.new(await self.broker.dirty_marks.stored())
+        if not new:
+            return
+        keys: dict[Stored, list[Key]] = {}
+        reasons: dict[Stored, str] = {}
+        by_symbols: dict[str, list[Stored]] = {}  # tenant → its price marks
+        symbols: dict[str, set[str]] = {}
+        broken: list[Stored] = []
+        for stored in new:
+            try:
+                mark = ValuationMark.decode(stored[0])
+            except (ValueError, KeyError, TypeError):
+                log.warning("unreadable valuation mark dropped", extra={"mark": stored[0][:200]})
+                broken.append(stored)
+                continue
+            reasons[stored] = mark.reason
+            if mark.portfolio_id is not None:
+                keys[stored] = [(mark.tenant_id, mark.portfolio_id)]
+            else:
+                by_symbols.setdefault(mark.tenant_id, []).append(stored)
+                symbols.setdefault(mark.tenant_id, set()).update(mark.symbols)
+        for tenant, marks in by_symbols.items():
+            holders = await _portfolios_holding(tenant, sorted(symbols[tenant]))
+            for stored in marks:
+                keys[stored] = [(tenant, portfolio) for portfolio in holders]
+        # nothing awaited from here on: the book and the coalescer change together
+        now = time.monotonic()
+        done = list(broken)
+        for stored in new:  # oldest first: a portfolio's newest reason wins
+            portfolios = keys.get(stored)
+            if portfolios is None:
+                continue
+            if not self.book.take(stored, portfolios):
+                done.append(stored)
+            for key in portfolios:
+                self.coalescer.mark(key, reasons[stored], now)
+        self._wake.set()
+        await self.broker.dirty_marks.remove(done)
 
     async def _flush(self) -> None:
         while True:
@@ -174,16 +198,39 @@ class ValuationWorker:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            for (tenant, portfolio), reason in self.coalescer.due(time.monotonic()):
-                try:
-                    await publish_valuation(self.broker, tenant, portfolio, reason)
-                    self.published += 1
-                except Exception as exc:
-                    component = unavailable_component(exc)
-                    if component is None:
-                        log.exception("valuation failed", extra={"portfolio": portfolio})
-                        continue
-                    # the database or broker is away: try this portfolio again in a second
-                    log.warning("valuation postponed: %s unavailable", component)
-                    retry_at = time.monotonic() + RETRY_SECONDS
-                    self.coalescer.mark((tenant, portfolio), reason, retry_at)
+            done: list[Stored] = []
+            for key, reason in self.coalescer.due(time.monotonic()):
+                marks = self.book.begin(key)
+                if await self._publish(key, reason):
+                    done += self.book.end(key, marks)
+                else:
+                    self.book.again(key, marks)
+            await self._remove(done)
+
+    async def _publish(self, key: Key, reason: str) -> bool:
+        """Value and publish one portfolio; False when an outage postpones it."""
+        tenant, portfolio = key
+        try:
+            await publish_valuation(self.broker, tenant, portfolio, reason)
+            self.published += 1
+        except Exception as exc:
+            component = unavailable_component(exc)
+            if component is None:
+                log.exception("valuation failed", extra={"portfolio": portfolio})
+                return True  # not retried: its marks are done with
+            # the database or broker is away: try this portfolio again in a second
+            log.warning("valuation postponed: %s unavailable", component)
+            self.coalescer.mark(key, reason, time.monotonic() + RETRY_SECONDS)
+            return False
+        return True
+
+    async def _remove(self, done: list[Stored]) -> None:
+        """Remove the marks done with; should Redis be away, they are read (and their
+        portfolios published) once more later."""
+        try:
+            await self.broker.dirty_marks.remove(done)
+        except Exception as exc:
+            component = unavailable_component(exc)
+            if component is None:
+                raise
+            log.warning("valuation marks not removed: %s unavailable", component)

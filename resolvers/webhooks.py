@@ -1,29 +1,17 @@
 """Outbound webhooks: ADMINs register partner endpoints; business events are queued for
-them with ``emit`` and sent by the dispatcher (resolvers/webhook_dispatcher.py).
-
-To publish an event from a use case, after its write succeeded::
-
-    await webhooks.emit(ctx, WebhookEventType.DOCUMENT_SIGNED, {"documentId": str(doc.id)})
-
-``emit`` writes one delivery row per enabled endpoint of the caller's tenant subscribed to
-that type (the outbox), wakes the dispatchers and returns how many rows it queued. It
-never fails the caller's operation: the business write has already happened, so an outbox
-failure is logged instead. ``data`` is JSON (Decimal and ObjectId become strings; use
-camelCase keys and string money like the GraphQL API)."""
+them with ``emit`` (resolvers.webhook_events, re-exported here) and sent by the dispatcher
+(resolvers/webhook_dispatcher.py)."""
 
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-import orjson
 from beanie import PydanticObjectId
 from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models.errors import BadUserInput, Conflict, NotFound
-from models.investments import Investment, Redemption
 from models.users import Role
 from models.webhooks import (
     SUBSCRIBABLE_EVENTS,
@@ -37,11 +25,16 @@ from resolvers.context import RequestContext, Services
 from resolvers.pagination import Page, keyset_page
 from resolvers.scope import get_in_tenant, parse_id, tenant_filter
 from resolvers.webhook_crypto import key_id, new_signing_secret, seal
+from resolvers.webhook_events import WAKE_TOPIC as WAKE_TOPIC
+from resolvers.webhook_events import emit as emit
+from resolvers.webhook_events import emit_for_tenant as emit_for_tenant
+from resolvers.webhook_events import investment_created as investment_created
+from resolvers.webhook_events import queue
+from resolvers.webhook_events import redemption_decided as redemption_decided
 from resolvers.webhook_targets import check_url
 
 log = logging.getLogger(__name__)
 
-WAKE_TOPIC = "webhooks:wake"
 MAX_DESCRIPTION = 500
 MAX_ENDPOINTS_PER_TENANT = 50
 
@@ -203,7 +196,7 @@ async def send_test(ctx: RequestContext, raw_id: str) -> WebhookDelivery:
     if not endpoint.enabled:
         raise Conflict("The webhook is disabled; enable it first")
     data = {"message": "A test event from Fidus", "webhookId": str(endpoint.id)}
-    [delivery] = await _queue(ctx.services, [endpoint], WebhookEventType.TEST, data)
+    [delivery] = await queue(ctx.services, [endpoint], WebhookEventType.TEST, data)
     await audit.record(ctx, "webhook.test", "WebhookEndpoint", endpoint.id)
     return delivery
 
@@ -235,109 +228,3 @@ async def cancel_pending(endpoint_id: ObjectId | None, reason: str) -> None:
         {"$set": {"status": DeliveryStatus.CANCELLED.value, "next_attempt_at": None}},
     )
     log.info("webhook deliveries cancelled", extra={"webhook_id": str(endpoint_id), "why": reason})
-
-
-# --- events -------------------------------------------------------------------------------
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, Decimal | ObjectId):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-async def _queue(
-    services: Services,
-    endpoints: list[WebhookEndpoint],
-    event_type: WebhookEventType,
-    data: dict[str, Any],
-) -> list[WebhookDelivery]:
-    """One delivery row per endpoint, all with the same frozen body; then wake dispatchers."""
-    now = services.clock()
-    tenant_id = endpoints[0].tenant_id
-    event_id = str(ObjectId())
-    body = orjson.dumps(
-        {
-            "id": event_id,
-            "type": event_type.value,
-            "createdAt": now.isoformat(),
-            "tenant": str(tenant_id),
-            "data": data,
-        },
-        default=_json_default,
-    ).decode()
-    rows = [
-        WebhookDelivery(
-            id=PydanticObjectId(),  # insert_many does not fill ids in
-            tenant_id=tenant_id,
-            endpoint_id=endpoint.id,
-            event_id=event_id,
-            event_type=event_type,
-            body=body,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for endpoint in endpoints
-        if endpoint.id is not None
-    ]
-    await WebhookDelivery.insert_many(rows)
-    try:
-        await services.broker.publish(WAKE_TOPIC, event_id)
-    except Exception:  # queued all the same: dispatchers find it on their next look
-        log.warning("webhook wake-up not published", exc_info=True)
-    return rows
-
-
-async def emit_for_tenant(
-    services: Services,
-    tenant_id: PydanticObjectId,
-    event_type: WebhookEventType,
-    data: dict[str, Any],
-) -> int:
-    """``emit`` for code that has no request context (CLI, workers)."""
-    try:
-        endpoints = await WebhookEndpoint.find(
-            {"tenant_id": tenant_id, "enabled": True, "event_types": event_type.value}
-        ).to_list()
-        if not endpoints:
-            return 0
-        return len(await _queue(services, endpoints, event_type, data))
-    except Exception:
-        log.exception(
-            "webhook event not recorded",
-            extra={"event_type": event_type.value, "tenant": str(tenant_id)},
-        )
-        return 0
-
-
-async def emit(ctx: RequestContext, event_type: WebhookEventType, data: dict[str, Any]) -> int:
-    """Queue ``event_type`` with ``data`` for the caller's tenant; call it AFTER the business
-    write succeeded. Returns the number of deliveries queued (0 when none subscribes)."""
-    principal = ctx.require_principal()
-    return await emit_for_tenant(ctx.services, principal.tenant_id, event_type, data)
-
-
-def investment_created(investment: Investment) -> dict[str, Any]:
-    return {
-        "investmentId": str(investment.id),
-        "investorId": str(investment.investor_id),
-        "fundCode": investment.fund_code,
-        "opportunityId": str(investment.opportunity_id) if investment.opportunity_id else None,
-        "portfolioId": str(investment.portfolio_id) if investment.portfolio_id else None,
-        "amount": str(investment.amount),
-        "depositDate": investment.deposit_date.isoformat(),
-    }
-
-
-def redemption_decided(redemption: Redemption) -> dict[str, Any]:
-    return {
-        "redemptionId": str(redemption.id),
-        "investmentId": str(redemption.investment_id),
-        "investorId": str(redemption.investor_id),
-        "amount": str(redemption.amount),
-        "kind": redemption.kind.value,
-        "decision": redemption.status.value,
-        "reason": redemption.reason,
-        "decidedBy": str(redemption.decided_by) if redemption.decided_by else None,
-        "decidedAt": redemption.decided_at.isoformat() if redemption.decided_at else None,
-    }

@@ -10,6 +10,7 @@ from broadcaster import Broadcast
 from broadcaster._base import Unsubscribed
 from redis import asyncio as aioredis
 
+from subscriptions.dirty_marks import DirtyMarks
 from subscriptions.prices import PriceCache
 from subscriptions.rate_limits import RateLimiter
 from subscriptions.redis_backend import ResilientRedisBackend, redis_client
@@ -57,6 +58,7 @@ class Broker:
         self._connected = False
         self.prices = PriceCache(self._redis, self._ns)
         self.rate_limits = RateLimiter(self._redis, self._ns)
+        self.dirty_marks = DirtyMarks(self._redis, self._ns)
         self._sinks: dict[str, set[Sink]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
 

@@ -1,6 +1,6 @@
-"""Portfolio topics: the valuation worker's ``valuation:dirty`` marks (a write or new
-prices: "revalue these"), and the coalesced ``portfolioUpdated`` valuations it publishes on
-one topic per tenant and portfolio."""
+"""Portfolio topics: the valuation worker's marks (a write or new prices: "revalue these"),
+stored (subscriptions.dirty_marks) and nudged on ``valuation:dirty``, and the coalesced
+``portfolioUpdated`` valuations it publishes on one topic per tenant and portfolio."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,7 +14,6 @@ from bson import ObjectId
 from subscriptions.broker import Broker
 
 DIRTY_TOPIC = "valuation:dirty"
-MARK_BUFFER = 100_000  # marks the worker may have queued before its stream is closed
 
 
 def portfolio_topic(tenant_id: str | ObjectId, portfolio_id: str | ObjectId) -> str:
@@ -86,21 +85,30 @@ class PortfolioUpdatePayload:
 async def mark_portfolio(
     broker: Broker, tenant_id: str | ObjectId, portfolio_id: str | ObjectId, reason: str
 ) -> None:
-    mark = ValuationMark(str(tenant_id), reason, portfolio_id=str(portfolio_id))
-    await broker.publish(DIRTY_TOPIC, mark.encode())
+    await _mark(broker, [ValuationMark(str(tenant_id), reason, portfolio_id=str(portfolio_id))])
 
 
 async def mark_symbols(broker: Broker, tenant_id: str | ObjectId, symbols: list[str]) -> None:
-    """New prices: every portfolio holding one of ``symbols`` is to be revalued."""
-    if symbols:
-        mark = ValuationMark(str(tenant_id), "TICK", symbols=tuple(sorted(set(symbols))))
-        await broker.publish(DIRTY_TOPIC, mark.encode())
+    """New prices: every portfolio holding one of ``symbols`` is to be revalued (one mark
+    per symbol, so that the stored marks stay as few as the symbols)."""
+    tenant = str(tenant_id)
+    await _mark(broker, [ValuationMark(tenant, "TICK", symbols=(s,)) for s in sorted(set(symbols))])
 
 
-async def valuation_mark_stream(broker: Broker) -> AsyncIterator[ValuationMark]:
-    """Every mark of every tenant (the valuation worker's input)."""
-    async for _topic, message in broker.listen([DIRTY_TOPIC], limit=MARK_BUFFER):
-        yield ValuationMark.decode(message)
+async def _mark(broker: Broker, marks: list[ValuationMark]) -> None:
+    """Store the marks, then nudge the worker (Redis does both in one round trip)."""
+    if not marks:
+        return
+    channel = broker.channel(DIRTY_TOPIC)
+    if not await broker.dirty_marks.add([mark.encode() for mark in marks], channel):
+        await broker.publish(DIRTY_TOPIC, "nudge")
+
+
+async def dirty_nudges(broker: Broker) -> AsyncIterator[None]:
+    """One item per nudge (or per burst of them, for a consumer that falls behind): the
+    worker's cue to read the stored marks."""
+    async for _topic, _message in broker.listen([DIRTY_TOPIC], conflate=True):
+        yield None
 
 
 async def publish_portfolio_update(

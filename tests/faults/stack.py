@@ -42,6 +42,15 @@ class RestartableMongo(EmbeddedMongo):
         process.send_signal(signal.SIGKILL)
         process.wait(10)
 
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open, nothing is answered until ``resume``."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
 
 class KillableRedis(RedisProcess):
     def kill(self) -> None:
@@ -58,6 +67,8 @@ class Stack:
     api: ApiProcess
     db_name: str
     client: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30))
+    env: dict[str, str] = field(default_factory=dict)  # of the ``fidus serve`` processes
+    more_apis: list[ApiProcess] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -71,6 +82,13 @@ class Stack:
         )
         body: dict[str, Any] = response.json()
         return body
+
+    async def start_api(self, log: Path) -> ApiProcess:
+        """Another ``fidus serve`` on the same servers and settings (stopped with the stack)."""
+        api = ApiProcess(self.env, log)
+        self.more_apis.append(api)
+        await api.wait_ready()
+        return api
 
     async def ready(self) -> httpx.Response:
         return await self.client.get(f"{self.url}/health/ready", timeout=10)
@@ -92,7 +110,9 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def fault_stack(log_dir: Path) -> Any:
+async def fault_stack(log_dir: Path, **settings: str) -> Any:
+    """The servers, and one ``fidus serve`` with these ``settings`` (FIDUS_* variables) on
+    top of the stack's own."""
     data_dir = Path(tempfile.mkdtemp(prefix="fidus-faults-"))
     mongo = RestartableMongo(data_dir)
     redis = KillableRedis()
@@ -110,13 +130,16 @@ async def fault_stack(log_dir: Path) -> Any:
             FIDUS_MUTATIONS_PER_MINUTE_PER_ADDRESS="100000",
             FIDUS_WEBHOOK_DISPATCHER="false",
         )
+        env.update(settings)
         api = ApiProcess(env, log_dir / "fidus.log")
         await api.wait_ready()
-        stack = Stack(mongo, redis, api, db_name)
+        stack = Stack(mongo, redis, api, db_name, env=env)
         try:
             yield stack
         finally:
             await stack.client.aclose()
+            for more in stack.more_apis:
+                more.stop()
     finally:
         if api is not None:
             api.stop()
