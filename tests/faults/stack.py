@@ -30,10 +30,13 @@ DEPOSIT = (
 
 
 class RestartableMongo(EmbeddedMongo):
-    """SecantusDB on a fixed port with a durable journal (as ``fidus serve`` runs it)."""
+    """SecantusDB on a fixed port with a durable journal (as ``fidus serve`` runs it), and
+    its test commands on (``configureFailPoint``: a test may hold one client's command)."""
 
     def __init__(self, data_dir: Path) -> None:
         super().__init__(data_dir, port=free_port(), sync_on_commit=True)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / "secantusd.toml").write_text("[server]\nenable_test_commands = true\n")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no checkpoint; the journal is all that is left."""
@@ -57,6 +60,7 @@ class Stack:
     redis: KillableRedis
     api: ApiProcess
     db_name: str
+    env: dict[str, str]  # of the ``fidus serve`` process; another one may join with it
     client: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30))
 
     @property
@@ -112,7 +116,7 @@ async def fault_stack(log_dir: Path) -> Any:
         )
         api = ApiProcess(env, log_dir / "fidus.log")
         await api.wait_ready()
-        stack = Stack(mongo, redis, api, db_name)
+        stack = Stack(mongo, redis, api, db_name, env)
         try:
             yield stack
         finally:
