@@ -27,6 +27,7 @@ from subscriptions.portfolios import PortfolioUpdatePayload, mark_portfolio, por
 from subscriptions.ticks import SYMBOL_PATTERN
 
 _ATTEMPTS = 8
+BUSY = "The portfolio is busy with another change; retry shortly"
 
 
 class _StaleSnapshot(Exception):
@@ -199,7 +200,7 @@ async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transa
 
     for _attempt in range(_ATTEMPTS):
         try:
-            transaction = await in_transaction(write)
+            transaction = await in_transaction(ctx.services.transactions, write, busy=BUSY)
             break
         except _StaleSnapshot:
             continue  # another transaction of this portfolio committed first: re-read
@@ -209,7 +210,7 @@ async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transa
                 raise
             return replay
     else:
-        raise Conflict("The portfolio is busy; try again")
+        raise Conflict(BUSY, retryable=True)
     await mark_portfolio(ctx.services.broker, portfolio.tenant_id, portfolio.id, "TRANSACTION")
     return transaction
 

@@ -17,7 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from resolvers.outages import unavailable_component
+from resolvers.outages import CONFLICT_MESSAGE, is_write_conflict, unavailable_component
 from schema.errors import MASKED_MESSAGE, coded
 
 
@@ -59,3 +59,29 @@ def test_graphql_errors_name_the_component_and_others_stay_masked():
     bug = coded(GraphQLError("x", path=["portfolio"], original_error=KeyError("secret")), "r2")
     assert bug.message == f"{MASKED_MESSAGE} (request id r2)"
     assert "unavailable" not in (bug.extensions or {})
+
+
+def _transient(error: OperationFailure | AutoReconnect) -> OperationFailure | AutoReconnect:
+    error._add_error_label("TransientTransactionError")
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "conflict"),
+    [
+        (OperationFailure("WriteConflict error", 112), True),
+        (_transient(OperationFailure("NoSuchTransaction", 251)), True),
+        (_transient(AutoReconnect("connection reset")), False),  # an outage, not a conflict
+        (OperationFailure("bad query", 2), False),
+        (DuplicateKeyError("E11000", 11000), False),
+    ],
+)
+def test_write_conflicts_are_told_apart(error, conflict):
+    assert is_write_conflict(error) is conflict
+
+
+def test_a_write_conflict_is_a_retryable_conflict_not_a_masked_error():
+    error = OperationFailure("WriteConflict error", 112)
+    busy = coded(GraphQLError("x", path=["updatePortfolio"], original_error=error), "r3")
+    assert busy.message == CONFLICT_MESSAGE
+    assert busy.extensions == {"code": "CONFLICT", "requestId": "r3", "retryable": True}
