@@ -1,5 +1,5 @@
 """Multi-document writes in one MongoDB transaction, retried on transient errors for a
-bounded time.
+bounded time, committed with durable acknowledgement.
 
 PyMongo's ``with_transaction`` keeps retrying for 120 s, which turns a database outage into
 hanging requests; bounding it with a client-side timeout (``pymongo.timeout``) instead can
@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from pymongo import WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
@@ -35,6 +36,9 @@ TRANSIENT = "TransientTransactionError"
 UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
 BUSY = "Another change to the same records is in progress; retry shortly"
 UNCONFIRMED = "The database did not confirm this write in time; retry it (it is not applied twice)"
+# Money moves only once a majority of the replica set has it in its journal (SecantusDB,
+# one node, takes w: majority as itself and journals commits durably with --sync-on-commit).
+DURABLE = WriteConcern(w="majority", j=True)
 
 
 def retry_budget(client: Any) -> float:
@@ -92,7 +96,7 @@ async def in_transaction(
                 await asyncio.sleep(random.uniform(0, backoff))  # noqa: S311 (jitter)
             backoff = min(backoff * 2, 0.5)
             await sessions.enlist(session)
-            await session.start_transaction(max_commit_time_ms=commit_ms)
+            await session.start_transaction(write_concern=DURABLE, max_commit_time_ms=commit_ms)
             try:
                 result = await work(session)
                 await _commit(session, outage_until)
