@@ -57,7 +57,7 @@ async def _commit(session: AsyncClientSession, deadline: float) -> None:
             raise
 
 
-def _give_up_or_retry(
+def give_up_or_retry(
     exc: BaseException, outage_until: float, conflict_until: float, busy: str
 ) -> None:
     """Return to try again; otherwise raise what the caller should see."""
@@ -104,4 +104,4 @@ async def in_transaction(
             except BaseException as exc:
                 if session.in_transaction:
                     await session.abort_transaction()  # never raises; bounded by selection
-                _give_up_or_retry(exc, outage_until, conflict_until, busy)
+                give_up_or_retry(exc, outage_until, conflict_until, busy)

@@ -6,6 +6,7 @@ meanwhile is a clear, retryable CONFLICT, never a masked error; the client's ret
 killed deposit with its idempotency key lands exactly once."""
 
 import asyncio
+import json
 import signal
 import time
 from typing import Any
@@ -50,6 +51,14 @@ def _committing(client: MongoClient[dict[str, Any]], app_name: str) -> bool:
         if application.get("name") == app_name and op.get("op") == "commitTransaction":
             return True
     return False
+
+
+def _errors_logged(stack: Stack) -> list[dict[str, Any]]:
+    """What the surviving process logged at ERROR or above (its log is JSON lines)."""
+    entries = [
+        json.loads(line) for line in stack.api.log.read_text().splitlines() if line.startswith("{")
+    ]
+    return [e for e in entries if e.get("level") in ("ERROR", "CRITICAL")]
 
 
 async def test_a_process_killed_mid_transaction_blocks_the_portfolio_briefly(
@@ -97,6 +106,7 @@ async def test_a_process_killed_mid_transaction_blocks_the_portfolio_briefly(
                 f"\nfidus SIGKILL mid-transaction: the portfolio took writes again after "
                 f"{window:.1f} s; {len(errors)} failed attempts meanwhile"
             )
+        assert not _errors_logged(stack), stack.api.log.read_text()
         for error in errors:
             assert error["extensions"]["code"] == "CONFLICT", error
             assert error["extensions"]["retryable"] is True, error
