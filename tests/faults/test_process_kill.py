@@ -27,8 +27,9 @@ def _admin(stack: Stack) -> MongoClient[dict[str, Any]]:
 
 
 def _hold_commits_of(client: MongoClient[dict[str, Any]], app_name: str) -> None:
-    """``app_name``'s commitTransaction waits (longer than the server's transaction
-    lifetime), then fails: its transaction stays open, its writes in and uncommitted."""
+    """``app_name``'s commitTransaction waits, then fails without committing: its
+    transaction stays open (until the server's lifetime for it ends, or someone ends its
+    session), its writes in and uncommitted."""
     client.admin.command(
         {
             "configureFailPoint": "failCommand",
@@ -37,7 +38,7 @@ def _hold_commits_of(client: MongoClient[dict[str, Any]], app_name: str) -> None
                 "failCommands": ["commitTransaction"],
                 "appName": app_name,
                 "blockConnection": True,
-                "blockTimeMS": 120_000,
+                "blockTimeMS": 10_000,
                 "errorCode": 50,
             },
         }
