@@ -214,6 +214,9 @@ def create_app(
             sockets = asyncio.create_task(
                 rt.connections.run(rt.services.broker), name="connection-revocations"
             )
+            transactions = asyncio.create_task(
+                rt.services.transactions.run(), name="transaction-sessions"
+            )
             tune_garbage_collector()
             if settings.metrics_token is None and not settings.listens_on_loopback:
                 log.warning("GET /metrics answers 403 until FIDUS_METRICS_TOKEN is set")
@@ -224,11 +227,12 @@ def create_app(
             try:
                 yield
             finally:
-                for task in (worker, dispatcher, sockets):
+                for task in (worker, dispatcher, sockets, transactions):
                     if task is not None:
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
+                await rt.services.transactions.withdraw()
                 # work requests started after answering (a reset mail, say) is not lost
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(rt.services.background.drain(), SHUTDOWN_GRACE)

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import unquote_plus
 
 from pydantic import (
     AliasChoices,
@@ -21,6 +22,14 @@ from resolvers.context import IdentityPolicy, PersistedQueryLimits, WebhookConfi
 from schema import SchemaLimits
 
 
+def database_in_url(url: str) -> str | None:
+    """The database a MongoDB URL names (``mongodb://host/<db>?...``), read as PyMongo
+    reads it (without resolving a ``mongodb+srv`` name); None when it names none."""
+    hosts_and_path = url.partition("://")[2].partition("?")[0]
+    database = unquote_plus(hosts_and_path.partition("/")[2]).split(".", 1)[0]
+    return database or None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIDUS_", extra="ignore", populate_by_name=True)
 
@@ -30,6 +39,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "FIDUS_REDIS_URL")
     )
+    # the database; a database named in MONGODB_URL's path wins over it
     db_name: str = "fidus"
     # MongoDB unreachable: a request fails after about this long instead of hanging
     # (server selection and connection timeouts; README "Faults")
@@ -168,6 +178,13 @@ class Settings(BaseSettings):
             if origin != "*" and not origin.startswith(("https://", "http://")):
                 raise ValueError(f"CORS origin {origin!r} must start with https:// or http://")
         return value
+
+    @model_validator(mode="after")
+    def _database_from_the_url(self) -> "Settings":
+        named = database_in_url(self.mongodb_url) if self.mongodb_url else None
+        if named:
+            self.db_name = named
+        return self
 
     @model_validator(mode="after")
     def _no_wildcard_with_credentials(self) -> "Settings":

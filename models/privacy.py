@@ -72,6 +72,23 @@ def mention_pattern(needles: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
+def name_parts(full_name: str) -> list[str]:
+    """The parts of a name (split at spaces and hyphens) with at least ``MIN_MENTION``
+    letters: "Mary-Jane O'Neil" → Mary-Jane, Mary, Jane, O'Neil."""
+    parts: list[str] = []
+    for word in full_name.split():
+        pieces = [word, *word.split("-")] if "-" in word else [word]
+        parts += [p for p in pieces if sum(c.isalpha() for c in p) >= MIN_MENTION]
+    return list(dict.fromkeys(parts))
+
+
+def own_name_pattern(full_name: str, email: str) -> re.Pattern[str] | None:
+    """What is redacted from the names of a person's own portfolios: the full name, the
+    email and each name part (whole words, any case). Wider than a mention in others' free
+    text, where a first name alone may well be someone else's."""
+    return mention_pattern([full_name, email, *name_parts(full_name)])
+
+
 def _escape(text: str) -> str:
     """Escape only regex metacharacters, so the pattern reads the same to Python and to
     the database's regex engine (``re.escape`` also escapes spaces and dashes)."""

@@ -13,6 +13,7 @@ from models.errors import Forbidden, Unauthenticated
 from models.sanctions import SanctionsList
 from models.users import Role, User
 from resolvers.background import Background
+from resolvers.transaction_sessions import TransactionSessions
 from subscriptions.broker import Broker
 
 
@@ -113,6 +114,8 @@ class Services:
     # work started for a request and finished after its answer (resolvers.background)
     background: Background = field(default_factory=Background)
     investor_backdate_days: int = 0  # how far before today an investor may date a deposit
+    # announces this process's transaction sessions; ends those of processes that died
+    transactions: TransactionSessions = field(default_factory=TransactionSessions)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from subscriptions.portfolios import PortfolioUpdatePayload, portfolio_update_st
 from subscriptions.ticks import SYMBOL_PATTERN
 
 _ATTEMPTS = 8
+BUSY = "The portfolio is busy with another change; retry shortly"
 
 
 class _StaleSnapshot(Exception):
@@ -200,7 +201,7 @@ async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transa
 
     for _attempt in range(_ATTEMPTS):
         try:
-            transaction = await in_transaction(write)
+            transaction = await in_transaction(ctx.services.transactions, write, busy=BUSY)
             break
         except _StaleSnapshot:
             continue  # another transaction of this portfolio committed first: re-read
@@ -210,7 +211,7 @@ async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transa
                 raise
             return replay
     else:
-        raise Conflict("The portfolio is busy; try again")
+        raise Conflict(BUSY, retryable=True)
     await revalue_after_commit(ctx.services, portfolio.tenant_id, portfolio.id, "TRANSACTION")
     return transaction
 

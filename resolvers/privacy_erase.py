@@ -7,7 +7,8 @@ the job. The person's name and email stay on the user document until the very la
 because the earlier steps look for them (outbox, prospects, mentions in free text); that
 last step swaps them for the pseudonym and sets ERASED. The ledger (investments,
 redemptions, portfolios, transactions) and the audit log are kept, still pointing at the
-now pseudonymous user id. See docs/domain-decisions.md, Privacy."""
+now pseudonymous user id; only the person's name is taken out of their portfolios' names.
+See docs/domain-decisions.md, Privacy."""
 
 import contextlib
 import re
@@ -26,6 +27,7 @@ from models.errors import BadUserInput, Conflict
 from models.identity import ActionToken, LoginThrottle, OutboxMessage, RefreshSession
 from models.investments import Investment, Redemption
 from models.messaging import Conversation, Message
+from models.portfolios import Portfolio
 from models.privacy import (
     ERASED_BODY,
     ERASED_FILENAME,
@@ -35,6 +37,7 @@ from models.privacy import (
     erased_name,
     mention_pattern,
     new_pseudonym,
+    own_name_pattern,
     redact,
     retained,
 )
@@ -199,6 +202,23 @@ async def _prospects(run: Erasure) -> None:
     run.count("prospectsAnonymised", len(found))
 
 
+async def _portfolio_names(run: Erasure) -> None:
+    """Their own portfolios keep the ledger but lose the name ("Jane Doe's savings" →
+    "[erased]'s savings"): the full name, email and each name part become ``[erased]``."""
+    pattern = own_name_pattern(run.user.full_name, run.user.email)
+    if pattern is None:
+        return
+    collection = Portfolio.get_pymongo_collection()
+    cursor = collection.find({**run.scope, "owner_id": run.user.id}, projection={"name": 1})
+    async for doc in cursor:
+        name = redact(doc["name"], pattern, ERASED_BODY)
+        if name != doc["name"]:
+            await collection.update_one(
+                {"_id": doc["_id"], "name": doc["name"]}, {"$set": {"name": name}}
+            )
+            run.count("portfolioNamesRedacted", 1)
+
+
 async def _mentions(run: Erasure) -> None:
     """Their name or email in free text (staff notes, other people's messages, webhook
     bodies, outbox mail): replaced by the pseudonym."""
@@ -256,7 +276,15 @@ async def _finish(run: Erasure) -> User:
 
 
 Step = Callable[[Erasure], Awaitable[None]]
-STEPS: tuple[Step, ...] = (_credentials, _outbox, _documents, _messages, _prospects, _mentions)
+STEPS: tuple[Step, ...] = (
+    _credentials,
+    _outbox,
+    _documents,
+    _messages,
+    _prospects,
+    _portfolio_names,
+    _mentions,
+)
 
 
 async def _active_admins(user: User) -> int:

@@ -263,7 +263,7 @@ async def complete(ctx: RequestContext, raw_id: str) -> Redemption:
                 investment_id=investment.id,
             ).insert(session=session)
 
-    await in_transaction(write)
+    await in_transaction(ctx.services.transactions, write)
     await audit.record(
         ctx,
         "redemption.completed",

@@ -1,8 +1,9 @@
 """Every error leaves with an ``extensions.code`` from the contract's closed set.
 Domain errors keep their message; document, validation and variable errors become
 BAD_USER_INPUT; an unreachable database or broker is INTERNAL_SERVER_ERROR with a clear
-message, ``retryable: true`` and the component's name; anything else unexpected is logged
-with the request id and masked."""
+message, ``retryable: true`` and the component's name; a write that met another
+transaction's lock is a retryable CONFLICT; anything else unexpected is logged with the
+request id and masked."""
 
 import logging
 from collections.abc import AsyncGenerator, Iterator
@@ -14,7 +15,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types.execution import PreExecutionError
 
 from models.errors import ERROR_CODES, FidusError
-from resolvers.outages import MESSAGES, unavailable_component
+from resolvers.outages import CONFLICT_MESSAGE, MESSAGES, is_write_conflict, unavailable_component
 
 log = logging.getLogger("fidus.errors")
 MASKED_MESSAGE = "Internal server error"
@@ -57,6 +58,12 @@ def coded(error: GraphQLError, request_id: str = "") -> GraphQLError:
                 "retryable": True,
                 "unavailable": component,
             },
+        )
+    if is_write_conflict(original):
+        return _replace(
+            error,
+            CONFLICT_MESSAGE,
+            {"code": "CONFLICT", "requestId": request_id, "retryable": True},
         )
     if error.path is None and (
         original is None

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -86,15 +87,17 @@ def settings(mongo_url: str, redis_url: str) -> Settings:
 
 
 class CommandCounter(CommandListener):
-    """Counts the MongoDB commands sent while ``recording``."""
+    """Counts the MongoDB commands sent while ``recording`` (``sent``: the commands)."""
 
     def __init__(self) -> None:
         self.recording = False
         self.commands: list[str] = []
+        self.sent: list[dict[str, Any]] = []
 
     def started(self, event: CommandStartedEvent) -> None:
         if self.recording:
             self.commands.append(event.command_name)
+            self.sent.append(dict(event.command))
 
     def succeeded(self, event: CommandSucceededEvent) -> None:
         pass

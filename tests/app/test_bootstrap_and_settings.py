@@ -1,7 +1,14 @@
 """First-admin bootstrap rules and configuration from the environment."""
 
+import os
+import secrets
+import subprocess
+import sys
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
+from pymongo import MongoClient
 
 from app.bootstrap import DEMO_ADMIN_EMAIL, bootstrap_first_admin
 from app.settings import Settings
@@ -115,3 +122,59 @@ def test_a_blank_metrics_token_is_no_token(monkeypatch):
     monkeypatch.setenv("FIDUS_METRICS_TOKEN", "scrape-secret-123")
     token = Settings().metrics_token
     assert token is not None and token.get_secret_value() == "scrape-secret-123"
+
+
+@pytest.mark.parametrize(
+    ("url", "database"),
+    [
+        ("mongodb://db:27017/?replicaSet=rs0", "from-env"),
+        ("mongodb://db:27017", "from-env"),
+        ("mongodb://db:27017/ledger?replicaSet=rs0", "ledger"),
+        ("mongodb://u:p%2Fw@h1:1,h2:2/my%20books.ignored?authSource=admin", "my books"),
+        ("mongodb+srv://cluster0.example.net/prod?retryWrites=true", "prod"),
+    ],
+)
+def test_the_urls_database_wins_over_fidus_db_name(monkeypatch, url, database):
+    monkeypatch.setenv("MONGODB_URL", url)
+    monkeypatch.setenv("FIDUS_DB_NAME", "from-env")
+    assert Settings().db_name == database
+
+
+def test_without_fidus_db_name_the_urls_database_or_fidus(monkeypatch):
+    monkeypatch.delenv("FIDUS_DB_NAME", raising=False)
+    monkeypatch.setenv("MONGODB_URL", "mongodb://db:27017/ledger")
+    assert Settings().db_name == "ledger"
+    monkeypatch.setenv("MONGODB_URL", "mongodb://db:27017/")
+    assert Settings().db_name == "fidus"
+
+
+def test_a_command_writes_to_the_database_the_url_names(mongo_url):
+    """`fidus tenant create` with a database in MONGODB_URL and another in FIDUS_DB_NAME:
+    the tenant lands in the URL's."""
+    suffix = secrets.token_hex(4)
+    in_url, in_env = f"fidus_url_{suffix}", f"fidus_env_{suffix}"
+    base, _, options = mongo_url.partition("?")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIDUS_")}
+    env.update(
+        MONGODB_URL=f"{base.rstrip('/')}/{in_url}?{options}",
+        FIDUS_DB_NAME=in_env,
+        FIDUS_ADMIN_PASSWORD="a sturdy admin passphrase",
+        FIDUS_JWT_SECRET="url-database-secret-" + "x" * 20,
+    )
+    argv = ["tenant", "create", "--slug", "urldb", "--admin-email", "boss@urldb.test"]
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
+    try:
+        assert client[in_url].tenants.find_one({"slug": "urldb"}) is not None
+        assert in_env not in client.list_database_names()
+    finally:
+        client.drop_database(in_url)
+        client.close()

@@ -30,10 +30,13 @@ DEPOSIT = (
 
 
 class RestartableMongo(EmbeddedMongo):
-    """SecantusDB on a fixed port with a durable journal (as ``fidus serve`` runs it)."""
+    """SecantusDB on a fixed port with a durable journal (as ``fidus serve`` runs it), and
+    its test commands on (``configureFailPoint``: a test may hold one client's command)."""
 
     def __init__(self, data_dir: Path) -> None:
         super().__init__(data_dir, port=free_port(), sync_on_commit=True)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / "secantusd.toml").write_text("[server]\nenable_test_commands = true\n")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no checkpoint; the journal is all that is left."""

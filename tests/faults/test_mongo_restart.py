@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from gql import Client, gql
 
+from resolvers.portfolios import BUSY
 from tests.faults.stack import (
     MONGO_TIMEOUT_MS,
     Ledger,
@@ -87,7 +88,7 @@ async def test_a_killed_database_fails_requests_clearly_and_loses_nothing(stack:
         unexpected = {
             key: error
             for key, error in ledger.failures.items()
-            if error["message"] not in (UNAVAILABLE, "The portfolio is busy; try again")
+            if error["message"] not in (UNAVAILABLE, BUSY)
         }
         assert not unexpected, f"{unexpected}; server log: {stack.api.log}"
 

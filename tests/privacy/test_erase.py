@@ -13,6 +13,7 @@ from models.audit import AuditEntry
 from models.documents import DocumentRecord
 from models.identity import ActionToken, OutboxMessage, RefreshSession
 from models.messaging import Message
+from models.portfolios import Portfolio
 from models.users import ErasureState, Role, User, search_terms
 from resolvers import document_files, privacy_erase
 from tests.conftest import PASSWORD, World
@@ -203,6 +204,39 @@ async def test_an_export_after_erasure_shows_only_the_pseudonym(api: Api, world:
     assert data["profile"]["fullName"].startswith("Erased user ")
     assert data["investments"] and data["portfolios"][0]["transactions"]
     assert data["messagesSent"][0]["body"] == "[erased]"
+
+
+CREATE_PORTFOLIO = "mutation($n: String!, $o: ID) { createPortfolio(name: $n, ownerId: $o) { id } }"
+
+
+async def test_their_portfolios_lose_their_name(api: Api, world: World) -> None:
+    """ "Zelda Quintessa Marlowe's savings" → "[erased]'s savings": the full name, the email
+    and each name part, whole words, any case; nobody else's portfolio changes."""
+    subject = await make_subject(api, world)
+    manager = world("acme", "manager")
+    names = {
+        "Zelda Quintessa Marlowe's savings": "[erased]'s savings",
+        "MARLOWE family trust": "[erased] family trust",
+        "zelda's fun money": "[erased]'s fun money",
+        "Zeldas and Marlowes": "Zeldas and Marlowes",  # whole words only
+    }
+    ids = {}
+    for name in names:
+        created = await api.gql(CREATE_PORTFOLIO, {"n": name, "o": subject.id}, token=manager.token)
+        ids[name] = created.ok()["createPortfolio"]["id"]
+    other = world("acme", "investor2")
+    created = await api.gql(
+        CREATE_PORTFOLIO, {"n": "Marlowe fund", "o": other.id}, token=manager.token
+    )
+    others = created.ok()["createPortfolio"]["id"]
+
+    assert (await erase(api, world, subject.id, subject.email)).ok()
+    for name, expected in names.items():
+        [portfolio] = await raw(Portfolio, {"_id": oid(ids[name])})
+        assert portfolio["name"] == expected
+    [kept] = await raw(Portfolio, {"_id": oid(others)})
+    assert kept["name"] == "Marlowe fund"
+    await assert_no_pii_anywhere(subject)
 
 
 async def test_erasing_twice_is_a_conflict_and_changes_nothing(api: Api, world: World) -> None:

@@ -5,7 +5,16 @@ from datetime import UTC, datetime
 from beanie import PydanticObjectId
 
 from models.documents import DocumentCategory, DocumentRecord, SignatureRecord
-from models.privacy import erased_email, erased_name, mention_pattern, redact, retained, scrub
+from models.privacy import (
+    erased_email,
+    erased_name,
+    mention_pattern,
+    name_parts,
+    own_name_pattern,
+    redact,
+    retained,
+    scrub,
+)
 
 
 def test_mentions_are_whole_words_any_case() -> None:
@@ -22,6 +31,22 @@ def test_short_names_are_not_searched_for() -> None:
     pattern = mention_pattern(["Al", "al@x.io"])
     assert pattern is not None
     assert redact("final word from Al, al@x.io", pattern, "P") == "final word from Al, P"
+
+
+def test_own_portfolio_names_lose_the_name_and_each_part() -> None:
+    assert name_parts("Mary-Jane  O'Neil Al") == ["Mary-Jane", "Mary", "Jane", "O'Neil"]
+    pattern = own_name_pattern("Jane Doe", "jane@doe.test")
+    assert pattern is not None
+    for name, redacted in [
+        ("Jane Doe's savings", "[erased]'s savings"),
+        ("DOE family trust", "[erased] family trust"),
+        ("jane's fun money", "[erased]'s fun money"),
+        ("for jane@doe.test", "for [erased]"),
+        ("Janet's Doetown fund", "Janet's Doetown fund"),  # whole words only
+        ("Main", "Main"),
+    ]:
+        assert redact(name, pattern, "[erased]") == redacted
+    assert own_name_pattern("Al", "") is None
 
 
 def test_pseudonymous_names() -> None:
