@@ -102,6 +102,7 @@ async def open_runtime(
         buffer_limits=BufferLimits(
             messages=settings.subscriber_buffer_messages, bytes=settings.subscriber_buffer_bytes
         ),
+        tick_log_seconds=settings.tick_log_seconds,
     )
     try:
         await init_beanie(database=mongo[settings.db_name], document_models=ALL_DOCUMENTS)

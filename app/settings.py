@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # to the newest per symbol, other streams close)
     subscriber_buffer_messages: int = Field(default=10_000, ge=10, le=1_000_000)
     subscriber_buffer_bytes: int = Field(default=4 * 1_048_576, ge=1024, le=256 * 1_048_576)
+    # with Redis, each symbol's ticks of the last this many seconds are kept, so a process
+    # whose pub/sub connection was lost (a Redis restart) delivers the ones it missed
+    tick_log_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     bootstrap_tenant: str | None = None
     bootstrap_email: str | None = None

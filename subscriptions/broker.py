@@ -1,9 +1,16 @@
-"""Publish/subscribe over broadcaster: Redis when REDIS_URL is set, else in-process memory."""
+"""Publish/subscribe over broadcaster: Redis when REDIS_URL is set, else in-process memory.
+
+With Redis, what is published while this process's pub/sub connection is lost (a Redis
+restart: other processes publish again as soon as their command connection is back) never
+reaches it. Once a channel is re-subscribed the gap is filled: ticks from the tick log
+(subscriptions.tick_log), other topics by telling their consumers to re-read — listeners
+opened with ``gaps=True`` receive a ``Gap`` in their stream, and hooks registered with
+``on_gap`` run once per re-subscribed topic."""
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from broadcaster import Broadcast
@@ -15,8 +22,10 @@ from subscriptions.prices import PriceCache
 from subscriptions.rate_limits import RateLimiter
 from subscriptions.redis_backend import ResilientRedisBackend, redis_client
 from subscriptions.sinks import BufferLimits, Overflow, Sink
+from subscriptions.tick_log import TickGaps
 
 log = logging.getLogger(__name__)
+GapHook = Callable[[list[str]], Awaitable[None]]
 
 MEMORY_URL = "memory://"
 _TAKE_OR_RENEW = """
@@ -35,6 +44,19 @@ def is_broker_failure(error: BaseException) -> bool:
     return isinstance(error, aioredis.ConnectionError | aioredis.TimeoutError)
 
 
+class Gap(str):
+    """Received by a listener opened with ``gaps=True`` when one of its topics was
+    re-subscribed after a lost connection: messages published since about ``lost_at``
+    (wall-clock seconds) may have been missed, and what follows is live again."""
+
+    lost_at: float
+
+    def __new__(cls, lost_at: float) -> "Gap":
+        gap = super().__new__(cls, "")
+        gap.lost_at = lost_at
+        return gap
+
+
 class Broker:
     """One per process. Messages are strings (JSON encoded once by the publisher)."""
 
@@ -43,24 +65,34 @@ class Broker:
         redis_url: str | None = None,
         namespace: str = "fidus",
         buffer_limits: BufferLimits | None = None,
+        tick_log_seconds: float = 30,
     ) -> None:
         """``namespace`` prefixes every channel and key, so deployments (or test
         databases) sharing one Redis never see each other's events; ``buffer_limits``
-        bound each subscriber's queue (see subscriptions.sinks)."""
+        bound each subscriber's queue (see subscriptions.sinks); ``tick_log_seconds``:
+        how far back ticks can be filled in after a lost connection."""
         self.url = redis_url or MEMORY_URL
         self.buffer_limits = buffer_limits or BufferLimits()
         self._ns = f"{namespace}:"
         # with Redis, the backend hands each message straight to this broker's sinks;
         # in memory, broadcaster's queues and one pump task per topic do
-        self._backend = ResilientRedisBackend(redis_url, self._dispatch) if redis_url else None
+        self._backend = (
+            ResilientRedisBackend(redis_url, self._dispatch, self._resubscribed)
+            if redis_url
+            else None
+        )
         self._broadcast = Broadcast(MEMORY_URL) if redis_url is None else None
         self._redis: Any = redis_client(redis_url) if redis_url else None
         self._connected = False
-        self.prices = PriceCache(self._redis, self._ns)
+        self.prices = PriceCache(self._redis, self._ns, tick_log_seconds)
         self.rate_limits = RateLimiter(self._redis, self._ns)
         self.dirty_marks = DirtyMarks(self._redis, self._ns)
         self._sinks: dict[str, set[Sink]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
+        self._ticks = TickGaps(self._redis, self._ns, self._fan_out) if redis_url else None
+        self._gap_hooks: list[tuple[str, GapHook]] = []
+        self._gapped: dict[str, list[str]] = {}  # hook prefix → topics awaiting it
+        self._hook_tasks: set[asyncio.Task[None]] = set()
 
     @property
     def uses_redis(self) -> bool:
@@ -79,6 +111,11 @@ class Broker:
         if not self._connected:
             return
         self._connected = False
+        for task in self._hook_tasks:
+            task.cancel()
+        await asyncio.gather(*self._hook_tasks, return_exceptions=True)
+        if self._ticks is not None:
+            await self._ticks.close()
         if self._backend is not None:
             await self._backend.disconnect()
         else:
@@ -98,12 +135,13 @@ class Broker:
         except (TimeoutError, OSError, aioredis.RedisError):
             return False
 
-    async def publish(self, topic: str, message: str) -> None:
+    async def publish(self, topic: str, message: str) -> int | None:
+        """With Redis, how many subscriptions (processes) it reached; None in memory."""
         if self._backend is not None:
-            await self._backend.publish(self.channel(topic), message)
-        else:
-            assert self._broadcast is not None
-            await self._broadcast.publish(self.channel(topic), message)
+            return await self._backend.publish_counted(self.channel(topic), message)
+        assert self._broadcast is not None
+        await self._broadcast.publish(self.channel(topic), message)
+        return None
 
     def channel(self, topic: str) -> str:
         """The Redis channel a topic is published on."""
@@ -114,16 +152,22 @@ class Broker:
         return self._redis is not None
 
     async def listen(
-        self, topics: list[str], *, conflate: bool = False, limit: int | None = None
+        self,
+        topics: list[str],
+        *,
+        conflate: bool = False,
+        limit: int | None = None,
+        gaps: bool = False,
     ) -> AsyncGenerator[tuple[str, str], None]:
         """Yield ``(topic, message)`` from every topic, in order, until the consumer stops.
         The buffer between the broker and this consumer keeps every message up to the
         broker's bound (``limit`` messages, if given); past it the consumer is conflated
-        to the newest per topic (``conflate``) or its stream ends with SubscriberOverflow."""
+        to the newest per topic (``conflate``) or its stream ends with SubscriberOverflow.
+        With ``gaps``, a ``Gap`` message tells when a topic may have missed messages."""
         limits = self.buffer_limits
         if limit is not None:
             limits = BufferLimits(messages=limit, bytes=limits.bytes)
-        sink = Sink(limits, Overflow.CONFLATE if conflate else Overflow.CLOSE)
+        sink = Sink(limits, Overflow.CONFLATE if conflate else Overflow.CLOSE, gaps=gaps)
         unique = [self._ns + topic for topic in dict.fromkeys(topics)]
         strip = len(self._ns)
         try:
@@ -140,6 +184,11 @@ class Broker:
     def active_topics(self) -> int:
         return len(self._sinks)
 
+    def on_gap(self, prefix: str, hook: GapHook) -> None:
+        """After a lost connection, ``hook(topics)`` runs (in a task, once per batch) with
+        the re-subscribed topics of this process starting with ``prefix``."""
+        self._gap_hooks.append((prefix, hook))
+
     async def _attach(self, topic: str, sink: Sink) -> None:
         sinks = self._sinks.get(topic)
         if sinks is not None:
@@ -147,6 +196,8 @@ class Broker:
             return
         self._sinks[topic] = {sink}
         if self._backend is not None:
+            if self._ticks is not None and self._ticks.owns(topic):
+                self._ticks.attached(topic)
             await self._backend.subscribe(topic)
             return
         started = asyncio.Event()
@@ -161,6 +212,8 @@ class Broker:
         if not sinks:
             del self._sinks[topic]
             if self._backend is not None:
+                if self._ticks is not None:
+                    self._ticks.detached(topic)
                 await self._backend.unsubscribe(topic)
                 return
             pump = self._pumps.pop(topic)
@@ -170,8 +223,48 @@ class Broker:
 
     def _dispatch(self, channel: str, message: str) -> None:
         """One message from Redis to every sink of its channel (synchronous, no hop)."""
+        if self._ticks is not None and self._ticks.owns(channel):
+            payload = self._ticks.live(channel, message)
+            if payload is None:  # held while the gap is filled, or delivered already
+                return
+            message = payload
         for sink in self._sinks.get(channel, ()):
             sink.put(channel, message)
+
+    def _fan_out(self, channel: str, message: str) -> None:
+        for sink in self._sinks.get(channel, ()):
+            sink.put(channel, message)
+
+    def _resubscribed(self, channel: str, lost_at: float) -> None:
+        """Redis confirmed a re-subscription: fill in what this process missed."""
+        if channel not in self._sinks:
+            return
+        if self._ticks is not None and self._ticks.owns(channel):
+            self._ticks.resubscribed(channel)
+            return
+        gap = Gap(lost_at)
+        for sink in self._sinks[channel]:
+            if sink.gaps:
+                sink.put(channel, gap)
+        topic = channel[len(self._ns) :]
+        for prefix, hook in self._gap_hooks:
+            if topic.startswith(prefix):
+                waiting = self._gapped.setdefault(prefix, [])
+                waiting.append(topic)
+                if len(waiting) == 1:  # the first of a batch: run the hook once it is read
+                    task = asyncio.create_task(self._run_hook(prefix, hook))
+                    self._hook_tasks.add(task)
+                    task.add_done_callback(self._hook_tasks.discard)
+
+    async def _run_hook(self, prefix: str, hook: GapHook) -> None:
+        await asyncio.sleep(0)  # with the confirmations the listener reads meanwhile
+        topics = self._gapped.pop(prefix, [])
+        try:
+            await hook(topics)
+        except (OSError, aioredis.RedisError) as exc:
+            log.warning("gap not filled for %d topics: %s", len(topics), exc)
+        except Exception:
+            log.exception("filling a gap failed", extra={"topics": len(topics)})
 
     async def _pump(self, topic: str, started: asyncio.Event) -> None:
         """In memory: one broadcaster subscription per topic, fanned out to the sinks."""

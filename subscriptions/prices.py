@@ -5,13 +5,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from subscriptions.payloads import TickPayload
+from subscriptions.tick_log import tick_log_key
 
-# For each tick (symbol, time_msc, payload, channel): unless older than the stored time of
-# its symbol, store it as the latest and publish it. One round trip for a whole batch, and
-# atomic, so concurrent batches (or processes) never accept a stale tick.
+# For each tick (symbol, time_msc, payload, channel; its log is KEYS[2 + n]): unless older
+# than the stored time of its symbol, store it as the latest, append it to its symbol's log
+# (trimmed to the last ARGV[1] ms) and publish it with its log id. One round trip for a
+# whole batch, and atomic, so concurrent batches (or processes) never accept a stale tick.
 _ACCEPT = """
+local now = redis.call('TIME')
+local oldest = string.format('%.0f', now[1] * 1000 + math.floor(now[2] / 1000) - ARGV[1])
 local accepted = {}
-for i = 1, #ARGV, 4 do
+for i = 2, #ARGV, 4 do
   local symbol, time_msc = ARGV[i], tonumber(ARGV[i + 1])
   local stored = redis.call('HGET', KEYS[2], symbol)
   if stored and tonumber(stored) > time_msc then
@@ -19,7 +23,8 @@ for i = 1, #ARGV, 4 do
   else
     redis.call('HSET', KEYS[2], symbol, ARGV[i + 1])
     redis.call('HSET', KEYS[1], symbol, ARGV[i + 2])
-    redis.call('PUBLISH', ARGV[i + 3], ARGV[i + 2])
+    local id = redis.call('XADD', KEYS[3 + #accepted], 'MINID', '~', oldest, '*', 't', ARGV[i + 2])
+    redis.call('PUBLISH', ARGV[i + 3], id .. ' ' .. ARGV[i + 2])
     accepted[#accepted + 1] = 1
   end
 end
@@ -28,9 +33,12 @@ return accepted
 
 
 class PriceCache:
-    def __init__(self, redis: Any | None, namespace: str = "") -> None:
+    def __init__(self, redis: Any | None, namespace: str = "", log_seconds: float = 30) -> None:
+        """``log_seconds``: how long each symbol's recent ticks stay logged (Redis only;
+        see subscriptions.tick_log)."""
         self._redis = redis
         self._namespace = namespace
+        self._log_ms = int(log_seconds * 1000)
         self._memory: dict[str, dict[str, str]] = {}
         self._memory_times: dict[str, dict[str, int]] = {}
 
@@ -59,8 +67,8 @@ class PriceCache:
         self, tenant_id: str, ticks: Sequence[TickPayload], channels: Sequence[str]
     ) -> list[bool]:
         """In order, each tick not older than its symbol's latest becomes the latest; with
-        Redis it is also published on its channel in the same step. Returns which were
-        accepted (the caller publishes them itself without Redis)."""
+        Redis it is also logged and published on its channel in the same step. Returns
+        which were accepted (the caller publishes them itself without Redis)."""
         if not ticks:
             return []
         if self._redis is None:
@@ -74,12 +82,12 @@ class PriceCache:
                     stored[tick.symbol] = tick.encode()
                 accepted.append(fresh)
             return accepted
-        argv: list[Any] = []
+        keys = [self._key(tenant_id), self._times_key(tenant_id)]
+        argv: list[Any] = [self._log_ms]
         for tick, channel in zip(ticks, channels, strict=True):
+            keys.append(tick_log_key(self._namespace, channel))
             argv += [tick.symbol, tick.time_msc, tick.encode(), channel]
-        flags = await self._redis.eval(
-            _ACCEPT, 2, self._key(tenant_id), self._times_key(tenant_id), *argv
-        )
+        flags = await self._redis.eval(_ACCEPT, len(keys), *keys, *argv)
         return [bool(flag) for flag in flags]
 
     async def get_many(self, tenant_id: str, symbols: list[str]) -> dict[str, TickPayload]:

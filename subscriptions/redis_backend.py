@@ -3,11 +3,18 @@
 broadcaster's own RedisBackend stops listening for good when its listener races a
 SUBSCRIBE (it sees no channel yet and parks) and never reconnects (upstream issue #144).
 Here the listener waits until a channel is really subscribed, and on a lost connection
-backs off and retries; redis-py re-subscribes the known channels when it reconnects."""
+backs off and retries; redis-py re-subscribes the known channels when it reconnects.
+
+Whatever was published on a channel between the lost connection and Redis confirming its
+re-subscription reached no one here. ``on_resubscribed(channel, lost_at)`` is called (from
+the listener, in stream order) when that confirmation arrives: from then on every message of
+the channel is received, and the caller fills the gap (see ``Broker``). ``lost_at`` is the
+wall-clock time the connection was found lost."""
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,15 +46,23 @@ def redis_client(url: str) -> Any:
 
 
 class ResilientRedisBackend(BroadcastBackend):
-    def __init__(self, url: str, on_message: Callable[[str, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        on_message: Callable[[str, str], None] | None = None,
+        on_resubscribed: Callable[[str, float], None] | None = None,
+    ) -> None:
         """``on_message(channel, data)`` receives each message as it is read; without it
         messages queue for broadcaster (``next_published``)."""
         self._redis: Any = redis_client(url)
-        self._pubsub: Any = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub: Any = self._redis.pubsub()
         self._subscribed = asyncio.Event()
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._listener: asyncio.Task[None] | None = None
         self._on_message = on_message
+        self._on_resubscribed = on_resubscribed
+        self._lost_at: float | None = None  # since the last (re)connection
+        self._resubscribing: dict[str, float] = {}  # channel → when its connection was lost
         self.reconnects = 0
 
     async def connect(self) -> None:
@@ -64,9 +79,12 @@ class ResilientRedisBackend(BroadcastBackend):
 
     async def subscribe(self, channel: str) -> None:
         await self._pubsub.subscribe(channel)
+        # called on every reconnection, after redis-py has sent its re-subscriptions
+        self._pubsub.connection.register_connect_callback(self._reconnected)
         self._subscribed.set()
 
     async def unsubscribe(self, channel: str) -> None:
+        self._resubscribing.pop(channel, None)
         with contextlib.suppress(*_FAILURES):
             await self._pubsub.unsubscribe(channel)
         self._pubsub.channels.pop(channel.encode(), None)
@@ -74,8 +92,20 @@ class ResilientRedisBackend(BroadcastBackend):
         if not self._pubsub.subscribed:
             self._subscribed.clear()
 
+    def _reconnected(self, _connection: Any) -> None:
+        """Each channel known now is being re-subscribed; its confirmation is awaited."""
+        lost_at = self._lost_at if self._lost_at is not None else time.time()
+        self._lost_at = None
+        for channel in self._pubsub.channels:
+            name = channel.decode() if isinstance(channel, bytes) else channel
+            self._resubscribing[name] = min(lost_at, self._resubscribing.get(name, lost_at))
+
     async def publish(self, channel: str, message: Any) -> None:
-        await self._redis.publish(channel, message)
+        await self.publish_counted(channel, message)
+
+    async def publish_counted(self, channel: str, message: Any) -> int:
+        """Publish; how many subscriptions received it."""
+        return int(await self._redis.publish(channel, message))
 
     async def next_published(self) -> Event:
         return await self._queue.get()
@@ -88,6 +118,8 @@ class ResilientRedisBackend(BroadcastBackend):
                 message = await self._pubsub.get_message(timeout=1.0)
                 backoff = 0.05
             except _FAILURES as exc:
+                if self._lost_at is None:
+                    self._lost_at = time.time()
                 self.reconnects += 1
                 RECONNECTS.inc()
                 log.warning(
@@ -97,11 +129,18 @@ class ResilientRedisBackend(BroadcastBackend):
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
-            if message is not None and message.get("type") == "message":
-                channel, data = message["channel"], message["data"]
-                channel = channel.decode() if isinstance(channel, bytes) else channel
+            if message is None:
+                continue
+            kind, channel = message.get("type"), message["channel"]
+            channel = channel.decode() if isinstance(channel, bytes) else channel
+            if kind == "message":
+                data = message["data"]
                 data = data.decode() if isinstance(data, bytes) else data
                 if self._on_message is not None:
                     self._on_message(channel, data)
                 else:
                     self._queue.put_nowait(Event(channel=channel, message=data))
+            elif kind == "subscribe" and channel in self._resubscribing:
+                lost_at = self._resubscribing.pop(channel)
+                if self._on_resubscribed is not None:
+                    self._on_resubscribed(channel, lost_at)

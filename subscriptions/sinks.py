@@ -54,9 +54,12 @@ class BufferLimits:
 class Sink:
     """One subscriber's buffer, filled by the broker's pump and drained by its stream."""
 
-    def __init__(self, limits: BufferLimits, overflow: Overflow) -> None:
+    def __init__(self, limits: BufferLimits, overflow: Overflow, *, gaps: bool = False) -> None:
+        """``gaps``: the consumer wants to know when its topics may have missed messages
+        (see ``Broker.listen``)."""
         self._limits = limits
         self._overflow = overflow
+        self.gaps = gaps
         self._queue: deque[tuple[str, str]] = deque()
         self._bytes = 0
         self._newest: OrderedDict[str, str] = OrderedDict()  # past the bound (CONFLATE)

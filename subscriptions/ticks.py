@@ -5,6 +5,7 @@ from functools import lru_cache
 
 from subscriptions.broker import Broker
 from subscriptions.payloads import SYMBOL_PATTERN, TickPayload
+from subscriptions.tick_log import TICK_TOPIC_PREFIX
 
 __all__ = [
     "SYMBOL_PATTERN",
@@ -19,7 +20,7 @@ __all__ = [
 
 
 def tick_topic(tenant_id: str, symbol: str) -> str:
-    return f"ticks:{tenant_id}:{symbol}"
+    return f"{TICK_TOPIC_PREFIX}{tenant_id}:{symbol}"
 
 
 async def publish_tick(broker: Broker, tenant_id: str, tick: TickPayload) -> None:

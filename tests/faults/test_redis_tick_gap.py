@@ -7,6 +7,7 @@ order per symbol."""
 
 import asyncio
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -175,6 +176,7 @@ async def test_every_accepted_tick_reaches_an_idle_subscriber_on_each_process(
                         lambda: all(last in counted(s) for s in subscribers), 10, "the last tick"
                     )
                 await asyncio.sleep(0.5)  # anything late (a duplicate) would arrive now
+                filled = [await filled_in(client, process) for process in (a, b)]
             finally:
                 for task in consumers:
                     task.cancel()
@@ -183,12 +185,12 @@ async def test_every_accepted_tick_reaches_an_idle_subscriber_on_each_process(
 
     report = [f"\n{len(expected)} accepted ({feed.refused} refused during the outages)"]
     failures = []
-    for s in subscribers:
+    for s, fills in zip(subscribers, filled, strict=True):
         got = counted(s)
         missing = [t for t in expected if t not in set(got)]
         duplicates = len(got) - len(set(got))
         report.append(
-            f"on {s.name}: {len(set(got))} delivered, {len(missing)} missing, "
+            f"on {s.name}: {len(set(got))} delivered ({fills} filled in), {len(missing)} missing, "
             f"{duplicates} duplicates; per restart: " + "; ".join(gaps(accepted, s, restarts))
         )
         if missing or duplicates:
@@ -222,6 +224,13 @@ def gaps(
             f"longest delay {max(delays, default=0) * 1000:.0f} ms"
         )
     return result
+
+
+async def filled_in(client: httpx.AsyncClient, process: ApiProcess) -> str:
+    """The process's count of ticks filled in after a re-subscription (its /metrics)."""
+    metrics = (await client.get(f"{process.url}/metrics")).text
+    found = re.search(r"^fidus_ticks_filled_total (\S+)$", metrics, re.MULTILINE)
+    return found.group(1) if found else "no"
 
 
 async def ingest_token(client: httpx.AsyncClient, url: str, admin: str) -> str:

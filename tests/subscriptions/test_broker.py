@@ -38,14 +38,6 @@ async def _publish_until_received(publisher: Broker, drain: Drain, topic: str, m
     raise AssertionError("nothing received")
 
 
-@pytest.fixture
-async def own_redis():
-    server = RedisProcess()
-    server.start()
-    yield server
-    server.stop()
-
-
 async def test_memory_broker_delivers_in_process() -> None:
     broker = Broker(None)
     await broker.connect()

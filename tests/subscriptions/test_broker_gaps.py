@@ -1,0 +1,124 @@
+"""What was published while a process's pub/sub connection was lost (at a Redis restart the
+publishing side is back before the subscriptions are; here a proxy cuts one broker off a
+Redis that stays up) is filled in once its subscriptions are back: ticks from the tick log,
+each once and in order; other topics' listeners are told (a ``Gap`` in their stream, a hook
+per topic prefix)."""
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from subscriptions.broker import Broker, Gap
+from subscriptions.ticks import TickPayload, accept_ticks, tick_stream
+from tests.subscriptions.test_broker import Drain
+from tests.support.servers import RedisProcess
+from tests.support.tcp_proxy import TcpProxy
+
+SYMBOLS = ("XAUUSD", "XAGUSD")
+
+
+@pytest.fixture
+async def proxy(own_redis: RedisProcess) -> AsyncIterator[TcpProxy]:
+    """The subscriber's way to Redis, which the test cuts while Redis stays up."""
+    proxy = TcpProxy(own_redis.port)
+    await proxy.start()
+    yield proxy
+    await proxy.stop()
+
+
+def via(proxy: TcpProxy) -> str:
+    return f"redis://127.0.0.1:{proxy.port}/0"
+
+
+async def test_ticks_accepted_while_a_subscriber_was_cut_off_are_filled_in(
+    own_redis: RedisProcess, proxy: TcpProxy
+):
+    subscriber, publisher = Broker(via(proxy), "gaps"), Broker(own_redis.url, "gaps")
+    await subscriber.connect()
+    await publisher.connect()
+    numbers = itertools.count(1)
+    stream = Drain(tick_stream(subscriber, "t1", list(SYMBOLS)))
+
+    async def accept(symbol: str) -> TickPayload:
+        n = next(numbers)
+        tick = TickPayload(symbol, int(time.time() * 1000) + n, bid=float(n), ask=1e6)
+        assert await accept_ticks(publisher, "t1", [tick]) == [True]
+        return tick
+
+    try:
+        while stream.queue.empty():  # until the subscription is live
+            await accept(SYMBOLS[0])
+            await asyncio.sleep(0.1)
+        sent: list[TickPayload] = []
+        for _ in range(2):
+            proxy.cut()
+            for _ in range(5):  # published while the subscriber has no connection
+                sent += [await accept(symbol) for symbol in SYMBOLS]
+            proxy.restore()
+            for _ in range(5):  # live again, or still re-subscribing
+                sent += [await accept(symbol) for symbol in SYMBOLS]
+                await asyncio.sleep(0.05)
+
+        received: list[TickPayload] = []
+        while sent[-1] not in received:
+            received.append(await asyncio.wait_for(stream.queue.get(), 10))
+        await asyncio.sleep(0.3)  # a duplicate would arrive now
+        while not stream.queue.empty():
+            received.append(stream.queue.get_nowait())
+        for symbol in SYMBOLS:  # every one once, in order
+            got = [t for t in received if t.symbol == symbol and t.time_msc >= sent[0].time_msc]
+            assert got == [t for t in sent if t.symbol == symbol]
+    finally:
+        await stream.aclose()
+        await subscriber.disconnect()
+        await publisher.disconnect()
+
+
+async def test_listeners_and_hooks_are_told_which_topics_had_a_gap(
+    own_redis: RedisProcess, proxy: TcpProxy
+):
+    broker, publisher = Broker(via(proxy), "gaps"), Broker(own_redis.url, "gaps")
+    await broker.connect()
+    await publisher.connect()
+    hooked: asyncio.Queue[list[str]] = asyncio.Queue()
+
+    async def hook(topics: list[str]) -> None:
+        await hooked.put(topics)
+
+    broker.on_gap("doc:", hook)
+    told = Drain(broker.listen(["doc:1", "other"], gaps=True))
+    untold = Drain(broker.listen(["doc:1"]))
+    try:
+        for i in itertools.count():  # until both are live
+            await broker.publish("doc:1", f"warm-up {i}")
+            await asyncio.sleep(0.05)
+            if not told.queue.empty() and not untold.queue.empty():
+                break
+        while not told.queue.empty():
+            told.queue.get_nowait()
+        while not untold.queue.empty():
+            untold.queue.get_nowait()
+        before = time.time()
+        proxy.cut()
+        await publisher.publish("doc:1", "missed")
+        proxy.restore()
+
+        gaps = [await asyncio.wait_for(told.queue.get(), 10) for _ in range(2)]
+        assert sorted(topic for topic, _gap in gaps) == ["doc:1", "other"]
+        for _topic, gap in gaps:
+            assert isinstance(gap, Gap)
+            assert before <= gap.lost_at <= time.time()
+        assert await asyncio.wait_for(hooked.get(), 10) == ["doc:1"]  # its prefix only
+
+        await publisher.publish("doc:1", "after")  # then live again; no Gap for the others
+        assert await asyncio.wait_for(told.queue.get(), 5) == ("doc:1", "after")
+        assert await asyncio.wait_for(untold.queue.get(), 5) == ("doc:1", "after")
+        assert hooked.empty()
+    finally:
+        await told.aclose()
+        await untold.aclose()
+        await broker.disconnect()
+        await publisher.disconnect()
