@@ -3,6 +3,7 @@ secrets, first admin). No import-time singletons: everything hangs off the app."
 
 import asyncio
 import contextlib
+import functools
 import gc
 import hashlib
 import hmac
@@ -45,6 +46,7 @@ from resolvers.valuation_worker import ValuationWorker
 from resolvers.webhook_dispatcher import run_dispatcher
 from schema import build_schema
 from subscriptions.broker import Broker
+from subscriptions.portfolios import PORTFOLIO_TOPIC_PREFIX, revalue_after_gap
 from subscriptions.sinks import BufferLimits
 
 log = logging.getLogger(__name__)
@@ -96,14 +98,7 @@ async def open_runtime(
         serverSelectionTimeoutMS=settings.mongo_timeout_ms,
         connectTimeoutMS=settings.mongo_timeout_ms,
     )
-    broker = Broker(
-        settings.redis_url,
-        namespace=settings.db_name,
-        buffer_limits=BufferLimits(
-            messages=settings.subscriber_buffer_messages, bytes=settings.subscriber_buffer_bytes
-        ),
-        tick_log_seconds=settings.tick_log_seconds,
-    )
+    broker = open_broker(settings)
     try:
         await init_beanie(database=mongo[settings.db_name], document_models=ALL_DOCUMENTS)
         secret = (
@@ -157,6 +152,22 @@ async def open_runtime(
         await mongo.close()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
+
+
+def open_broker(settings: Settings) -> Broker:
+    """The process's broker. After a lost Redis connection, ticks are filled in by the
+    broker itself and portfolio subscribers get the current valuation again (hook below);
+    the other streams' consumers re-read by themselves (``listen(gaps=True)``)."""
+    broker = Broker(
+        settings.redis_url,
+        namespace=settings.db_name,
+        buffer_limits=BufferLimits(
+            messages=settings.subscriber_buffer_messages, bytes=settings.subscriber_buffer_bytes
+        ),
+        tick_log_seconds=settings.tick_log_seconds,
+    )
+    broker.on_gap(PORTFOLIO_TOPIC_PREFIX, functools.partial(revalue_after_gap, broker))
+    return broker
 
 
 async def run_worker(runtime: Runtime) -> None:

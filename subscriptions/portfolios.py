@@ -14,10 +14,11 @@ from bson import ObjectId
 from subscriptions.broker import Broker
 
 DIRTY_TOPIC = "valuation:dirty"
+PORTFOLIO_TOPIC_PREFIX = "portfolio:"
 
 
 def portfolio_topic(tenant_id: str | ObjectId, portfolio_id: str | ObjectId) -> str:
-    return f"portfolio:{tenant_id}:{portfolio_id}"
+    return f"{PORTFOLIO_TOPIC_PREFIX}{tenant_id}:{portfolio_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,19 @@ async def dirty_nudges(broker: Broker) -> AsyncIterator[None]:
     worker's cue to read the stored marks."""
     async for _topic, _message in broker.listen([DIRTY_TOPIC], conflate=True):
         yield None
+
+
+async def revalue_after_gap(broker: Broker, topics: list[str]) -> None:
+    """After this process re-subscribed to these portfolio topics (see Broker.on_gap), a
+    ``portfolioUpdated`` published meanwhile reached none of its subscribers: the worker
+    is asked for each portfolio's current state (reason TICK: prices are what moves
+    unseen; a write in the gap shows in the state all the same). The marks are stored, so
+    they wait for a worker that is re-subscribing too (it reads them every few seconds)."""
+    marks = []
+    for topic in topics:
+        _prefix, tenant_id, portfolio_id = topic.split(":")
+        marks.append(ValuationMark(tenant_id, "TICK", portfolio_id=portfolio_id))
+    await _mark(broker, marks)
 
 
 async def publish_portfolio_update(

@@ -1,0 +1,123 @@
+"""What a process missed while its Redis pub/sub connection was lost reaches its
+subscribers once the connection is back. A second endpoint over the session's services has
+a broker of its own that reaches Redis through a proxy; the test cuts that proxy (to this
+broker it looks like a Redis restart) while the session's app, its valuation worker
+included, stays connected and goes on publishing."""
+
+import asyncio
+import contextlib
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import pytest
+from gql import gql
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+
+from app.connections import Connections
+from app.factory import Runtime, open_broker
+from app.graphql_view import FidusGraphQL
+from schema import build_schema
+from subscriptions.broker import Broker
+from tests.portfolios.test_ledger import default_portfolio_id, record
+from tests.support.servers import live_server
+from tests.support.tcp_proxy import TcpProxy
+from tests.support.ws import streaming
+
+T = TypeVar("T")
+UPDATES = gql("subscription($id: ID!) { portfolioUpdated(portfolioId: $id) { cash reason } }")
+
+
+@dataclass
+class CutOff:
+    url: str  # the second endpoint (HTTP and WebSocket)
+    proxy: TcpProxy
+    broker: Broker
+
+    async def outage(self, during: Awaitable[T]) -> T:
+        """Cut this broker off Redis, await ``during`` (the rest of the deployment goes on),
+        then let it reconnect."""
+        self.proxy.cut()
+        try:
+            return await during
+        finally:
+            self.proxy.restore()
+
+
+@pytest.fixture
+async def cut_off(runtime: Runtime, redis_url: str) -> AsyncIterator[CutOff]:
+    target = urlparse(redis_url)
+    proxy = TcpProxy(target.port or 6379, target.hostname or "127.0.0.1")
+    await proxy.start()
+    settings = runtime.settings.model_copy(
+        update={"redis_url": f"redis://127.0.0.1:{proxy.port}{target.path}"}
+    )
+    broker = open_broker(settings)  # wired as every process's
+    await broker.connect()
+    services = dataclasses.replace(runtime.services, broker=broker)
+    connections = Connections(
+        runtime.access_tokens,
+        services.clock,
+        settings.max_connections_per_user,
+        settings.ws_session_recheck_seconds,
+    )
+    second = dataclasses.replace(runtime, services=services, connections=connections)
+    view = FidusGraphQL(
+        build_schema(settings.schema_limits()),
+        lambda: second,
+        graphiql=False,
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection + 10,
+        keepalive_seconds=settings.ws_keepalive_seconds,
+    )
+    app = Starlette(
+        routes=[Route("/graphql", view, methods=["POST"]), WebSocketRoute("/graphql", view)]
+    )
+    app.state.runtime = second
+    sockets = asyncio.create_task(connections.run(broker))
+    try:
+        async with live_server(app) as url:
+            yield CutOff(url, proxy, broker)
+    finally:
+        sockets.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sockets
+        await broker.disconnect()
+        await proxy.stop()
+
+
+async def next_where(queue: asyncio.Queue[Any], accept: Any, within: float = 10) -> Any:
+    """The first item ``accept`` takes, skipping others, within ``within`` s."""
+    async with asyncio.timeout(within):
+        while True:
+            item = await queue.get()
+            if accept(item):
+                return item
+
+
+async def test_a_portfolio_update_missed_in_the_gap_is_sent_again(api, world, base_url, cut_off):
+    manager, investor = world("acme", "manager"), world("acme", "investor")
+    pid = await default_portfolio_id(api, investor)
+    async with (
+        streaming(cut_off.url, investor.token, UPDATES, {"id": pid}) as updates,
+        streaming(base_url, investor.token, UPDATES, {"id": pid}) as connected,
+    ):
+        for n in range(40):  # until both subscriptions are live
+            await record(api, manager, pid, "DEPOSIT", f"warm-up {n}", amount="1.00")
+            with contextlib.suppress(TimeoutError):
+                await next_where(updates, lambda _: True, within=0.5)
+                await next_where(connected, lambda _: True, within=0.5)
+                break
+
+        async def deposit() -> str:
+            await record(api, manager, pid, "DEPOSIT", uuid.uuid4().hex, amount="100.00")
+            update = await next_where(connected, lambda u: u["reason"] == "TRANSACTION")
+            return str(update["cash"])
+
+        # the deposit's update is published while this broker is away
+        cash = await cut_off.outage(deposit())
+        update = await next_where(updates, lambda u: u["cash"] == cash)
+        assert update["reason"] == "TICK"  # not the one published: a re-read
