@@ -20,9 +20,17 @@ How: the live subscription is opened and known to be live *before* the store is 
 after that point and reaches the live stream; a message the replay did see is skipped
 when its live copy arrives (by id, not by position: positions are not monotonic under
 concurrent sends). At most ``REPLAY_LIMIT`` messages may be missed: with more, the
-subscription is refused (BAD_USER_INPUT) and the client pages them with ``messages``."""
+subscription is refused (BAD_USER_INPUT) and the client pages them with ``messages``.
+
+After a gap (this process's Redis connection was lost, so messages published meanwhile
+never reached it; see Broker.listen) both kinds re-read the store: the messages stored
+after the newest one delivered (or, before any, sent since the subscription started),
+oldest first, then live ones again, skipping those the re-read delivered. The same caveat
+as above holds: a message whose id sorts before the newest delivered one and that was sent
+in the gap is not seen."""
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from beanie import PydanticObjectId
 from bson import ObjectId
@@ -32,7 +40,7 @@ from models.messaging import Conversation, Message
 from resolvers import messaging
 from resolvers.context import RequestContext
 from resolvers.pagination import decode_cursor
-from subscriptions.broker import Broker
+from subscriptions.broker import Broker, Gap
 from subscriptions.messaging import LiveConversation, MessagePayload, message_stream
 
 REPLAY_LIMIT = 500  # missed messages a subscription may replay; more: page with `messages`
@@ -46,7 +54,9 @@ async def received_messages(
     assert conversation.id is not None
     broker = ctx.services.broker
     if after is None:
-        return message_stream(broker, conversation.tenant_id, conversation.id)
+        started = ctx.now()
+        events = message_stream(broker, conversation.tenant_id, conversation.id)
+        return _live(conversation, events, _Delivered(ObjectId.from_datetime(started), started))
     last_seen = decode_cursor(ctx.services.cursor_key, messaging.messages_list(conversation), after)
     await _check_missed(conversation, last_seen)
     return _replay_then_live(broker, conversation, last_seen)
@@ -86,21 +96,67 @@ async def _stored_after(conversation: Conversation, last: ObjectId) -> AsyncIter
         last = page[-1].id
 
 
+class _Delivered:
+    """What a subscription has delivered: the newest id, and the ids read from the store
+    whose live copy may still come (each message is published once)."""
+
+    def __init__(
+        self, newest: ObjectId, not_before: datetime | None = None, floor: ObjectId | None = None
+    ) -> None:
+        self.newest = newest
+        self.not_before = not_before  # before any delivery: messages sent since then
+        self.floor = floor  # never messages at or before this id (the `after` cursor)
+        self.replayed: set[str] = set()
+
+    def read(self, message: Message) -> MessagePayload | None:
+        """A message read from the store: its payload, unless delivered already."""
+        assert message.id is not None
+        self.newest = max(self.newest, message.id)
+        if self.not_before is not None and message.created_at < self.not_before:
+            return None
+        payload = MessagePayload.of(message)
+        self.replayed.add(payload.id)
+        return payload
+
+    def live(self, payload: MessagePayload) -> bool:
+        """Whether a live message is to be delivered."""
+        if payload.id in self.replayed:
+            self.replayed.discard(payload.id)
+            return False
+        if self.floor is not None and ObjectId(payload.id) <= self.floor:
+            return False
+        self.newest = max(self.newest, ObjectId(payload.id))
+        return True
+
+
+async def _live(
+    conversation: Conversation,
+    events: AsyncIterator[MessagePayload | Gap],
+    delivered: _Delivered,
+) -> AsyncIterator[MessagePayload]:
+    """Live messages; after a gap, first those stored since the newest delivered."""
+    async for event in events:
+        if isinstance(event, Gap):
+            async for message in _stored_after(conversation, delivered.newest):
+                payload = delivered.read(message)
+                if payload is not None:
+                    yield payload
+        elif delivered.live(event):
+            yield event
+
+
 async def _replay_then_live(
     broker: Broker, conversation: Conversation, last_seen: PydanticObjectId
 ) -> AsyncIterator[MessagePayload]:
     live = LiveConversation(broker, conversation.tenant_id, str(conversation.id))
     try:
         await live.sync()  # live before the store is read: nothing falls in between
-        replayed: set[str] = set()
+        delivered = _Delivered(last_seen, floor=last_seen)
         async for message in _stored_after(conversation, last_seen):
-            payload = MessagePayload.of(message)
-            replayed.add(payload.id)
-            yield payload
-        async for payload in live.messages():
-            if payload.id in replayed:
-                replayed.discard(payload.id)  # each message is published once
-            elif ObjectId(payload.id) > last_seen:
+            payload = delivered.read(message)
+            if payload is not None:
                 yield payload
+        async for payload in _live(conversation, live.messages(), delivered):
+            yield payload
     finally:
         await live.close()

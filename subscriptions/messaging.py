@@ -3,7 +3,8 @@ whole (encoded once), so subscribers need no database read.
 
 The topic also carries sync markers: a subscriber that must know when its subscription is
 live (catch-up, see ``LiveConversation``) publishes one and waits for it to come back.
-Every stream here skips them."""
+Every stream here skips them. Both streams pass on a ``Gap`` (see Broker.listen): messages
+sent meanwhile may have been missed, and the consumer reads them from the store."""
 
 import asyncio
 import secrets
@@ -16,7 +17,7 @@ import orjson
 from bson import ObjectId
 
 from models.messaging import Message
-from subscriptions.broker import Broker
+from subscriptions.broker import Broker, Gap
 
 BUFFER = 500  # undelivered messages per subscriber before its stream is closed
 SYNC_WITHIN = 10.0  # seconds a subscription may take to go live
@@ -98,10 +99,14 @@ def decode_event(message: str | bytes) -> MessagePayload | SyncMarker:
 
 async def message_stream(
     broker: Broker, tenant_id: str | ObjectId, conversation_id: str | ObjectId
-) -> AsyncIterator[MessagePayload]:
-    """Every message of the conversation, in publication order, through a bounded buffer."""
+) -> AsyncIterator[MessagePayload | Gap]:
+    """Every message of the conversation, in publication order, through a bounded buffer
+    (and a ``Gap`` where some may have been missed)."""
     topic = conversation_topic(tenant_id, conversation_id)
-    async for _topic, message in broker.listen([topic], limit=BUFFER):
+    async for _topic, message in broker.listen([topic], limit=BUFFER, gaps=True):
+        if isinstance(message, Gap):
+            yield message
+            continue
         event = decode_event(message)
         if isinstance(event, MessagePayload):
             yield event
@@ -126,7 +131,7 @@ class LiveConversation:
     ) -> None:
         self._broker = broker
         self._topic = conversation_topic(tenant_id, conversation_id)
-        self._events = broker.listen([self._topic], limit=BUFFER)
+        self._events = broker.listen([self._topic], limit=BUFFER, gaps=True)
         self._pending: asyncio.Future[tuple[str, str]] | None = None
 
     async def sync(self, within: float = SYNC_WITHIN) -> None:
@@ -144,14 +149,18 @@ class LiveConversation:
                     break
                 _topic, message = self._pending.result()
                 self._pending = None
-                if decode_event(message) == marker:
+                if not isinstance(message, Gap) and decode_event(message) == marker:
                     return
                 self._pending = asyncio.ensure_future(anext(self._events))
         raise NotLive(f"no subscription to {self._topic} within {within} s")
 
-    async def messages(self) -> AsyncIterator[MessagePayload]:
-        """The messages published after the sync point, in publication order."""
+    async def messages(self) -> AsyncIterator[MessagePayload | Gap]:
+        """The messages published after the sync point, in publication order (and a
+        ``Gap`` where some may have been missed)."""
         async for _topic, message in self._events:
+            if isinstance(message, Gap):
+                yield message
+                continue
             event = decode_event(message)
             if isinstance(event, MessagePayload):
                 yield event

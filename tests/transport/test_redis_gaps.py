@@ -23,6 +23,8 @@ from app.factory import Runtime, open_broker
 from app.graphql_view import FidusGraphQL
 from schema import build_schema
 from subscriptions.broker import Broker
+from tests.messaging.test_message_catch_up import CATCH_UP, newest_cursor
+from tests.messaging.test_messaging import conversation_between, send
 from tests.portfolios.test_ledger import default_portfolio_id, record
 from tests.support.servers import live_server
 from tests.support.tcp_proxy import TcpProxy
@@ -121,3 +123,50 @@ async def test_a_portfolio_update_missed_in_the_gap_is_sent_again(api, world, ba
         cash = await cut_off.outage(deposit())
         update = await next_where(updates, lambda u: u["cash"] == cash)
         assert update["reason"] == "TICK"  # not the one published: a re-read
+
+
+async def drain(queue: asyncio.Queue[Any], settle: float = 0.5) -> list[Any]:
+    """Everything that arrives until nothing has for ``settle`` s."""
+    items = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            items.append(await asyncio.wait_for(queue.get(), settle))
+    return items
+
+
+@pytest.mark.parametrize("with_cursor", [False, True])
+async def test_messages_sent_in_the_gap_are_read_from_the_store(
+    api, world, base_url, cut_off, with_cursor
+):
+    investor, manager = world("acme", "investor"), world("acme", "manager")
+    conversation = await conversation_between(api, world)
+    await send(api, manager, conversation, "before")
+    after = await newest_cursor(api, investor, conversation) if with_cursor else None
+
+    async def sent(body: str) -> str:
+        return str((await send(api, manager, conversation, body)).ok()["sendMessage"]["id"])
+
+    variables = {"c": conversation, "after": after}
+    async with (
+        streaming(cut_off.url, investor.token, CATCH_UP, variables) as received,
+        streaming(base_url, investor.token, CATCH_UP, {"c": conversation}) as connected,
+    ):
+        for n in range(40):  # until both subscriptions are live
+            await sent(f"warm-up {n}")
+            with contextlib.suppress(TimeoutError):
+                await next_where(received, lambda _: True, within=0.5)
+                await next_where(connected, lambda _: True, within=0.5)
+                break
+        await drain(received)
+
+        async def sent_in_gap() -> list[str]:
+            ids = [await sent(f"in the gap {n}") for n in range(3)]
+            for id_ in ids:  # published, while this broker is away
+                await next_where(connected, lambda m, id_=id_: m["id"] == id_)
+            return ids
+
+        missed = await cut_off.outage(sent_in_gap())
+        first = await asyncio.wait_for(received.get(), 10)  # once it is back
+        later = await sent("after")
+        got = [first["id"], *(m["id"] for m in await drain(received))]
+        assert got == [*missed, later]  # those missed, then live ones: each once
