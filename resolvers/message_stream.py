@@ -40,8 +40,9 @@ from models.messaging import Conversation, Message
 from resolvers import messaging
 from resolvers.context import RequestContext
 from resolvers.pagination import decode_cursor
-from subscriptions.broker import Broker, Gap
+from subscriptions.broker import Broker
 from subscriptions.messaging import LiveConversation, MessagePayload, message_stream
+from subscriptions.sinks import Gap
 
 REPLAY_LIMIT = 500  # missed messages a subscription may replay; more: page with `messages`
 REPLAY_PAGE = 100

@@ -3,9 +3,9 @@
 With Redis, what is published while this process's pub/sub connection is lost (a Redis
 restart: other processes publish again as soon as their command connection is back) never
 reaches it. Once a channel is re-subscribed the gap is filled: ticks from the tick log
-(subscriptions.tick_log), other topics by telling their consumers to re-read — listeners
-opened with ``gaps=True`` receive a ``Gap`` in their stream, and hooks registered with
-``on_gap`` run once per re-subscribed topic."""
+(subscriptions.tick_log), other topics by telling their consumers to re-read: listeners
+opened with ``gaps=True`` receive a ``Gap`` (subscriptions.sinks) in their stream, and
+hooks registered with ``on_gap`` run once per re-subscribed topic."""
 
 import asyncio
 import contextlib
@@ -21,7 +21,7 @@ from subscriptions.dirty_marks import DirtyMarks
 from subscriptions.prices import PriceCache
 from subscriptions.rate_limits import RateLimiter
 from subscriptions.redis_backend import ResilientRedisBackend, redis_client
-from subscriptions.sinks import BufferLimits, Overflow, Sink
+from subscriptions.sinks import BufferLimits, Gap, Overflow, Sink
 from subscriptions.tick_log import TickGaps
 
 log = logging.getLogger(__name__)
@@ -42,19 +42,6 @@ return 0
 def is_broker_failure(error: BaseException) -> bool:
     """The broker's backend (Redis) could not be reached or did not answer in time."""
     return isinstance(error, aioredis.ConnectionError | aioredis.TimeoutError)
-
-
-class Gap(str):
-    """Received by a listener opened with ``gaps=True`` when one of its topics was
-    re-subscribed after a lost connection: messages published since about ``lost_at``
-    (wall-clock seconds) may have been missed, and what follows is live again."""
-
-    lost_at: float
-
-    def __new__(cls, lost_at: float) -> "Gap":
-        gap = super().__new__(cls, "")
-        gap.lost_at = lost_at
-        return gap
 
 
 class Broker:

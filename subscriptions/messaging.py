@@ -17,7 +17,8 @@ import orjson
 from bson import ObjectId
 
 from models.messaging import Message
-from subscriptions.broker import Broker, Gap
+from subscriptions.broker import Broker
+from subscriptions.sinks import Gap
 
 BUFFER = 500  # undelivered messages per subscriber before its stream is closed
 SYNC_WITHIN = 10.0  # seconds a subscription may take to go live

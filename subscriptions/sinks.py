@@ -51,6 +51,19 @@ class BufferLimits:
     bytes: int = 4 * 1024 * 1024  # counted as characters of the JSON text (ASCII: bytes)
 
 
+class Gap(str):
+    """Received by a listener opened with ``gaps=True`` when one of its topics was
+    re-subscribed after a lost connection: messages published since about ``lost_at``
+    (wall-clock seconds) may have been missed, and what follows is live again."""
+
+    lost_at: float
+
+    def __new__(cls, lost_at: float) -> "Gap":
+        gap = super().__new__(cls, "")
+        gap.lost_at = lost_at
+        return gap
+
+
 class Sink:
     """One subscriber's buffer, filled by the broker's pump and drained by its stream."""
 

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from subscriptions.broker import Broker, Gap
+from subscriptions.broker import Broker
+from subscriptions.sinks import Gap
 from subscriptions.ticks import TickPayload, accept_ticks, tick_stream
 from tests.subscriptions.test_broker import Drain
 from tests.support.servers import RedisProcess
