@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from bson import Decimal128, ObjectId
+from bson import Decimal128
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -26,6 +26,7 @@ from models.users import STAFF_ROLES, TENANT_READERS, Role, User
 from models.webhooks import WebhookEventType
 from resolvers import audit, webhooks
 from resolvers.context import Principal, RequestContext
+from resolvers.document_events import DocumentEvents
 from resolvers.pagination import Page, keyset_page
 from resolvers.post_commit import after_commit
 from resolvers.scope import get_in_tenant, parse_id, tenant_filter
@@ -274,17 +275,15 @@ async def convert(ctx: RequestContext, raw_id: str) -> User:
 
 
 async def pipeline_changes(ctx: RequestContext) -> AsyncIterator[Prospect]:
-    """The tenant's prospects as they are created or move, in their current state. Only
+    """The tenant's prospects as they are created or move, in their current state (each
+    state once; after a gap, those changed meanwhile: resolvers.document_events). Only
     ADMIN/MANAGER/ANALYST of the tenant may subscribe; checked before streaming."""
     principal = ctx.require_role(*TENANT_READERS)
     events = pipeline_stream(ctx.services.broker, principal.tenant_id)
-
-    async def stream() -> AsyncIterator[Prospect]:
-        async for event in events:
-            found = await Prospect.find_one(
-                {"tenant_id": principal.tenant_id, "_id": ObjectId(event.id)}
-            )
-            if found is not None:
-                yield found
-
-    return stream()
+    changes = DocumentEvents(
+        Prospect,
+        principal.tenant_id,
+        ("prospect.create", "prospect.move"),  # audited by create and move
+        version=lambda found: len(found.stage_history),  # one entry per move
+    )
+    return changes.stream(events)

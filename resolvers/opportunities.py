@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
-from bson import Decimal128, ObjectId
+from bson import Decimal128
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -19,6 +19,7 @@ from models.users import STAFF_ROLES, TENANT_READERS, KycStatus, Role
 from models.webhooks import WebhookEventType
 from resolvers import audit, webhooks
 from resolvers.context import Principal, RequestContext
+from resolvers.document_events import DocumentEvents
 from resolvers.investments import find_replay
 from resolvers.pagination import Page, keyset_page
 from resolvers.portfolios import default_portfolio
@@ -280,16 +281,14 @@ async def invest(ctx: RequestContext, raw_id: str, amount: Decimal, key: str) ->
 
 
 async def published_opportunities(ctx: RequestContext) -> AsyncIterator[Opportunity]:
-    """The tenant's opportunities as they are published, in their current state."""
+    """The tenant's opportunities as they are published, in their current state (each
+    once; after a gap, those published meanwhile: resolvers.document_events)."""
     principal = ctx.require_principal()
     events = opportunity_stream(ctx.services.broker, principal.tenant_id)
-
-    async def stream() -> AsyncIterator[Opportunity]:
-        async for event in events:
-            found = await Opportunity.find_one(
-                {"tenant_id": principal.tenant_id, "_id": ObjectId(event.id)}
-            )
-            if found is not None and found.status is not OpportunityStatus.DRAFT:
-                yield found
-
-    return stream()
+    published = DocumentEvents(
+        Opportunity,
+        principal.tenant_id,
+        ("opportunity.open",),  # audited by publish (see _move)
+        visible=lambda found: found.status is not OpportunityStatus.DRAFT,
+    )
+    return published.stream(events)

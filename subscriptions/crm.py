@@ -8,6 +8,7 @@ from bson import ObjectId
 from models.crm import Prospect
 from subscriptions.broker import Broker
 from subscriptions.payloads import DocumentRef, document_refs
+from subscriptions.sinks import Gap
 
 BUFFER = 1000  # undelivered events per subscriber before its stream is closed
 
@@ -21,5 +22,5 @@ async def publish_prospect_changed(broker: Broker, prospect: Prospect) -> None:
     await broker.publish(pipeline_topic(prospect.tenant_id), payload.encode())
 
 
-def pipeline_stream(broker: Broker, tenant_id: str | ObjectId) -> AsyncIterator[DocumentRef]:
+def pipeline_stream(broker: Broker, tenant_id: str | ObjectId) -> AsyncIterator[DocumentRef | Gap]:
     return document_refs(broker, pipeline_topic(tenant_id), BUFFER)

@@ -8,6 +8,7 @@ from bson import ObjectId
 from models.opportunities import Opportunity
 from subscriptions.broker import Broker
 from subscriptions.payloads import DocumentRef, document_refs
+from subscriptions.sinks import Gap
 
 BUFFER = 1000  # undelivered events per subscriber before its stream is closed
 
@@ -21,5 +22,7 @@ async def publish_opportunity(broker: Broker, opportunity: Opportunity) -> None:
     await broker.publish(opportunities_topic(opportunity.tenant_id), payload.encode())
 
 
-def opportunity_stream(broker: Broker, tenant_id: str | ObjectId) -> AsyncIterator[DocumentRef]:
+def opportunity_stream(
+    broker: Broker, tenant_id: str | ObjectId
+) -> AsyncIterator[DocumentRef | Gap]:
     return document_refs(broker, opportunities_topic(tenant_id), BUFFER)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from subscriptions.sinks import Gap
+
 if TYPE_CHECKING:
     from subscriptions.broker import Broker
 
@@ -45,8 +47,10 @@ class DocumentRef:
         return cls(id=orjson.loads(message)["id"])
 
 
-async def document_refs(broker: "Broker", topic: str, limit: int) -> AsyncIterator[DocumentRef]:
-    """The documents named on ``topic``, in order; the stream closes past ``limit``
-    undelivered events."""
-    async for _topic, message in broker.listen([topic], limit=limit):
-        yield DocumentRef.decode(message)
+async def document_refs(
+    broker: "Broker", topic: str, limit: int
+) -> AsyncIterator[DocumentRef | Gap]:
+    """The documents named on ``topic``, in order (and a ``Gap`` where some may have been
+    missed); the stream closes past ``limit`` undelivered events."""
+    async for _topic, message in broker.listen([topic], limit=limit, gaps=True):
+        yield message if isinstance(message, Gap) else DocumentRef.decode(message)

@@ -23,8 +23,12 @@ from app.factory import Runtime, open_broker
 from app.graphql_view import FidusGraphQL
 from schema import build_schema
 from subscriptions.broker import Broker
+from tests.crm.support import MOVE, create_prospect
+from tests.crm.test_pipeline_changed import CHANGES
 from tests.messaging.test_message_catch_up import CATCH_UP, newest_cursor
 from tests.messaging.test_messaging import conversation_between, send
+from tests.opportunities.test_opportunities import PUBLISH, create
+from tests.opportunities.test_opportunity_published import PUBLISHED
 from tests.portfolios.test_ledger import default_portfolio_id, record
 from tests.support.servers import live_server
 from tests.support.tcp_proxy import TcpProxy
@@ -100,6 +104,32 @@ async def next_where(queue: asyncio.Queue[Any], accept: Any, within: float = 10)
                 return item
 
 
+async def drain(queue: asyncio.Queue[Any], settle: float = 0.5) -> list[Any]:
+    """Everything that arrives until nothing has for ``settle`` s."""
+    items = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            items.append(await asyncio.wait_for(queue.get(), settle))
+    return items
+
+
+async def warmed_up(
+    action: Any, *queues: asyncio.Queue[Any], within: float = 0.5, attempts: int = 40
+) -> None:
+    """Repeat ``action`` until an event reaches every queue (the subscriptions are live),
+    then empty them."""
+    for n in range(attempts):
+        await action(n)
+        with contextlib.suppress(TimeoutError):
+            for queue in queues:
+                await next_where(queue, lambda _: True, within=within)
+            break
+    else:
+        raise AssertionError("the subscriptions did not go live")
+    for queue in queues:
+        await drain(queue)
+
+
 async def test_a_portfolio_update_missed_in_the_gap_is_sent_again(api, world, base_url, cut_off):
     manager, investor = world("acme", "manager"), world("acme", "investor")
     pid = await default_portfolio_id(api, investor)
@@ -107,12 +137,11 @@ async def test_a_portfolio_update_missed_in_the_gap_is_sent_again(api, world, ba
         streaming(cut_off.url, investor.token, UPDATES, {"id": pid}) as updates,
         streaming(base_url, investor.token, UPDATES, {"id": pid}) as connected,
     ):
-        for n in range(40):  # until both subscriptions are live
-            await record(api, manager, pid, "DEPOSIT", f"warm-up {n}", amount="1.00")
-            with contextlib.suppress(TimeoutError):
-                await next_where(updates, lambda _: True, within=0.5)
-                await next_where(connected, lambda _: True, within=0.5)
-                break
+        await warmed_up(
+            lambda n: record(api, manager, pid, "DEPOSIT", f"warm-up {n}", amount="1.00"),
+            updates,
+            connected,
+        )
 
         async def deposit() -> str:
             await record(api, manager, pid, "DEPOSIT", uuid.uuid4().hex, amount="100.00")
@@ -123,15 +152,6 @@ async def test_a_portfolio_update_missed_in_the_gap_is_sent_again(api, world, ba
         cash = await cut_off.outage(deposit())
         update = await next_where(updates, lambda u: u["cash"] == cash)
         assert update["reason"] == "TICK"  # not the one published: a re-read
-
-
-async def drain(queue: asyncio.Queue[Any], settle: float = 0.5) -> list[Any]:
-    """Everything that arrives until nothing has for ``settle`` s."""
-    items = []
-    with contextlib.suppress(TimeoutError):
-        while True:
-            items.append(await asyncio.wait_for(queue.get(), settle))
-    return items
 
 
 @pytest.mark.parametrize("with_cursor", [False, True])
@@ -151,13 +171,7 @@ async def test_messages_sent_in_the_gap_are_read_from_the_store(
         streaming(cut_off.url, investor.token, CATCH_UP, variables) as received,
         streaming(base_url, investor.token, CATCH_UP, {"c": conversation}) as connected,
     ):
-        for n in range(40):  # until both subscriptions are live
-            await sent(f"warm-up {n}")
-            with contextlib.suppress(TimeoutError):
-                await next_where(received, lambda _: True, within=0.5)
-                await next_where(connected, lambda _: True, within=0.5)
-                break
-        await drain(received)
+        await warmed_up(lambda n: sent(f"warm-up {n}"), received, connected)
 
         async def sent_in_gap() -> list[str]:
             ids = [await sent(f"in the gap {n}") for n in range(3)]
@@ -170,3 +184,61 @@ async def test_messages_sent_in_the_gap_are_read_from_the_store(
         later = await sent("after")
         got = [first["id"], *(m["id"] for m in await drain(received))]
         assert got == [*missed, later]  # those missed, then live ones: each once
+
+
+async def test_opportunities_published_in_the_gap_are_delivered_once(api, world, base_url, cut_off):
+    manager, investor = world("acme", "manager"), world("acme", "investor")
+
+    async def published(name: str) -> str:
+        deal = await create(api, manager, name=name)
+        (await api.gql(PUBLISH, {"id": deal["id"]}, token=manager.token)).ok()
+        return str(deal["id"])
+
+    async with (
+        streaming(cut_off.url, investor.token, PUBLISHED) as received,
+        streaming(base_url, investor.token, PUBLISHED) as connected,
+    ):
+        await warmed_up(lambda n: published(f"Warm-up {n}"), received, connected)
+
+        async def published_in_gap() -> str:
+            deal = await published("In the gap")
+            await next_where(connected, lambda d: d["id"] == deal)
+            return deal
+
+        missed = await cut_off.outage(published_in_gap())
+        first = await asyncio.wait_for(received.get(), 10)  # once it is back
+        later = await published("After")
+        # the warm-up deals (audited just before the gap) were delivered already
+        assert [first["id"], *(d["id"] for d in await drain(received))] == [missed, later]
+
+
+async def test_prospects_changed_in_the_gap_come_in_their_current_state(
+    api, world, base_url, cut_off
+):
+    manager, analyst = world("acme", "manager"), world("acme", "analyst")
+
+    async def move(prospect: str, stage: str) -> None:
+        (await api.gql(MOVE, {"id": prospect, "s": stage}, token=manager.token)).ok()
+
+    async with (
+        streaming(cut_off.url, analyst.token, CHANGES) as received,
+        streaming(base_url, analyst.token, CHANGES) as connected,
+    ):
+        await warmed_up(
+            lambda n: create_prospect(api, manager, f"Warm Up {n}"), received, connected
+        )
+
+        async def changed_in_gap() -> str:
+            prospect = str((await create_prospect(api, manager, "Ada Gap"))["id"])
+            await move(prospect, "QUALIFIED")
+            await next_where(connected, lambda p: (p["id"], p["stage"]) == (prospect, "QUALIFIED"))
+            return prospect
+
+        prospect = await cut_off.outage(changed_in_gap())
+        first = await asyncio.wait_for(received.get(), 10)  # once it is back
+        await move(prospect, "PROPOSAL")
+        events = [first, *await drain(received)]
+        assert [(p["id"], p["stage"]) for p in events] == [
+            (prospect, "QUALIFIED"),  # created and moved in the gap: its state now, once
+            (prospect, "PROPOSAL"),
+        ]
