@@ -20,6 +20,7 @@ from resolvers.outages import unavailable_component
 from resolvers.sessions import live_session_ids, resolve_principal
 from subscriptions.broker import Broker
 from subscriptions.sessions import SessionsChanged, session_changes
+from subscriptions.sinks import Gap
 
 log = logging.getLogger(__name__)
 EXPIRED = "Access token expired"
@@ -190,13 +191,17 @@ class Connections:
 
     async def run(self, broker: Broker) -> None:
         """Act on session changes from every process, and re-check all periodically (and
-        each time the listener starts again, for the changes it may have missed)."""
+        each time the listener starts again or had a gap, for the changes it may have
+        missed)."""
         sweeper = asyncio.create_task(self._sweep(), name="connections-sweep")
         try:
             while True:
                 try:
                     async for change in session_changes(broker):
-                        await self.recheck(self._matching(change))
+                        if isinstance(change, Gap):  # changes may have been missed
+                            await self._recheck_all()
+                        else:
+                            await self.recheck(self._matching(change))
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # listen again shortly, then catch up

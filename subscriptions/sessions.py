@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import orjson
 
 from subscriptions.broker import Broker, is_broker_failure
+from subscriptions.sinks import Gap
 
 log = logging.getLogger(__name__)
 SESSIONS_TOPIC = "sessions:changed"
@@ -43,6 +44,8 @@ async def sessions_changed(
         log.warning("session change not broadcast (broker unavailable)")
 
 
-async def session_changes(broker: Broker) -> AsyncIterator[SessionsChanged]:
-    async for _topic, message in broker.listen([SESSIONS_TOPIC], limit=100_000):
-        yield SessionsChanged.decode(message)
+async def session_changes(broker: Broker) -> AsyncIterator[SessionsChanged | Gap]:
+    """Every change, and a ``Gap`` where some may have been missed (then every socket is
+    to re-check its session)."""
+    async for _topic, message in broker.listen([SESSIONS_TOPIC], limit=100_000, gaps=True):
+        yield message if isinstance(message, Gap) else SessionsChanged.decode(message)

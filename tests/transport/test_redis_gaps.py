@@ -23,6 +23,8 @@ from app.factory import Runtime, open_broker
 from app.graphql_view import FidusGraphQL
 from schema import build_schema
 from subscriptions.broker import Broker
+from subscriptions.redis_backend import redis_client
+from subscriptions.sessions import SESSIONS_TOPIC
 from tests.crm.support import MOVE, create_prospect
 from tests.crm.test_pipeline_changed import CHANGES
 from tests.messaging.test_message_catch_up import CATCH_UP, newest_cursor
@@ -32,7 +34,7 @@ from tests.opportunities.test_opportunity_published import PUBLISHED
 from tests.portfolios.test_ledger import default_portfolio_id, record
 from tests.support.servers import live_server
 from tests.support.tcp_proxy import TcpProxy
-from tests.support.ws import streaming
+from tests.support.ws import Socket, streaming
 
 T = TypeVar("T")
 UPDATES = gql("subscription($id: ID!) { portfolioUpdated(portfolioId: $id) { cash reason } }")
@@ -65,11 +67,8 @@ async def cut_off(runtime: Runtime, redis_url: str) -> AsyncIterator[CutOff]:
     broker = open_broker(settings)  # wired as every process's
     await broker.connect()
     services = dataclasses.replace(runtime.services, broker=broker)
-    connections = Connections(
-        runtime.access_tokens,
-        services.clock,
-        settings.max_connections_per_user,
-        settings.ws_session_recheck_seconds,
+    connections = Connections(  # no periodic re-check: only the broker's news count here
+        runtime.access_tokens, services.clock, settings.max_connections_per_user, 3600
     )
     second = dataclasses.replace(runtime, services=services, connections=connections)
     view = FidusGraphQL(
@@ -242,3 +241,23 @@ async def test_prospects_changed_in_the_gap_come_in_their_current_state(
             (prospect, "QUALIFIED"),  # created and moved in the gap: its state now, once
             (prospect, "PROPOSAL"),
         ]
+
+
+async def test_a_session_revoked_in_the_gap_closes_its_socket(api, world, cut_off, redis_url):
+    member = world("acme", "investor")
+    socket = await Socket.open(cut_off.url, member.token)
+    probe = redis_client(redis_url)
+    try:
+        await socket.result_of("warm", "query { me { id } }")
+        channel = cut_off.broker.channel(SESSIONS_TOPIC)
+        while (await probe.pubsub_numsub(channel))[0][1] < 2:  # noqa: ASYNC110 - both listen
+            await asyncio.sleep(0.05)
+        logout = api.gql(
+            "mutation($r: String!) { logout(refreshToken: $r) }", {"r": member.refresh}
+        )
+        assert (await cut_off.outage(logout)).ok()["logout"] is True  # broadcast in the gap
+        code, _reason = await socket.closed_with(10)  # not the hourly re-check
+        assert code == 4403
+    finally:
+        await socket.close()
+        await probe.aclose()
