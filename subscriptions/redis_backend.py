@@ -5,6 +5,11 @@ SUBSCRIBE (it sees no channel yet and parks) and never reconnects (upstream issu
 Here the listener waits until a channel is really subscribed, and on a lost connection
 backs off and retries; redis-py re-subscribes the known channels when it reconnects.
 
+The pub/sub connection is (re)connected only under one lock, by the listener or by a
+(un)subscribe, and redis-py is told not to reconnect it on its own: two handshakes at once
+on one connection read each other's replies (a subscription confirmation taken for a
+handshake reply is lost, and so is the subscription's fill-in below).
+
 Whatever was published on a channel between the lost connection and Redis confirming its
 re-subscription reached no one here. ``on_resubscribed(channel, lost_at)`` is called (from
 the listener, in stream order) when that confirmation arrives: from then on every message of
@@ -23,7 +28,7 @@ from broadcaster._backends.base import BroadcastBackend
 from prometheus_client import Counter
 from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -55,7 +60,12 @@ class ResilientRedisBackend(BroadcastBackend):
         """``on_message(channel, data)`` receives each message as it is read; without it
         messages queue for broadcaster (``next_published``)."""
         self._redis: Any = redis_client(url)
-        self._pubsub: Any = self._redis.pubsub()
+        # failures surface to the listener, which reconnects (see the module doc)
+        self._listening: Any = aioredis.Redis.from_url(
+            url, retry=Retry(NoBackoff(), 0, supported_errors=()), health_check_interval=15
+        )
+        self._pubsub: Any = self._listening.pubsub()
+        self._connecting = asyncio.Lock()
         self._subscribed = asyncio.Event()
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._listener: asyncio.Task[None] | None = None
@@ -75,10 +85,12 @@ class ResilientRedisBackend(BroadcastBackend):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
         await self._pubsub.aclose()
+        await self._listening.aclose()
         await self._redis.aclose()
 
     async def subscribe(self, channel: str) -> None:
-        await self._pubsub.subscribe(channel)
+        async with self._connecting:  # connects first when the connection is down
+            await self._pubsub.subscribe(channel)
         # called on every reconnection, after redis-py has sent its re-subscriptions
         self._pubsub.connection.register_connect_callback(self._reconnected)
         self._subscribed.set()
@@ -86,7 +98,8 @@ class ResilientRedisBackend(BroadcastBackend):
     async def unsubscribe(self, channel: str) -> None:
         self._resubscribing.pop(channel, None)
         with contextlib.suppress(*_FAILURES):
-            await self._pubsub.unsubscribe(channel)
+            async with self._connecting:
+                await self._pubsub.unsubscribe(channel)
         self._pubsub.channels.pop(channel.encode(), None)
         self._pubsub.channels.pop(channel, None)
         if not self._pubsub.subscribed:
@@ -115,11 +128,16 @@ class ResilientRedisBackend(BroadcastBackend):
         while True:
             await self._subscribed.wait()
             try:
+                async with self._connecting:  # not while a (un)subscribe connects
+                    if not self._pubsub.connection.is_connected:
+                        await self._pubsub.connect()  # and re-subscribe
                 message = await self._pubsub.get_message(timeout=1.0)
                 backoff = 0.05
             except _FAILURES as exc:
                 if self._lost_at is None:
                     self._lost_at = time.time()
+                async with self._connecting:  # the next round connects afresh
+                    await self._pubsub.connection.disconnect()
                 self.reconnects += 1
                 RECONNECTS.inc()
                 log.warning(

@@ -123,3 +123,53 @@ async def test_listeners_and_hooks_are_told_which_topics_had_a_gap(
         await untold.aclose()
         await broker.disconnect()
         await publisher.disconnect()
+
+
+async def test_subscribing_while_the_connection_comes_back_loses_nothing(
+    own_redis: RedisProcess, proxy: TcpProxy
+):
+    """New subscriptions made while the listener reconnects (a standby worker taking over
+    at a Redis restart, say) must not run a second connection handshake alongside it."""
+    subscriber, publisher = Broker(via(proxy), "gaps"), Broker(own_redis.url, "gaps")
+    await subscriber.connect()
+    await publisher.connect()
+    numbers = itertools.count(1)
+    stream = Drain(tick_stream(subscriber, "t1", [SYMBOLS[0]]))
+
+    async def accept() -> TickPayload:
+        n = next(numbers)
+        tick = TickPayload(SYMBOLS[0], int(time.time() * 1000) + n, bid=float(n), ask=1e6)
+        assert await accept_ticks(publisher, "t1", [tick]) == [True]
+        return tick
+
+    async def subscribe_briefly(topic: str, after: float) -> None:
+        await asyncio.sleep(after)
+        other = subscriber.listen([topic])
+        pending = asyncio.ensure_future(anext(other))
+        await asyncio.sleep(0.5)
+        pending.cancel()
+        await asyncio.gather(pending, return_exceptions=True)  # broker failures included
+
+    try:
+        while stream.queue.empty():  # until the subscription is live
+            await accept()
+            await asyncio.sleep(0.1)
+        sent: list[TickPayload] = []
+        for cycle in range(3):
+            proxy.cut()
+            sent += [await accept() for _ in range(3)]
+            proxy.latency = 0.1  # handshakes take a while: the listener's reconnection and
+            proxy.restore()  # the new subscriptions' meet
+            await asyncio.gather(
+                *(subscribe_briefly(f"other:{cycle}:{n}", n * 0.05) for n in range(10))
+            )
+            proxy.latency = 0
+            sent += [await accept() for _ in range(3)]
+        received: list[TickPayload] = []
+        while sent[-1] not in received:
+            received.append(await asyncio.wait_for(stream.queue.get(), 10))
+        assert [t for t in received if t.time_msc >= sent[0].time_msc] == sent
+    finally:
+        await stream.aclose()
+        await subscriber.disconnect()
+        await publisher.disconnect()

@@ -3,6 +3,7 @@ stays up (the client sees what a server restart looks like; the others see nothi
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 
 class TcpProxy:
@@ -12,6 +13,7 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._open = True
         self.port = 0
+        self.latency = 0.0  # seconds each answer of the server takes to reach the client
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -43,16 +45,25 @@ class TcpProxy:
             return
         self._writers |= {writer, upstream}
         try:
-            await asyncio.gather(_pipe(reader, upstream), _pipe(upstream_reader, writer))
+            await asyncio.gather(
+                _pipe(reader, upstream, lambda: 0.0), _pipe(upstream_reader, writer, self._delay)
+            )
         finally:
             self._writers -= {writer, upstream}
             writer.transport.abort()
             upstream.transport.abort()
 
+    def _delay(self) -> float:
+        return self.latency
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: Callable[[], float]
+) -> None:
     with contextlib.suppress(ConnectionError):
         while data := await reader.read(65536):
+            if seconds := delay():
+                await asyncio.sleep(seconds)
             writer.write(data)
             await writer.drain()
     writer.transport.abort()
