@@ -37,6 +37,9 @@ RECONNECTS = Counter(
     "fidus_broker_reconnects_total", "Times the Redis pub/sub connection was lost and retried"
 )
 _FAILURES = (ConnectionError, OSError, aioredis.RedisError)
+# the longest wait between two reconnection attempts: what is published before the
+# subscriptions are back is filled in (see Broker), but only once they are
+RETRY_MAX = 0.25
 
 
 def redis_client(url: str) -> Any:
@@ -134,18 +137,19 @@ class ResilientRedisBackend(BroadcastBackend):
                 message = await self._pubsub.get_message(timeout=1.0)
                 backoff = 0.05
             except _FAILURES as exc:
-                if self._lost_at is None:
+                if self._lost_at is None:  # once per outage; each retry at debug
                     self._lost_at = time.time()
+                    log.warning(
+                        "redis pub/sub connection lost; retrying", extra={"error": str(exc)}
+                    )
+                else:
+                    log.debug("redis pub/sub connection still down", extra={"error": str(exc)})
                 async with self._connecting:  # the next round connects afresh
                     await self._pubsub.connection.disconnect()
                 self.reconnects += 1
                 RECONNECTS.inc()
-                log.warning(
-                    "redis pub/sub connection lost; retrying",
-                    extra={"error": str(exc), "retry_in": backoff},
-                )
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                backoff = min(backoff * 2, RETRY_MAX)
                 continue
             if message is None:
                 continue

@@ -149,7 +149,7 @@ async def test_every_accepted_tick_reaches_an_idle_subscriber_on_each_process(
                     if all(s.received for s in subscribers):
                         break
                 await wait_for(lambda: all(s.received for s in subscribers), 10, "warm-up")
-                first = feed.sent + 1  # ticks from here on are counted
+                first = 1000 + feed.sent + 1  # ticks from this bid on are counted
 
                 stop = asyncio.Event()
                 streaming = asyncio.create_task(feed.run(stop))
