@@ -122,13 +122,12 @@ class Broker:
         except (TimeoutError, OSError, aioredis.RedisError):
             return False
 
-    async def publish(self, topic: str, message: str) -> int | None:
-        """With Redis, how many subscriptions (processes) it reached; None in memory."""
+    async def publish(self, topic: str, message: str) -> None:
         if self._backend is not None:
-            return await self._backend.publish_counted(self.channel(topic), message)
-        assert self._broadcast is not None
-        await self._broadcast.publish(self.channel(topic), message)
-        return None
+            await self._backend.publish(self.channel(topic), message)
+        else:
+            assert self._broadcast is not None
+            await self._broadcast.publish(self.channel(topic), message)
 
     def channel(self, topic: str) -> str:
         """The Redis channel a topic is published on."""

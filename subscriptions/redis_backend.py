@@ -117,11 +117,7 @@ class ResilientRedisBackend(BroadcastBackend):
             self._resubscribing[name] = min(lost_at, self._resubscribing.get(name, lost_at))
 
     async def publish(self, channel: str, message: Any) -> None:
-        await self.publish_counted(channel, message)
-
-    async def publish_counted(self, channel: str, message: Any) -> int:
-        """Publish; how many subscriptions received it."""
-        return int(await self._redis.publish(channel, message))
+        await self._redis.publish(channel, message)
 
     async def next_published(self) -> Event:
         return await self._queue.get()
