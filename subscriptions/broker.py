@@ -80,6 +80,7 @@ class Broker:
         self._gap_hooks: list[tuple[str, GapHook]] = []
         self._gapped: dict[str, list[str]] = {}  # hook prefix → topics awaiting it
         self._hook_tasks: set[asyncio.Task[None]] = set()
+        self._restoring: asyncio.Task[None] | None = None
 
     @property
     def uses_redis(self) -> bool:
@@ -98,9 +99,10 @@ class Broker:
         if not self._connected:
             return
         self._connected = False
-        for task in self._hook_tasks:
+        tasks = [*self._hook_tasks, *([self._restoring] if self._restoring else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._hook_tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._ticks is not None:
             await self._ticks.close()
         if self._backend is not None:
@@ -223,6 +225,8 @@ class Broker:
 
     def _resubscribed(self, channel: str, lost_at: float) -> None:
         """Redis confirmed a re-subscription: fill in what this process missed."""
+        if self._restoring is None or self._restoring.done():
+            self._restoring = asyncio.create_task(self._restore_ticks())
         if channel not in self._sinks:
             return
         if self._ticks is not None and self._ticks.owns(channel):
@@ -241,6 +245,13 @@ class Broker:
                     task = asyncio.create_task(self._run_hook(prefix, hook))
                     self._hook_tasks.add(task)
                     task.add_done_callback(self._hook_tasks.discard)
+
+    async def _restore_ticks(self) -> None:
+        """A Redis that restarted empty gets back the ticks this process last accepted."""
+        try:
+            await self.prices.restore_forgotten()
+        except (OSError, aioredis.RedisError) as exc:  # the next re-subscription tries again
+            log.warning("retained ticks not restored: %s", exc)
 
     async def _run_hook(self, prefix: str, hook: GapHook) -> None:
         await asyncio.sleep(0)  # with the confirmations the listener reads meanwhile

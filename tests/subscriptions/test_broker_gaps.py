@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from subscriptions.broker import Broker
+from subscriptions.redis_backend import redis_client
 from subscriptions.sinks import Gap
 from subscriptions.ticks import TickPayload, accept_ticks, tick_stream
 from tests.subscriptions.test_broker import Drain
@@ -169,6 +170,52 @@ async def test_subscribing_while_the_connection_comes_back_loses_nothing(
         while sent[-1] not in received:
             received.append(await asyncio.wait_for(stream.queue.get(), 10))
         assert [t for t in received if t.time_msc >= sent[0].time_msc] == sent
+    finally:
+        await stream.aclose()
+        await subscriber.disconnect()
+        await publisher.disconnect()
+
+
+async def test_ticks_acknowledged_before_redis_lost_its_data_are_delivered(
+    own_redis: RedisProcess, proxy: TcpProxy
+):
+    """Killed between answering the accept and writing the tick to the subscribers,
+    a Redis without persistence comes back with neither; the process that accepted it
+    writes it back. Here: the subscriber is cut off, the tick accepted, Redis's data lost
+    (FLUSHALL, as a restart without persistence), then the subscriber reconnects."""
+    subscriber, publisher = Broker(via(proxy), "gaps"), Broker(own_redis.url, "gaps")
+    await subscriber.connect()
+    await publisher.connect()
+    numbers = itertools.count(1)
+    stream = Drain(tick_stream(subscriber, "t1", list(SYMBOLS)))
+
+    async def accept(symbol: str) -> TickPayload:
+        n = next(numbers)
+        tick = TickPayload(symbol, int(time.time() * 1000) + n, bid=float(n), ask=1e6)
+        assert await accept_ticks(publisher, "t1", [tick]) == [True]
+        return tick
+
+    try:
+        while stream.queue.empty():  # until the subscription is live
+            await accept(SYMBOLS[0])
+            await asyncio.sleep(0.1)
+        proxy.cut()
+        sent = [await accept(symbol) for symbol in SYMBOLS for _ in range(2)]
+        flushing = redis_client(own_redis.url)
+        await flushing.flushall()
+        await flushing.aclose()
+        proxy.restore()
+        await asyncio.sleep(0.5)  # the subscriber is back, and found nothing in the log
+        sent += [await accept(symbol) for symbol in SYMBOLS]
+
+        received: list[TickPayload] = []
+        while sent[-1] not in received:
+            received.append(await asyncio.wait_for(stream.queue.get(), 10))
+        for symbol in SYMBOLS:  # every one once, in order
+            got = [t for t in received if t.symbol == symbol and t.time_msc >= sent[0].time_msc]
+            assert got == [t for t in sent if t.symbol == symbol]
+        latest = await publisher.prices.get_many("t1", list(SYMBOLS))
+        assert set(latest.values()) == set(sent[-len(SYMBOLS) :])
     finally:
         await stream.aclose()
         await subscriber.disconnect()
