@@ -10,7 +10,8 @@ re-subscription is confirmed, the log is read after that id, and the ticks misse
 the held ones, go to the subscribers — each tick once, in order.
 
 A channel whose subscribers have received nothing yet is filled from the time its first
-subscriber came (this process's clock; Redis stamps ids with its own). The log covers
+subscriber came (this process's clock against the ids Redis stamps with its own: a skew
+between the two moves where that fill-in starts, nothing else). The log covers
 outages up to its length; past that the subscribers get the ticks it still holds, which
 always include the newest of each symbol."""
 
@@ -54,7 +55,10 @@ class TickGaps:
         self._ns = namespace
         self._prefix = namespace + TICK_TOPIC_PREFIX
         self._deliver = deliver
-        self._last: dict[str, StreamId] = {}  # channel → last tick handed to subscribers
+        # channel → the last tick handed to its subscribers here (None: none yet), and
+        # when its first subscriber came (where a fill-in starts before any tick)
+        self._last: dict[str, StreamId | None] = {}
+        self._since: dict[str, StreamId] = {}
         self._held: dict[str, list[tuple[StreamId | None, str]]] = {}  # while filling in
         self._pending: set[str] = set()
         self._filling: asyncio.Task[None] | None = None
@@ -63,11 +67,14 @@ class TickGaps:
         return channel.startswith(self._prefix)
 
     def attached(self, channel: str) -> None:
-        """The channel's first subscriber here: a fill-in starts from now."""
-        self._last[channel] = (int(time.time() * 1000) - 1, 0)
+        """The channel's first subscriber here: a fill-in starts from now (by this
+        process's clock: only the fill-in, never a live tick, depends on it)."""
+        self._last[channel] = None
+        self._since[channel] = (int(time.time() * 1000) - 1, 0)
 
     def detached(self, channel: str) -> None:
         self._last.pop(channel, None)
+        self._since.pop(channel, None)
         self._held.pop(channel, None)
         self._pending.discard(channel)
 
@@ -97,10 +104,10 @@ class TickGaps:
 
     def _advance(self, channel: str, entry: StreamId | None) -> bool:
         """Whether a tick is new to the channel's subscribers (then it is the last)."""
-        last = self._last.get(channel)
-        if entry is None or last is None:  # not logged, or no subscriber here (any more)
+        if entry is None or channel not in self._last:  # not logged, or no subscriber here
             return True
-        if entry <= last:
+        last = self._last[channel]
+        if last is not None and entry <= last:
             return False
         self._last[channel] = entry
         return True
@@ -147,7 +154,7 @@ class TickGaps:
             return {}
         async with self._redis.pipeline(transaction=False) as pipe:
             for channel in channels:
-                ms, seq = self._last[channel]
+                ms, seq = self._last[channel] or self._since[channel]
                 pipe.xrange(tick_log_key(self._ns, channel), min=f"({ms}-{seq}", max="+")
             replies = await pipe.execute()
         return {

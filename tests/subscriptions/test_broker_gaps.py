@@ -5,6 +5,7 @@ each once and in order; other topics' listeners are told (a ``Gap`` in their str
 per topic prefix)."""
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ import pytest
 from subscriptions.broker import Broker
 from subscriptions.redis_backend import redis_client
 from subscriptions.sinks import Gap
-from subscriptions.ticks import TickPayload, accept_ticks, tick_stream
+from subscriptions.ticks import TickPayload, accept_ticks, tick_stream, tick_topic
 from tests.subscriptions.test_broker import Drain
 from tests.support.servers import RedisProcess
 from tests.support.tcp_proxy import TcpProxy
@@ -220,3 +221,29 @@ async def test_ticks_acknowledged_before_redis_lost_its_data_are_delivered(
         await stream.aclose()
         await subscriber.disconnect()
         await publisher.disconnect()
+
+
+async def test_live_ticks_reach_a_new_subscriber_whatever_the_clock_of_redis(
+    own_redis: RedisProcess,
+):
+    """Log ids carry Redis's clock, the start of a subscription this process's: a Redis
+    clock behind must not make a new subscriber skip live ticks."""
+    subscriber = Broker(own_redis.url, "gaps")
+    raw = redis_client(own_redis.url)
+    await subscriber.connect()
+    stream = Drain(tick_stream(subscriber, "t1", [SYMBOLS[0]]))
+    channel = subscriber.channel(tick_topic("t1", SYMBOLS[0]))
+    try:
+        hour_ago = int(time.time() * 1000) - 3_600_000
+        for n in range(1, 51):  # as stamped by a Redis whose clock is an hour behind
+            tick = TickPayload(SYMBOLS[0], n, bid=float(n), ask=1e6)
+            await raw.publish(channel, f"{hour_ago + n}-0 {tick.encode()}")
+            with contextlib.suppress(TimeoutError):
+                assert (await asyncio.wait_for(stream.queue.get(), 0.1)).symbol == SYMBOLS[0]
+                break
+        else:
+            raise AssertionError("no live tick reached the subscriber")
+    finally:
+        await stream.aclose()
+        await raw.aclose()
+        await subscriber.disconnect()
