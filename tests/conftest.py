@@ -24,6 +24,7 @@ from models.users import Role, User, search_terms
 from resolvers import persisted_queries
 from resolvers.credentials import hash_password
 from resolvers.tenants import NewTenant, create_tenant
+from resolvers.transaction_sessions import COLLECTION as HEARTBEAT_COLLECTION
 from tests.support.api import Api
 from tests.support.servers import RedisProcess, live_server, mongo_process
 
@@ -87,7 +88,8 @@ def settings(mongo_url: str, redis_url: str) -> Settings:
 
 
 class CommandCounter(CommandListener):
-    """Counts the MongoDB commands sent while ``recording`` (``sent``: the commands)."""
+    """Counts the MongoDB commands sent while ``recording`` (``sent``: the commands), but
+    not the process's own heartbeat of transaction sessions, which runs on its own clock."""
 
     def __init__(self) -> None:
         self.recording = False
@@ -95,7 +97,7 @@ class CommandCounter(CommandListener):
         self.sent: list[dict[str, Any]] = []
 
     def started(self, event: CommandStartedEvent) -> None:
-        if self.recording:
+        if self.recording and event.command.get(event.command_name) != HEARTBEAT_COLLECTION:
             self.commands.append(event.command_name)
             self.sent.append(dict(event.command))
 
