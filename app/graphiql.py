@@ -1,6 +1,7 @@
 """The GraphiQL explorer, served offline: the page at ``GET /graphql`` loads only assets that
 Fidus serves itself under ``/graphiql/`` (bundled from the pinned npm project in
-web/graphiql by ``scripts/node-setup``), under a Content-Security-Policy of 'self'."""
+web/graphiql by ``scripts/node-setup``, committed and shipped as package data, so no
+install needs Node), under a Content-Security-Policy of 'self'."""
 
 from html import escape
 from pathlib import Path
@@ -55,10 +56,11 @@ NOT_BUILT = """<!doctype html>
 <html lang="en">
   <head><meta charset="utf-8"><title>Fidus GraphiQL</title></head>
   <body>
-    <h1>GraphiQL is not built</h1>
-    <p>Its assets are bundled from the npm registry at set-up and were not found in
-    <code>{directory}</code>. Run <code>scripts/node-setup graphiql</code> (needs Node.js and
-    npm), or <code>./scripts/serve</code>, which does it.</p>
+    <h1>GraphiQL's assets are missing</h1>
+    <p>They ship with Fidus but were not found in <code>{directory}</code>: this install is
+    incomplete. Reinstall Fidus, or in a checkout restore them with
+    <code>git checkout -- app/static/graphiql</code> or rebuild them with
+    <code>scripts/node-setup graphiql</code> (needs Node.js and npm).</p>
   </body>
 </html>
 """
@@ -69,7 +71,8 @@ def assets_built() -> bool:
 
 
 def page() -> HTMLResponse:
-    """The explorer's page, or a 503 page that says how to build its assets."""
+    """The explorer's page, or (a broken install) a 503 page that says how to restore its
+    assets."""
     if not assets_built():
         return HTMLResponse(
             NOT_BUILT.format(directory=escape(str(ASSETS_DIR))), status_code=503, headers=HEADERS

@@ -26,6 +26,7 @@ from resolvers.credentials import hash_password
 from resolvers.tenants import NewTenant, create_tenant
 from resolvers.transaction_sessions import COLLECTION as HEARTBEAT_COLLECTION
 from tests.support.api import Api
+from tests.support.packaging import InstalledWheel, build_wheel, install_wheel
 from tests.support.servers import RedisProcess, live_server, mongo_process
 
 PASSWORD = "correct horse battery staple"
@@ -220,3 +221,15 @@ async def ingest_token(api, world):
         INGEST_TOKEN_MUTATION, {"s": ["mt5:ingest"]}, token=world("acme", "admin").token
     )
     return result.ok()["createServiceToken"]["token"]
+
+
+@pytest.fixture(scope="session")
+def fidus_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel of this checkout, as ``pip install .`` builds it (once per test process)."""
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(fidus_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
+    """That wheel installed in a fresh venv (tests.support.packaging.install_wheel)."""
+    return install_wheel(fidus_wheel, tmp_path_factory.mktemp("installed"))

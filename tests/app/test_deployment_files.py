@@ -3,6 +3,7 @@
 import os
 import re
 import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,48 @@ def compose_api_environment(operator: dict[str, str]) -> dict[str, str]:
     return {name: interpolate(str(value), operator) for name, value in env.items()}
 
 
+@dataclass
+class Stage:
+    """One FROM of the Dockerfile: its base image, name and instructions in order."""
+
+    base: str
+    name: str | None
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (INSTRUCTION, arguments)
+
+    def index(self, instruction: str, pattern: str) -> int:
+        """Position of the one step of this kind whose arguments match ``pattern``."""
+        found = [
+            i
+            for i, (kind, args) in enumerate(self.steps)
+            if kind == instruction and re.fullmatch(pattern, args)
+        ]
+        assert len(found) == 1, f"{instruction} {pattern!r} in stage {self.name}: {self.steps}"
+        return found[0]
+
+
+def dockerfile_stages() -> list[Stage]:
+    """The Dockerfile's stages (comments dropped, continued lines joined, spaces squeezed)."""
+    text = re.sub(r"\\[ \t]*\n", " ", (ROOT / "Dockerfile").read_text())
+    stages: list[Stage] = []
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if not line or line.startswith("#"):
+            continue
+        instruction, _, args = line.partition(" ")
+        if instruction.upper() == "FROM":
+            base, name = re.fullmatch(r"(\S+)(?: (?i:AS) (\S+))?", args).groups()
+            stages.append(Stage(base, name))
+        else:
+            stages[-1].steps.append((instruction.upper(), args))
+    return stages
+
+
 def dockerfile_environment() -> dict[str, str]:
+    """The ENV of the image's (last) stage."""
     env: dict[str, str] = {}
-    for line in (ROOT / "Dockerfile").read_text().splitlines():
-        if line.startswith("ENV "):
-            for item in shlex.split(line[4:]):
+    for kind, args in dockerfile_stages()[-1].steps:
+        if kind == "ENV":
+            for item in shlex.split(args):
                 name, _, value = item.partition("=")
                 env[name] = value
     return env
@@ -84,12 +122,39 @@ def test_compose_wires_mongo_replica_set_redis_and_the_app() -> None:
 
 
 def test_dockerfile_installs_the_packages_and_runs_unprivileged() -> None:
-    dockerfile = (ROOT / "Dockerfile").read_text()
+    image = dockerfile_stages()[-1]
+    install = image.index("RUN", r"pip install \. .*")
     for package in ("app", "schema", "resolvers", "models", "subscriptions"):
-        assert f"COPY {package} ./{package}" in dockerfile
-    assert "USER fidus" in dockerfile
-    assert 'CMD ["fidus", "serve"]' in dockerfile
-    assert "HEALTHCHECK" in dockerfile
+        assert image.index("COPY", f"{package} ./{package}") < install
+    assert image.index("USER", "fidus") > install
+    image.index("CMD", re.escape('["fidus", "serve"]'))
+    image.index("HEALTHCHECK", ".*/health/ready.*")
+
+
+def test_the_image_serves_graphiql_built_in_a_node_stage_from_the_lockfile() -> None:
+    node, image = dockerfile_stages()
+    assert re.fullmatch(r"node:\d+-slim", node.base), "a pinned Node major"
+    assert node.name
+    lockfile = node.index("COPY", r"web/graphiql/package\.json web/graphiql/package-lock\.json \./")
+    npm_ci = node.index("RUN", r"npm ci( --\S+)*")
+    sources = [
+        node.index("COPY", r"web/graphiql/build\.mjs \./"),
+        node.index("COPY", r"web/graphiql/src \./src"),
+    ]
+    build = node.index("RUN", r"node build\.mjs /\S+")
+    assert lockfile < npm_ci < min(sources) and max(sources) < build
+    bundle = node.steps[build][1].split()[-1]
+
+    # the image's bundle is that one: copied over the packages, then installed with them
+    copied = image.index(
+        "COPY", rf"--from={node.name} {re.escape(bundle)}/? \./app/static/graphiql/"
+    )
+    assert image.index("COPY", "app ./app") < copied < image.index("RUN", r"pip install \. .*")
+    check = image.steps[image.index("RUN", r"pip install \. .*")][1]
+    assert "cd / &&" in check and "graphiql.assets_built()" in check  # from the installed package
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "app/static/graphiql" in ignored  # not the checkout's copy
+    assert not [line for line in ignored if line.startswith("web")]
 
 
 @pytest.mark.parametrize(

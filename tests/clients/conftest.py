@@ -1,5 +1,6 @@
 """Client toolchains (Node projects under tests/clients/node, installed by scripts/node-setup
-with their lockfiles) and Debian's Chromium for the browser test."""
+with their lockfiles), Debian's Chromium for the browser test, and a server started from
+the installed wheel for it."""
 
 import asyncio
 import contextlib
@@ -7,10 +8,15 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+
+from app.settings import Settings
+from tests.mt5.test_scale_out import ApiProcess, serve_env
+from tests.support.api import Api
+from tests.support.packaging import InstalledWheel
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = Path(__file__).parent / "node"
@@ -20,10 +26,11 @@ CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
 @pytest.fixture(scope="session")
 def node_projects() -> Path:
-    """npm ci of every pinned Node project and GraphiQL's bundle (no-ops when up to date)."""
+    """npm ci of every pinned Node project (no-ops when up to date); GraphiQL's committed
+    bundle is left as it is: tests/clients/test_graphiql_bundle.py checks it."""
     assert shutil.which("node") and shutil.which("npm"), "Node.js 20+ and npm are needed"
     setup = subprocess.run(
-        [str(ROOT / "scripts" / "node-setup")],
+        [str(ROOT / "scripts" / "node-setup"), "projects"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -31,6 +38,50 @@ def node_projects() -> Path:
     )
     assert setup.returncode == 0, f"scripts/node-setup failed:\n{setup.stdout}\n{setup.stderr}"
     return NODE_DIR
+
+
+@pytest.fixture(scope="module")
+async def wheel_server(
+    installed_wheel: InstalledWheel, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ApiProcess]:
+    """``fidus serve`` of the wheel installed in a fresh venv, run from outside the checkout,
+    on this session's database and Redis with its JWT secret, so the test's users, tokens
+    and ticks work on it as on the session's app (which alone runs the valuation worker and
+    the webhook dispatcher)."""
+    assert settings.mongodb_url and settings.redis_url and settings.jwt_secret
+    env = serve_env(
+        settings.mongodb_url,
+        settings.redis_url,
+        settings.db_name,
+        FIDUS_GRAPHIQL="true",
+        FIDUS_WORKER="false",
+        FIDUS_WEBHOOK_DISPATCHER="false",
+        FIDUS_MUTATIONS_PER_MINUTE_PER_USER="100000",
+        FIDUS_MUTATIONS_PER_MINUTE_PER_ADDRESS="100000",
+    )
+    env["FIDUS_JWT_SECRET"] = settings.jwt_secret.get_secret_value()
+    # no bootstrap tenant in the session's database; nothing that could import the checkout
+    for name in [*(k for k in env if k.startswith("FIDUS_BOOTSTRAP_")), "PYTHONPATH", "PYTHONHOME"]:
+        env.pop(name, None)
+    log = tmp_path_factory.mktemp("wheel-serve") / "fidus.log"
+    server = ApiProcess(
+        env, log, fidus=(str(installed_wheel.fidus),), cwd=installed_wheel.elsewhere
+    )
+    try:
+        await server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["checkout", "wheel"])
+def served(request: pytest.FixtureRequest, api: Api) -> Api:
+    """The server under test: the session's app (this checkout), or ``fidus serve`` of the
+    installed wheel (``wheel_server``)."""
+    if request.param == "checkout":
+        return api
+    server: ApiProcess = request.getfixturevalue("wheel_server")
+    return Api(server.url, api.client, settle=api.settle)
 
 
 @pytest.fixture(scope="session")

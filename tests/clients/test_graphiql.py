@@ -1,6 +1,7 @@
 """GraphiQL served offline by Fidus: the page, its assets and CSP over HTTP, then the real
 thing in Debian's headless Chromium (playwright-core): no external request, a query with a
-Bearer token from the headers editor, a mutation, a live tick on a subscription, and a screenshot."""
+Bearer token from the headers editor, a mutation, a live tick on a subscription, and a screenshot.
+Both run against this checkout's app and against ``fidus serve`` of the installed wheel."""
 
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,7 +15,8 @@ from tests.mt5.test_ingest import post, tick
 HTML = {"accept": "text/html"}
 
 
-async def test_the_page_loads_only_local_assets_under_a_strict_policy(api, node_projects):
+async def test_the_page_loads_only_local_assets_under_a_strict_policy(served):
+    api = served
     page = await api.client.get(f"{api.base_url}/graphql", headers=HTML)
     assert page.status_code == 200
     policy = page.headers["content-security-policy"]
@@ -43,10 +45,12 @@ def test_graphiql_off_serves_neither_page_nor_assets():
 
 @pytest.mark.timeout(180)
 async def test_graphiql_in_headless_chromium(
-    api, world, base_url, ingest_token, node_projects, chromium, capsys
+    served, world, ingest_token, node_projects, chromium, capsys, request
 ):
+    api, base_url = served, served.base_url
     ARTIFACTS.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS / "graphiql.png"
+    which = request.node.callspec.params["served"]
+    screenshot = ARTIFACTS / ("graphiql.png" if which == "checkout" else f"graphiql-{which}.png")
     screenshot.unlink(missing_ok=True)
     investor = world("acme", "investor")
     browser = await NodeScript.start(

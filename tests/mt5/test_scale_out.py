@@ -45,13 +45,23 @@ def serve_env(mongo_url: str, redis_url: str, db_name: str, **settings: str) -> 
 
 
 class ApiProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    """``fidus serve`` on a free port: by default this checkout's; ``fidus`` may be another
+    install's command (then ``cwd`` keeps the checkout off its path)."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        fidus: tuple[str, ...] = (sys.executable, "-m", "app.cli"),
+        cwd: Path | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+            [*fidus, "serve", "--port", str(self.port)],
             env=env,
+            cwd=cwd,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
         )
