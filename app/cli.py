@@ -6,6 +6,7 @@ import contextlib
 import getpass
 import json
 import os
+import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from app.settings import Settings
 from models.errors import FidusError
 from models.tenants import Tenant
 from resolvers import persisted_queries
+from resolvers.auth import reset_password_by_operator
+from resolvers.context import RequestContext
 from resolvers.mt5_accounts import ingest_snapshot
 from resolvers.service_tokens import ServiceCaller
 from resolvers.tenants import NewTenant, create_tenant
@@ -70,13 +73,47 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_reset_password(args: argparse.Namespace) -> int:
+    """A new password for a user (the one-time ADMIN password was missed, say): generated
+    and shown once, or typed at a prompt; the user's sessions end."""
+    settings = _load_settings()
+    configure_logging("WARNING", settings.log_json)
+    password = _typed_password("New password: ") if args.prompt else secrets.token_urlsafe(18)
+
+    async def run() -> str:
+        async with open_runtime(settings) as runtime:
+            ctx = RequestContext(runtime.services, request_id="cli", user_agent="fidus cli")
+            user = await reset_password_by_operator(ctx, args.tenant, args.email, password)
+            return user.email
+
+    try:
+        email = asyncio.run(run())
+    except FidusError as exc:
+        print(f"fidus: {exc.message}", file=sys.stderr)
+        return 1
+    if args.prompt:
+        print(f"Password of {email} in tenant '{args.tenant}' changed; their sessions ended")
+    else:
+        print(
+            f"New password of {email} in tenant '{args.tenant}': {password}  "
+            "(shown once: store it now; their sessions ended)"
+        )
+    return 0
+
+
 def _admin_password() -> str:
     from_env = os.environ.get("FIDUS_ADMIN_PASSWORD")
     if from_env:
         return from_env
     if not sys.stdin.isatty():
         sys.exit("fidus: set FIDUS_ADMIN_PASSWORD or run in a terminal to be prompted")
-    first = getpass.getpass("Admin password: ")
+    return _typed_password("Admin password: ")
+
+
+def _typed_password(prompt: str) -> str:
+    if not sys.stdin.isatty():
+        sys.exit("fidus: run in a terminal to be prompted for the password")
+    first = getpass.getpass(prompt)
     if first != getpass.getpass("Repeat: "):
         sys.exit("fidus: passwords differ")
     return first
@@ -403,6 +440,24 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin-email", required=True, help="the first ADMIN's email")
     create.add_argument("--name", default=None, help="display name (default: the slug)")
     create.set_defaults(handler=cmd_tenant_create)
+
+    user = _command(commands, "user", "manage users").add_subparsers(
+        dest="user_command", required=True
+    )
+    reset = _command(
+        user,
+        "reset-password",
+        "set a new password for a user (a missed one-time ADMIN password, a lost one); "
+        "their sessions end",
+    )
+    reset.add_argument("--tenant", required=True, help="tenant slug, e.g. demo")
+    reset.add_argument("--email", required=True, help="the user's email")
+    reset.add_argument(
+        "--prompt",
+        action="store_true",
+        help="type the new password (default: generate one and show it once)",
+    )
+    reset.set_defaults(handler=cmd_user_reset_password)
 
     worker = _command(commands, "worker", "valuation worker for multi-process deployments")
     worker.set_defaults(handler=cmd_worker)
