@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import contextlib
+import functools
 import getpass
 import json
 import os
@@ -19,14 +20,17 @@ from beanie import PydanticObjectId
 from pydantic import ValidationError
 
 from app import mt5_feed, mt5_files, schema_check
-from app.factory import SHUTDOWN_GRACE, create_app, open_runtime, run_worker
+from app.bootstrap import DEMO_TENANT
+from app.demo import DemoOptions, run_demo
+from app.demo_data import SYMBOLS as DEMO_SYMBOLS
+from app.factory import SHUTDOWN_GRACE, Runtime, create_app, open_runtime, run_worker
 from app.logs import configure_logging
 from app.mt5_bridge import Bridge, BridgeUnavailable, load_terminal
 from app.mt5_feed import Deliver, DeliverSnapshot
 from app.mt5_simulator import Market, parse_prices
 from app.settings import Settings
 from models.errors import FidusError
-from models.tenants import Tenant
+from models.tenants import Tenant, is_valid_slug
 from resolvers import persisted_queries
 from resolvers.auth import reset_password_by_operator
 from resolvers.context import RequestContext
@@ -51,9 +55,17 @@ def _load_settings(**overrides: object) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _load_settings(host=args.host, port=args.port)
+    _serve(_load_settings(host=args.host, port=args.port), _announce)
+    return 0
+
+
+def _serve(
+    settings: Settings,
+    announce: Callable[[str], None],
+    companion: Callable[[Runtime], Awaitable[None]] | None = None,
+) -> None:
     configure_logging(settings.log_level, settings.log_json)
-    app = create_app(settings, announce=_announce)
+    app = create_app(settings, announce=announce, companion=companion)
     print(
         f"Fidus on http://{settings.host}:{settings.port}/graphql"
         f" (GraphiQL {'on' if settings.graphiql_enabled else 'off'},"
@@ -70,6 +82,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server_header=False,
         ws_per_message_deflate=settings.ws_compression,
     )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """`fidus serve` plus a seeded tenant and the simulated feed (app.demo)."""
+    settings = _load_settings(host=args.host, port=args.port)
+    if not settings.embedded:
+        print(
+            "fidus: `fidus demo` adds sample data and sets new passwords: it runs on the "
+            "embedded database only (unset MONGODB_URL)",
+            file=sys.stderr,
+        )
+        return 2
+    slug = args.tenant.strip().lower()
+    if not is_valid_slug(slug):
+        sys.exit(f"fidus: '{args.tenant}' is not a valid tenant slug")
+    options = DemoOptions(
+        tenant=slug,
+        url=f"http://{settings.host}:{settings.port}",
+        symbols=_symbols(args.symbols) or DEMO_SYMBOLS,
+        rate=args.rate,
+        prices=args.prices or {},
+        seed=args.seed,
+    )
+
+    def announce(message: str) -> None:  # the demo prints a new password for that ADMIN
+        if slug != DEMO_TENANT:
+            _announce(message)
+
+    _serve(settings, announce, functools.partial(run_demo, options))
     return 0
 
 
@@ -431,6 +472,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve = _command(commands, "serve", "serve the API (embedded default without URLs)")
     _add_listen(serve)
     serve.set_defaults(handler=cmd_serve)
+
+    demo = _command(
+        commands,
+        "demo",
+        "serve the API with a sample tenant and a simulated market feed (embedded only)",
+    )
+    _add_listen(demo)
+    demo.add_argument("--tenant", default=DEMO_TENANT, help="tenant to create or fill")
+    _add_market(demo, DEMO_SYMBOLS, 5.0)
+    demo.set_defaults(handler=cmd_demo)
 
     tenant = _command(commands, "tenant", "manage tenants").add_subparsers(
         dest="tenant_command", required=True

@@ -38,5 +38,5 @@ def test_every_option_with_a_default_shows_it(monkeypatch):
     simulate = dict(commands(build_parser()))[("mt5", "simulate")].format_help()
     for shown in ("(default: 10.0)", "(default: EURUSD,XAUUSD)", "until Ctrl+C"):
         assert shown in simulate
-    serve = dict(commands(build_parser()))[("serve",)].format_help()
-    assert "(default: FIDUS_PORT or 8000)" in serve
+    demo = dict(commands(build_parser()))[("demo",)].format_help()
+    assert "(default: demo)" in demo and "(default: FIDUS_PORT or 8000)" in demo
