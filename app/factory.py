@@ -8,7 +8,7 @@ import gc
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -186,6 +186,16 @@ async def run_worker(runtime: Runtime) -> None:
             await asyncio.sleep(1.0)
 
 
+async def _run_companion(companion: Callable[[Runtime], Awaitable[None]], rt: Runtime) -> None:
+    """A failing companion is logged; the server it runs beside keeps serving."""
+    try:
+        await companion(rt)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("the task beside the server stopped")
+
+
 def tune_garbage_collector() -> None:
     """Everything loaded at start-up (modules, schema, settings) lives as long as the
     process: freeze it out of the collector's scans, and collect the young generation less
@@ -199,9 +209,12 @@ def create_app(
     settings: Settings,
     announce: Callable[[str], None] | None = None,
     command_listeners: Sequence[CommandListener] = (),
+    companion: Callable[[Runtime], Awaitable[None]] | None = None,
 ) -> Starlette:
     """``announce`` receives the one-time message with a generated admin password;
-    ``command_listeners`` observe every MongoDB command (tests count round trips)."""
+    ``command_listeners`` observe every MongoDB command (tests count round trips);
+    ``companion`` runs beside the server from its start (``fidus demo``'s data and feed),
+    cancelled when it stops."""
     state: dict[str, Runtime] = {}
 
     def runtime() -> Runtime:
@@ -229,6 +242,11 @@ def create_app(
             transactions = asyncio.create_task(
                 rt.services.transactions.run(), name="transaction-sessions"
             )
+            beside = (
+                asyncio.create_task(_run_companion(companion, rt), name="companion")
+                if companion is not None
+                else None
+            )
             tune_garbage_collector()
             if settings.metrics_token is None and not settings.listens_on_loopback:
                 log.warning("GET /metrics answers 403 until FIDUS_METRICS_TOKEN is set")
@@ -239,7 +257,7 @@ def create_app(
             try:
                 yield
             finally:
-                for task in (worker, dispatcher, sockets, transactions):
+                for task in (beside, worker, dispatcher, sockets, transactions):
                     if task is not None:
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):

@@ -4,15 +4,32 @@ random walk, posted in batches to POST /mt5/ticks (or ingested directly through 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from beanie import PydanticObjectId
 from tqdm import tqdm
+
+from resolvers.context import Services
+from resolvers.ingest import ingest_ticks
+from resolvers.service_tokens import ServiceCaller
 
 Deliver = Callable[[list[dict[str, Any]]], Awaitable[int]]
 DeliverSnapshot = Callable[[dict[str, Any]], Awaitable[None]]
 BATCH_LIMIT = 1000
 BATCH_SECONDS = 0.05
+
+
+def ingest_delivery(services: Services, tenant_id: PydanticObjectId) -> Deliver:
+    """Ticks ingested in this process for the tenant, exactly as POST /mt5/ticks would."""
+    caller = ServiceCaller(tenant_id, PydanticObjectId(), frozenset({"mt5:ingest"}))
+
+    async def deliver(batch: list[dict[str, Any]]) -> int:
+        now_ms = int(time.time() * 1000)
+        return len((await ingest_ticks(services, caller, batch, now_ms)).accepted)
+
+    return deliver
 
 
 def http_delivery(client: httpx.AsyncClient, url: str, token: str) -> Deliver:
@@ -83,18 +100,45 @@ async def replay(
     return accepted
 
 
+@dataclass
+class FeedStats:
+    """What a feed has delivered so far (kept up to date, so an interrupted run still
+    reports it)."""
+
+    sent: int = 0
+    accepted: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rejected(self) -> int:
+        return self.sent - self.accepted
+
+    def summary(self, what: str) -> str:
+        elapsed = time.monotonic() - self.started
+        rate = self.sent / elapsed if elapsed > 0 else 0.0
+        return (
+            f"{what}: {self.sent} sent, {self.accepted} accepted, {self.rejected} rejected "
+            f"in {elapsed:.1f} s ({rate:.1f} ticks/s)"
+        )
+
+
 async def simulate(
-    ticks: Iterator[dict[str, Any]], deliver: Deliver, rate: float, count: int | None
-) -> int:
-    """About ``rate`` ticks per second, stamped now, until ``count`` (or interrupted)."""
-    accepted = sent = 0
+    ticks: Iterator[dict[str, Any]],
+    deliver: Deliver,
+    rate: float,
+    count: int | None,
+    stats: FeedStats | None = None,
+) -> FeedStats:
+    """About ``rate`` ticks per second, stamped now, until ``count`` (or cancelled); a
+    batch counts as sent once its delivery answered."""
+    stats = stats or FeedStats()
     per_batch = max(1, int(rate / 10))
-    while count is None or sent < count:
-        size = per_batch if count is None else min(per_batch, count - sent)
+    while count is None or stats.sent < count:
+        size = per_batch if count is None else min(per_batch, count - stats.sent)
         now_ms = int(time.time() * 1000)
         batch = [{**next(ticks), "time_msc": now_ms} for _ in range(size)]
         started = time.monotonic()
-        accepted += await deliver(batch)
-        sent += size
+        accepted = await deliver(batch)
+        stats.sent, stats.accepted = stats.sent + size, stats.accepted + accepted
         await asyncio.sleep(max(0.0, size / rate - (time.monotonic() - started)))
-    return accepted
+    return stats

@@ -1,4 +1,4 @@
-"""Tick files and synthetic feeds for `fidus mt5 replay` and `fidus mt5 simulate`.
+"""Tick files for `fidus mt5 replay`.
 
 Both MT5 export formats are read (mt5.md): the terminal's tab-separated export, where an
 empty field means "unchanged" and the file may be UTF-16 with a BOM, and the Python API's
@@ -7,7 +7,6 @@ CSV with named columns in any order."""
 import codecs
 import csv
 import io
-import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,24 +71,4 @@ def _python_export(text: str, symbol: str) -> Iterator[dict[str, Any]]:
             "volume": float(row.get("volume") or 0),
             "volume_real": float(row.get("volume_real") or 0),
             "flags": int(row.get("flags") or 0),
-        }
-
-
-def random_walk(symbols: list[str], seed: int | None = None) -> Iterator[dict[str, Any]]:
-    """Endless ticks: each symbol's mid price moves by a small random step."""
-    rng = random.Random(seed)  # noqa: S311 - simulated prices, not secrets
-    mids = {symbol: rng.uniform(1.0, 2000.0) for symbol in symbols}
-    while True:
-        symbol = rng.choice(symbols)
-        mid = max(0.0001, mids[symbol] * (1 + rng.gauss(0, 0.0002)))
-        mids[symbol] = mid
-        spread = mid * 0.0001
-        yield {
-            "symbol": symbol,
-            "bid": round(mid - spread, 5),
-            "ask": round(mid + spread, 5),
-            "last": 0,
-            "volume": 0,
-            "volume_real": 0,
-            "flags": 6,
         }

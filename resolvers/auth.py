@@ -1,11 +1,11 @@
 """Sign-in and credential life cycle: login, refresh rotation with reuse detection,
-logout, invitations, password change and reset."""
+logout, invitations, password change and reset (by token, or by the operator)."""
 
 import logging
 
 from pymongo import ReturnDocument
 
-from models.errors import Unauthenticated
+from models.errors import NotFound, Unauthenticated
 from models.identity import (
     MAX_PREVIOUS_REFRESH_HASHES,
     ActionToken,
@@ -275,13 +275,37 @@ async def reset_password(ctx: RequestContext, token: str, new_password: str) -> 
         check_password_policy(new_password, ctx.services, field="newPassword", email=user.email)
 
     user = await consume_action_token(ctx, token, TokenPurpose.PASSWORD_RESET, check=policy_check)
-    await set_password(ctx, user, new_password)
-    await revoke_user_sessions(ctx.services.broker, user, ctx.now(), "password reset")
-    await throttle.clear(throttle.account_key(await _tenant_slug(user), user.email))
+    await _replace_password(ctx, user, new_password, await _tenant_slug(user))
     await audit.record(
         ctx, "auth.password_reset", "User", user.id, tenant_id=user.tenant_id, actor_id=user.id
     )
     return True
+
+
+async def reset_password_by_operator(
+    ctx: RequestContext, tenant_slug: str, email: str, new_password: str
+) -> User:
+    """The operator's command line sets a user's password (say, the one-time ADMIN password
+    was missed): the same policy, hash, session revocation and lockout reset as a reset
+    by token; audited without an actor. NOT_FOUND for an unknown or erased user."""
+    slug, email = tenant_slug.strip().lower(), normalize_email(email)
+    tenant = await Tenant.find_one({"slug": slug})
+    user = await User.find_one({"tenant_id": tenant.id, "email": email}) if tenant else None
+    if user is None or user.erasure is not None:
+        raise NotFound(f"No user {email} in tenant '{slug}'")
+    check_password_policy(new_password, ctx.services, field="password", email=user.email)
+    await _replace_password(ctx, user, new_password, slug)
+    await audit.record(
+        ctx, "auth.password_reset", "User", user.id, tenant_id=user.tenant_id, by="operator"
+    )
+    return user
+
+
+async def _replace_password(ctx: RequestContext, user: User, password: str, slug: str) -> None:
+    """A new password ends every session of the user and lifts a sign-in lockout."""
+    await set_password(ctx, user, password)
+    await revoke_user_sessions(ctx.services.broker, user, ctx.now(), "password reset")
+    await throttle.clear(throttle.account_key(slug, user.email))
 
 
 async def _tenant_slug(user: User) -> str:

@@ -2,8 +2,14 @@
 and `fidus mt5 simulate`, run as real processes posting to the real server."""
 
 import asyncio
+import re
+import signal
 import sys
 
+SUMMARY = re.compile(
+    r"Simulated (.+): (\d+) sent, (\d+) accepted, (\d+) rejected in [\d.]+ s "
+    r"\([\d.]+ ticks/s\)( \(interrupted\))?"
+)
 LATEST = "query($s: [String!]!) { latestTicks(symbols: $s) { symbol bid ask last } }"
 
 TERMINAL = (
@@ -119,10 +125,42 @@ async def test_simulate_posts_a_random_walk(api, world, base_url, ingest_token):
         ingest_token,
     )
     assert code == 0, output
-    assert "40 accepted" in output
+    assert SUMMARY.search(output).groups()[:3] == ("SIMA, SIMB", "40", "40"), output
     prices = await latest(api, world, ["SIMA", "SIMB"])
     assert set(prices) == {"SIMA", "SIMB"}
     assert all(t["bid"] < t["ask"] for t in prices.values())
+
+
+async def test_ctrl_c_ends_simulate_with_the_same_summary(api, world, base_url, ingest_token):
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        *("mt5", "simulate", "--symbols", "EURUSD", "--rate", "20"),
+        *("--url", base_url, "--token", ingest_token),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        for _ in range(600):  # until its ticks arrive: it is past start-up, mid-feed
+            if "EURUSD" in await latest(api, world, ["EURUSD"]):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("no simulated tick arrived")
+        process.send_signal(signal.SIGINT)
+        output = (await asyncio.wait_for(process.communicate(), 60))[0].decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    summary = SUMMARY.search(output)
+    assert summary, output
+    symbols, sent, accepted, rejected, ending = summary.groups()
+    assert symbols == "EURUSD" and int(sent) == int(accepted) >= 1 and rejected == "0"
+    assert ending == " (interrupted)"
 
 
 async def test_a_wrong_token_fails_loudly(base_url, tmp_path):
