@@ -297,5 +297,6 @@ def create_app(
             Middleware(RequestIdMiddleware),
             Middleware(HttpMetricsMiddleware),
         ],
+        exception_handlers=security.EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -1,13 +1,20 @@
-"""HTTP hardening: security headers on every response, a request body limit, and CORS
-from an allow-list (see Settings)."""
+"""HTTP hardening: security headers on every response, a request body limit, CORS from an
+allow-list (see Settings), and a client that leaves mid-body treated as the end of its
+request rather than a server error."""
+
+import logging
 
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import JSONResponse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import Settings
 
+logger = logging.getLogger("fidus.http")
+# nginx's "client closed request": no one reads it, but metrics and logs say what happened
+CLIENT_CLOSED_REQUEST = 499
 BASE_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -135,3 +142,13 @@ def middleware(settings: Settings) -> list[Middleware]:
         ),
     ]
     return stack
+
+
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """Starlette exception handler for ``ClientDisconnect``: the client closed its connection
+    before sending the whole body (a killed feed, a dropped network), so nothing ran."""
+    logger.info("client closed the request before its body ended", extra={"path": request.url.path})
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
+EXCEPTION_HANDLERS = {ClientDisconnect: client_gone}
