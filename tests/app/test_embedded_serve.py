@@ -2,76 +2,16 @@
 admin announced once, data surviving a restart, and `fidus tenant create` attaching to
 the running embedded server."""
 
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from app.embedded import free_port
 from tests.support.api import LOGIN
-
-
-def _env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("FIDUS_") and k not in ("MONGODB_URL", "REDIS_URL")
-    }
-    env.update(
-        FIDUS_DATA_DIR=str(data_dir),
-        FIDUS_PORT=str(port),
-        FIDUS_ARGON2_MEMORY_KIB="1024",
-        FIDUS_ARGON2_TIME_COST="1",
-        **extra,
-    )
-    return env
-
-
-class Served:
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir.parent / f"serve-{self.port}.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"],
-            env=_env(data_dir, self.port),
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.output()
-            try:
-                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"not ready: {self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        self.process.wait(30)
-
-    def gql(self, query, variables=None, token=None):
-        headers = {"authorization": f"Bearer {token}"} if token else {}
-        return httpx.post(
-            f"{self.url}/graphql",
-            json={"query": query, "variables": variables},
-            headers=headers,
-            timeout=30,
-        ).json()
+from tests.support.served import Served, served_env
 
 
 @pytest.fixture
@@ -87,7 +27,7 @@ def _create_tenant(data_dir: Path, port: int) -> subprocess.CompletedProcess[str
     argv = ["tenant", "create", "--slug", "second", "--admin-email", "boss@second.test"]
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *argv],
-        env=_env(data_dir, port, FIDUS_ADMIN_PASSWORD=SECOND_ADMIN_PASSWORD),
+        env=served_env(data_dir, port, FIDUS_ADMIN_PASSWORD=SECOND_ADMIN_PASSWORD),
         capture_output=True,
         text=True,
         timeout=120,
