@@ -50,7 +50,7 @@ def _load_settings(**overrides: object) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _load_settings(host=args.host, port=args.port)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings, announce=_announce)
     print(
         f"Fidus on http://{settings.host}:{settings.port}/graphql"
@@ -64,6 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_config=None,
+        access_log=settings.access_log,
         proxy_headers=False,  # X-Forwarded-For: app.client_address, trusted proxies only
         server_header=False,
         ws_per_message_deflate=settings.ws_compression,
@@ -85,7 +86,7 @@ def _admin_password() -> str:
 
 def cmd_tenant_create(args: argparse.Namespace) -> int:
     settings = _load_settings()
-    configure_logging("WARNING", settings.log_json)
+    configure_logging("WARNING", settings.log_format)
     new = NewTenant(
         slug=args.slug,
         admin_email=args.admin_email,
@@ -109,7 +110,7 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     """Standalone valuation worker; with REDIS_URL, one active instance holds the lease."""
     settings = _load_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.redis_url is None:
         print(
             "fidus: `fidus worker` serves multi-process deployments: set REDIS_URL "
