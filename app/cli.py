@@ -64,7 +64,7 @@ def _serve(
     announce: Callable[[str], None],
     companion: Callable[[Runtime], Awaitable[None]] | None = None,
 ) -> None:
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings, announce=announce, companion=companion)
     print(
         f"Fidus on http://{settings.host}:{settings.port}/graphql"
@@ -78,6 +78,7 @@ def _serve(
         host=settings.host,
         port=settings.port,
         log_config=None,
+        access_log=settings.access_log,
         proxy_headers=False,  # X-Forwarded-For: app.client_address, trusted proxies only
         server_header=False,
         ws_per_message_deflate=settings.ws_compression,
@@ -118,7 +119,7 @@ def cmd_user_reset_password(args: argparse.Namespace) -> int:
     """A new password for a user (the one-time ADMIN password was missed, say): generated
     and shown once, or typed at a prompt; the user's sessions end."""
     settings = _load_settings()
-    configure_logging("WARNING", settings.log_json)
+    configure_logging("WARNING", settings.log_format)
     password = _typed_password("New password: ") if args.prompt else secrets.token_urlsafe(18)
 
     async def run() -> str:
@@ -162,7 +163,7 @@ def _typed_password(prompt: str) -> str:
 
 def cmd_tenant_create(args: argparse.Namespace) -> int:
     settings = _load_settings()
-    configure_logging("WARNING", settings.log_json)
+    configure_logging("WARNING", settings.log_format)
     new = NewTenant(
         slug=args.slug,
         admin_email=args.admin_email,
@@ -186,7 +187,7 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     """Standalone valuation worker; with REDIS_URL, one active instance holds the lease."""
     settings = _load_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.redis_url is None:
         print(
             "fidus: `fidus worker` serves multi-process deployments: set REDIS_URL "

@@ -28,8 +28,9 @@ from models.users import KycStatus, Role, User
 from resolvers import crm, document_signing, documents, events, opportunities
 from resolvers.auth import reset_password_by_operator
 from resolvers.context import Principal, RequestContext, Services
+from resolvers.default_portfolios import default_portfolio
 from resolvers.investments import NewInvestment, create_investment, readiness_gaps
-from resolvers.portfolios import NewTransaction, default_portfolio, record_transaction
+from resolvers.portfolios import NewTransaction, record_transaction
 from resolvers.tenants import NewTenant, create_tenant
 from resolvers.users import NewUser, create_user, review_kyc
 

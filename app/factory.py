@@ -42,6 +42,7 @@ from app.settings import Settings
 from models import ALL_DOCUMENTS
 from models.sanctions import SanctionsList
 from resolvers.context import Services
+from resolvers.default_portfolios import backfill_default_portfolios
 from resolvers.valuation_worker import ValuationWorker
 from resolvers.webhook_dispatcher import run_dispatcher
 from schema import build_schema
@@ -226,6 +227,7 @@ def create_app(
             state["runtime"] = rt
             app.state.runtime = rt
             await bootstrap_first_admin(settings, rt.services, announce)
+            await backfill_default_portfolios()  # investors created before they came with one
             worker = (
                 asyncio.create_task(run_worker(rt), name="valuation-worker")
                 if settings.worker

@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.logs import LogFormat
 from resolvers.context import IdentityPolicy, PersistedQueryLimits, WebhookConfig, WriteLimits
 from schema import SchemaLimits
 
@@ -147,7 +148,12 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(default=8, ge=1, le=256)
 
     log_level: str = "INFO"
-    log_json: bool = True
+    # auto: one readable line per record when stderr is a terminal, JSON lines otherwise
+    log_format: LogFormat = "auto"
+    log_json: bool | None = None  # the earlier switch: true = json, false = text
+    # one uvicorn line per HTTP request (off: GraphQL operations are still logged one line
+    # each, and every request is counted in /metrics)
+    access_log: bool = False
 
     @field_validator("jwt_secret")
     @classmethod
@@ -187,6 +193,13 @@ class Settings(BaseSettings):
         named = database_in_url(self.mongodb_url) if self.mongodb_url else None
         if named:
             self.db_name = named
+        return self
+
+    @model_validator(mode="after")
+    def _log_json_names_a_format(self) -> "Settings":
+        """FIDUS_LOG_JSON (before FIDUS_LOG_FORMAT) still applies when the format is unset."""
+        if self.log_json is not None and "log_format" not in self.model_fields_set:
+            self.log_format = "json" if self.log_json else "text"
         return self
 
     @model_validator(mode="after")

@@ -12,6 +12,17 @@ from models.fund_math import Terms, accrued_interest, month_boundary
 from models.money import ZERO
 
 
+class InvestmentStatus(StrEnum):
+    """Where an investment stands on a given day. A fund investment is INCUBATING until its
+    interest starts, ACTIVE until maturity, then MATURED; an opportunity investment (no
+    fund terms) is ACTIVE from its commitment. REDEEMED: the principal was paid back."""
+
+    INCUBATING = "INCUBATING"
+    ACTIVE = "ACTIVE"
+    MATURED = "MATURED"
+    REDEEMED = "REDEEMED"
+
+
 class Investment(TenantDocument):
     investor_id: PydanticObjectId
     fund_code: str | None = None
@@ -39,18 +50,18 @@ class Investment(TenantDocument):
             tenant_index("portfolio_id"),
         ]
 
-    def status(self, today: date) -> str:
+    def status(self, today: date) -> InvestmentStatus:
         if self.redeemed:
-            return "REDEEMED"
+            return InvestmentStatus.REDEEMED
         if self.terms is None:
-            return "COMMITTED"
+            return InvestmentStatus.ACTIVE
         if today < month_boundary(self.deposit_date, 0, self.terms.incubation_months):
-            return "INCUBATION"
+            return InvestmentStatus.INCUBATING
         if today >= month_boundary(
             self.deposit_date, self.terms.term_months, self.terms.incubation_months
         ):
-            return "MATURED"
-        return "ACTIVE"
+            return InvestmentStatus.MATURED
+        return InvestmentStatus.ACTIVE
 
 
 class RedemptionStatus(StrEnum):

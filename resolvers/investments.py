@@ -14,8 +14,9 @@ from models.users import STAFF_ROLES, KycStatus, Role, User
 from models.webhooks import WebhookEventType
 from resolvers import audit, webhooks
 from resolvers.context import Principal, RequestContext
+from resolvers.default_portfolios import default_portfolio
 from resolvers.funds import check_amount, get_fund
-from resolvers.portfolios import can_see_owner, default_portfolio
+from resolvers.portfolios import can_see_owner
 from resolvers.post_commit import revalue_after_commit
 from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
 

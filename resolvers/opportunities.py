@@ -19,10 +19,10 @@ from models.users import STAFF_ROLES, TENANT_READERS, KycStatus, Role
 from models.webhooks import WebhookEventType
 from resolvers import audit, webhooks
 from resolvers.context import Principal, RequestContext
+from resolvers.default_portfolios import default_portfolio
 from resolvers.document_events import DocumentEvents
 from resolvers.investments import find_replay
 from resolvers.pagination import Page, keyset_page
-from resolvers.portfolios import default_portfolio
 from resolvers.post_commit import after_commit, revalue_after_commit
 from resolvers.scope import clean_idempotency_key, get_in_tenant, tenant_filter
 from resolvers.writes import changed_fields, set_fields

@@ -1,6 +1,5 @@
-"""Portfolios: default portfolio per investor, visibility, the ledger write path."""
+"""Portfolios: visibility, creating more, the ledger write path."""
 
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,12 +7,9 @@ from decimal import Decimal
 
 from beanie import PydanticObjectId
 from beanie.odm.utils.encoder import Encoder
-from bson import Decimal128
-from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from models.base import utc_now
 from models.errors import BadUserInput, Conflict, Forbidden, NotFound
 from models.ledger import TRADES, Entry, LedgerConflict, TransactionType, apply, trade_amount
 from models.money import amount_problem, decimal_places
@@ -38,30 +34,6 @@ class _StaleSnapshot(Exception):
 MAX_QUANTITY = Decimal("1000000000000")
 
 
-async def default_portfolio(user: User) -> Portfolio:
-    """The investor's default portfolio, created on first use. Its id is the owner's id,
-    so concurrent first uses meet on the primary key instead of creating two."""
-    assert user.id is not None
-    collection = Portfolio.get_pymongo_collection()
-    key = {"_id": user.id, "tenant_id": user.tenant_id, "owner_id": user.id, "is_default": True}
-    initial = {
-        "name": "Main",
-        "base_currency": user.base_currency,
-        "cash": Decimal128("0.00"),
-        "positions": [],
-        "version": 0,
-        "created_at": utc_now(),
-    }
-    doc = None
-    with contextlib.suppress(DuplicateKeyError):  # a concurrent first use inserted it
-        doc = await collection.find_one_and_update(
-            key, {"$setOnInsert": initial}, upsert=True, return_document=ReturnDocument.AFTER
-        )
-    if doc is None:
-        doc = await collection.find_one(key)
-    return Portfolio.model_validate(doc)  # type: ignore[no-any-return]
-
-
 def can_see_owner(principal: Principal, owner_id: PydanticObjectId) -> bool:
     return principal.role in TENANT_READERS or owner_id == principal.user_id
 
@@ -75,9 +47,9 @@ async def get_portfolio(ctx: RequestContext, raw_id: str, *, field: str = "id") 
 
 
 async def my_portfolios(ctx: RequestContext) -> list[Portfolio]:
+    """The caller's own portfolios, oldest first; a read, it creates nothing (an investor's
+    default portfolio comes with the investor: resolvers.default_portfolios)."""
     principal = ctx.require_principal()
-    if principal.role is Role.INVESTOR:
-        await default_portfolio(principal.user)
     return (
         await Portfolio.find(tenant_filter(principal, owner_id=principal.user_id))
         .sort("_id")

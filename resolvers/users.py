@@ -2,8 +2,10 @@
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from models.errors import BadUserInput, Conflict, Forbidden, NotFound
@@ -22,8 +24,10 @@ from models.users import (
     search_terms,
 )
 from resolvers import audit
+from resolvers.atomic import in_transaction
 from resolvers.context import RequestContext
 from resolvers.credentials import check_password_policy, hash_password, issue_action_token
+from resolvers.default_portfolios import create_default_portfolio
 from resolvers.pagination import Page, keyset_page
 from resolvers.scope import get_in_tenant, tenant_filter
 from resolvers.writes import set_fields
@@ -99,7 +103,8 @@ async def list_users(
 
 async def create_user(ctx: RequestContext, new: NewUser) -> User:
     """ADMIN creates any role; MANAGER creates investors. Without a password, the user
-    gets a single-use invitation through the outbox (no password is ever invented)."""
+    gets a single-use invitation through the outbox (no password is ever invented). An
+    investor is written in one transaction with their default portfolio."""
     principal = ctx.require_role(*STAFF_ROLES)
     if principal.role is Role.MANAGER and new.role is not Role.INVESTOR:
         raise Forbidden("Managers may only create investors")
@@ -117,7 +122,10 @@ async def create_user(ctx: RequestContext, new: NewUser) -> User:
         user.password_hash = await hash_password(ctx.services, new.password)
         user.password_changed_at = ctx.now()
     try:
-        await user.insert()
+        if user.role is Role.INVESTOR:
+            await in_transaction(ctx.services.transactions, partial(_insert_investor, user))
+        else:
+            await user.insert()
     except DuplicateKeyError as exc:
         raise Conflict("A user with this email already exists", field="email") from exc
     if new.password is None:
@@ -137,6 +145,11 @@ async def create_user(ctx: RequestContext, new: NewUser) -> User:
         invited=new.password is None,
     )
     return user
+
+
+async def _insert_investor(user: User, session: AsyncClientSession) -> None:
+    await user.insert(session=session)
+    await create_default_portfolio(user, session)
 
 
 async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:

@@ -22,6 +22,19 @@ from schema.users import User
 
 RedemptionStatus = models.RedemptionStatus
 strawberry.enum(RedemptionStatus)
+InvestmentStatus = models.InvestmentStatus
+strawberry.enum(
+    InvestmentStatus,
+    description="INCUBATING: a fund investment before its interest starts; ACTIVE: earning "
+    "interest, or an opportunity investment from its commitment; MATURED: on or after the "
+    "maturity date; REDEEMED: the principal was paid back",
+)
+RedemptionKind = models.RedemptionKind
+strawberry.enum(
+    RedemptionKind,
+    description="INTEREST: accrued interest not yet paid out; PRINCIPAL: the whole principal, "
+    "on or after maturity",
+)
 
 
 @strawberry.type
@@ -55,8 +68,8 @@ class Investment:
         doc = await loaders(info).opportunities.load(str(self.model.opportunity_id))
         return Opportunity.from_model(doc) if doc else None
 
-    @strawberry.field
-    def status(self, info: Info) -> str:
+    @strawberry.field(description="On the server's today")
+    def status(self, info: Info) -> InvestmentStatus:
         return self.model.status(info.context.now().date())
 
     @strawberry.field
@@ -96,7 +109,7 @@ class Redemption:
     model: strawberry.Private[models.Redemption]
     id: strawberry.ID
     amount: Decimal
-    kind: str
+    kind: RedemptionKind
     status: RedemptionStatus
     reason: str | None
 
@@ -106,7 +119,7 @@ class Redemption:
             model=doc,
             id=strawberry.ID(str(doc.id)),
             amount=doc.amount,
-            kind=doc.kind.value,
+            kind=doc.kind,
             status=doc.status,
             reason=doc.reason,
         )

@@ -269,7 +269,13 @@ class PortfolioQueries:
     async def portfolio(self, info: Info, id: strawberry.ID) -> Portfolio | None:
         return Portfolio.from_model(await use_cases.get_portfolio(info.context, id))
 
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The caller's own portfolios, oldest first. A read: it creates nothing. "
+        "An investor's default portfolio, Main, is created with the investor (createUser, "
+        "convertProspect); investors created before that got theirs when the server "
+        "started. Further ones: createPortfolio.",
+    )
     async def my_portfolios(self, info: Info) -> list[Portfolio]:
         return [Portfolio.from_model(p) for p in await use_cases.my_portfolios(info.context)]
 

@@ -26,6 +26,7 @@ from resolvers.credentials import hash_password
 from resolvers.tenants import NewTenant, create_tenant
 from resolvers.transaction_sessions import COLLECTION as HEARTBEAT_COLLECTION
 from tests.support.api import Api
+from tests.support.domain import insert_user
 from tests.support.packaging import InstalledWheel, build_wheel, install_wheel
 from tests.support.servers import RedisProcess, live_server, mongo_process
 
@@ -202,7 +203,7 @@ async def world(runtime: Runtime, api: Api) -> World:
                 password_hash=password_hash,
                 search=search_terms(who, email),
             )
-            await user.insert()
+            await insert_user(user)  # an investor with their default portfolio
             result.members[(slug, who)] = Member(slug, email, role, str(user.id))
     for member in result.members.values():
         payload = await api.login(member.tenant, member.email, PASSWORD)

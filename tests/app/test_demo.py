@@ -18,8 +18,8 @@ from models.investments import Investment
 from models.opportunities import Opportunity
 from models.portfolios import Portfolio, Transaction
 from models.users import User
-from tests.app.test_embedded_serve import Served, _env
 from tests.support.api import LOGIN
+from tests.support.served import Served, served_env
 from tests.support.ws import Socket
 
 INVESTOR_VIEW = """{
@@ -97,15 +97,8 @@ class Demo(Served):
     """`fidus demo` as a real process on the embedded database (as Served runs serve)."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir.parent / f"demo-{self.port}.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "demo", "--rate", "20", "--seed", "4"],
-            env=_env(data_dir, self.port, FIDUS_LOG_JSON="false"),
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
+        argv = [sys.executable, "-m", "app.cli", "demo", "--rate", "20", "--seed", "4"]
+        super().__init__(data_dir, argv, FIDUS_LOG_FORMAT="text")
 
     def credentials(self, timeout: float = 120) -> tuple[str, str, str, str]:
         deadline = time.monotonic() + timeout
@@ -174,7 +167,7 @@ async def test_the_demo_process_moves_ticks_and_portfolios_at_once(tmp_path):
 
 
 def test_the_demo_stays_off_a_configured_database(tmp_path, mongo_url):
-    env = _env(tmp_path / "data", free_port(), MONGODB_URL=mongo_url)
+    env = served_env(tmp_path / "data", free_port(), MONGODB_URL=mongo_url)
     done = subprocess.run(
         [sys.executable, "-m", "app.cli", "demo"],
         env=env,

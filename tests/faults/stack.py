@@ -197,6 +197,15 @@ async def keep_depositing(
     await asyncio.gather(*(lane() for _ in range(concurrency)))
 
 
+async def update_with_cash(updates: asyncio.Queue[dict[str, Any]], total: Decimal) -> bool:
+    """Whether a ``portfolioUpdated`` with this cash has arrived on ``updates`` (those before
+    it are consumed): a poll for ``until``."""
+    while not updates.empty():
+        if Decimal(updates.get_nowait()["cash"]) == total:
+            return True
+    return False
+
+
 async def until(predicate: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:

@@ -15,12 +15,11 @@ import logging
 import re
 import time
 import uuid
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
 import jwt
-from gql import Client, gql
+from gql import gql
 from prometheus_client import REGISTRY
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -30,10 +29,10 @@ from resolvers.background import Background
 from resolvers.post_commit import after_commit
 from subscriptions.broker import Broker
 from subscriptions.portfolios import ValuationMark, mark_portfolio
-from tests.faults.stack import KillableRedis, Ledger, Stack, until
+from tests.faults.stack import KillableRedis, Ledger, Stack, until, update_with_cash
 from tests.faults.test_mongo_restart import assert_ledger_is_exact
 from tests.mt5.test_scale_out import UPDATES, admin_with_portfolio
-from tests.transport.test_websocket import transport
+from tests.support.ws import streaming
 
 
 def counted(name: str, step: str) -> float:
@@ -116,25 +115,13 @@ async def test_a_deposit_committed_as_redis_dies_is_answered_and_pushed_later(st
     admin, portfolio = await admin_with_portfolio(stack.client, stack.url, "After commit")
     user_id = jwt.decode(admin, options={"verify_signature": False})["sub"]
     ledger = Ledger(portfolio)
-    updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-
-    async def update_with_cash(total: Decimal) -> bool:
-        while not updates.empty():
-            if Decimal(updates.get_nowait()["cash"]) == total:
-                return True
-        return False
-
-    async with Client(transport=transport(stack.url, admin)) as session:
-
-        async def consume() -> None:
-            async for item in session.subscribe(gql(UPDATES), variable_values={"p": portfolio}):
-                await updates.put(item["portfolioUpdated"])
-
-        listener = asyncio.create_task(consume())
+    async with streaming(stack.url, admin, gql(UPDATES), {"p": portfolio}) as updates:
         watcher: Any = aioredis.Redis.from_url(stack.redis.url)
         try:
             assert not (await ledger.deposit(stack, admin, ledger.new_key())).get("errors")
-            await until(lambda: update_with_cash(ledger.total), 15, "an update before the fault")
+            await until(
+                lambda: update_with_cash(updates, ledger.total), 15, "an update before the fault"
+            )
             failed_before = await failures_counted(stack, "portfolio-mark")
 
             await watcher.config_set("notify-keyspace-events", "Kz")
@@ -164,7 +151,7 @@ async def test_a_deposit_committed_as_redis_dies_is_answered_and_pushed_later(st
 
             await asyncio.to_thread(stack.redis.start)  # same port
             restarted = time.monotonic()
-            await until(lambda: update_with_cash(ledger.total), 30, "the deposit's update")
+            await until(lambda: update_with_cash(updates, ledger.total), 30, "the deposit's update")
             pushed = time.monotonic() - restarted
             print(
                 f"\nredis SIGKILL after a commit: the deposit answered {answered:.2f} s after "
@@ -172,8 +159,5 @@ async def test_a_deposit_committed_as_redis_dies_is_answered_and_pushed_later(st
                 "restart"
             )
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
             with contextlib.suppress(Exception):
                 await watcher.aclose()

@@ -2,23 +2,20 @@
 its lease: a deposit recorded in the gap (the dead process's lease has not lapsed, so no
 worker runs anywhere) is pushed as ``portfolioUpdated`` once the standby takes over."""
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from gql import Client, gql
+from gql import gql
 from redis import asyncio as aioredis
 
 from resolvers.valuation_worker import LOCK_KEY
-from tests.faults.stack import DEPOSIT, Ledger, Stack, fault_stack, until
+from tests.faults.stack import DEPOSIT, Ledger, Stack, fault_stack, until, update_with_cash
 from tests.mt5.test_scale_out import UPDATES, ApiProcess, admin_with_portfolio, gql_post
-from tests.transport.test_websocket import transport
+from tests.support.ws import streaming
 
 LEASE_MS = 3000
 
@@ -52,25 +49,13 @@ async def test_a_deposit_recorded_during_a_worker_takeover_is_pushed(
     ledger = Ledger(portfolio)
     redis: Any = aioredis.Redis.from_url(stack.redis.url)
     lease = f"{stack.db_name}:{LOCK_KEY}"
-    updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-
-    async def update_with_cash(total: Decimal) -> bool:
-        while not updates.empty():
-            if Decimal(updates.get_nowait()["cash"]) == total:
-                return True
-        return False
-
-    async with Client(transport=transport(standby.url, admin)) as session:
-
-        async def consume() -> None:
-            async for item in session.subscribe(gql(UPDATES), variable_values={"p": portfolio}):
-                await updates.put(item["portfolioUpdated"])
-
-        listener = asyncio.create_task(consume())
+    async with streaming(standby.url, admin, gql(UPDATES), {"p": portfolio}) as updates:
         try:
             # the worker of the first process values a deposit made on the standby
             await deposit(stack.client, standby, admin, ledger)
-            await until(lambda: update_with_cash(ledger.total), 15, "an update before the fault")
+            await until(
+                lambda: update_with_cash(updates, ledger.total), 15, "an update before the fault"
+            )
             holder = await redis.get(lease)
             assert holder is not None
 
@@ -82,7 +67,7 @@ async def test_a_deposit_recorded_during_a_worker_takeover_is_pushed(
             # nobody had taken the dead process's lease yet: no worker saw that deposit
             assert await redis.get(lease) == holder
 
-            await until(lambda: update_with_cash(ledger.total), 30, "the deposit's update")
+            await until(lambda: update_with_cash(updates, ledger.total), 30, "the deposit's update")
             arrived = time.monotonic()
             assert await worker_state(stack.client, standby) == "active"
             print(
@@ -91,7 +76,4 @@ async def test_a_deposit_recorded_during_a_worker_takeover_is_pushed(
                 f"{arrived - recorded:.2f} s later ({arrived - killed:.2f} s after the kill)"
             )
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
             await redis.aclose()

@@ -185,11 +185,3 @@ async def test_investments_appear_with_their_current_value(api, world):
     assert view["totalValue"] == "11800.00"
     page = view["transactions"]
     assert page["edges"] == [] and page["pageInfo"]["hasNextPage"] is False
-
-
-async def test_concurrent_first_use_creates_one_default_portfolio(api, world):
-    investor = world("acme", "investor")
-    results = await asyncio.gather(*[api.gql(MINE, token=investor.token) for _ in range(8)])
-    ids = {r.ok()["myPortfolios"][0]["id"] for r in results}
-    assert len(ids) == 1
-    assert await Portfolio.find({"is_default": True}).count() == 1

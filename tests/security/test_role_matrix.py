@@ -20,7 +20,7 @@ from tests.conftest import World
 from tests.portfolios.test_ledger import default_portfolio_id
 from tests.support.api import Api
 from tests.support.documents import make_document
-from tests.support.domain import invest_in_fund, make_ready
+from tests.support.domain import insert_user, invest_in_fund, make_ready
 
 ROLES = ("admin", "manager", "analyst", "investor")
 ALL = frozenset(ROLES)
@@ -72,7 +72,7 @@ async def _new_investor(api: Api, world: World, tenant: str) -> dict[str, Any]:
         kyc_status=KycStatus.APPROVED,
         search=search_terms("n", email),
     )
-    await user.insert()
+    await insert_user(user)
     return {"id": str(user.id)}
 
 

@@ -11,8 +11,18 @@ from models.documents import DocumentCategory, DocumentRecord, SignatureRecord
 from models.investments import Investment
 from models.users import KycStatus, Role, User, search_terms
 from resolvers import document_files
+from resolvers.default_portfolios import create_default_portfolio
 from subscriptions.payloads import TickPayload
 from tests.support.api import Api
+
+
+async def insert_user(user: User) -> User:
+    """Insert ``user`` as the app would have created them: an investor together with their
+    default portfolio (resolvers.users.create_user)."""
+    await user.insert()
+    if user.role is Role.INVESTOR:
+        await create_default_portfolio(user)
+    return user
 
 
 async def make_ready(member: Any, *, kyc: bool = True, agreement: bool = True) -> None:
@@ -131,7 +141,7 @@ async def crowd(
             password_hash=template.password_hash,
             search=search_terms(f"{name} {i}", email),
         )
-        await user.insert()
+        await insert_user(user)
         member = Member(tenant, email, Role.INVESTOR, str(user.id))
         payload = await api.login(tenant, email, member.password)
         member.token = payload["accessToken"]

@@ -35,9 +35,10 @@ def served_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
 
 
 class Served:
-    """``argv`` defaults to ``python -m app.cli serve``; the output goes to a log file."""
+    """``argv`` defaults to ``python -m app.cli serve``; ``env``: settings on top of
+    :func:`served_env`; the output goes to a log file."""
 
-    def __init__(self, data_dir: Path, argv: Sequence[str] | None = None) -> None:
+    def __init__(self, data_dir: Path, argv: Sequence[str] | None = None, **env: str) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -45,7 +46,7 @@ class Served:
         self.process = subprocess.Popen(
             list(argv or [sys.executable, "-m", "app.cli", "serve"]),
             cwd=REPO,
-            env=served_env(data_dir, self.port),
+            env=served_env(data_dir, self.port, **env),
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
         )
