@@ -19,7 +19,7 @@ ROUTES = [
 
 async def send_half_a_body(base_url: str, path: str, content_type: str, token: str) -> None:
     address = urlsplit(base_url)
-    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    _reader, writer = await asyncio.open_connection(address.hostname, address.port)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {address.netloc}\r\n"
         f"Authorization: Bearer {token}\r\nContent-Type: {content_type}\r\n"
