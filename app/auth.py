@@ -14,8 +14,8 @@ from pymongo.errors import DuplicateKeyError
 from models.base import utc_now
 from models.identity import SigningKey
 from models.users import User
-from resolvers.context import Principal
-from resolvers.sessions import resolve_principal
+from resolvers.core.context import Principal
+from resolvers.identity.sessions import resolve_principal
 
 _ALGORITHM = "HS256"
 _ISSUER = "fidus"

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from app.settings import Settings
 from models.errors import Conflict
 from models.tenants import Tenant
-from resolvers.context import Services
-from resolvers.tenants import NewTenant, create_tenant, tenant_exists
+from resolvers.core.context import Services
+from resolvers.identity.tenants import NewTenant, create_tenant, tenant_exists
 
 log = logging.getLogger(__name__)
 DEMO_TENANT = "demo"

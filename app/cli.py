@@ -31,12 +31,12 @@ from app.mt5_simulator import Market, parse_prices
 from app.settings import Settings
 from models.errors import FidusError
 from models.tenants import Tenant, is_valid_slug
-from resolvers import persisted_queries
-from resolvers.auth import reset_password_by_operator
-from resolvers.context import RequestContext
-from resolvers.mt5_accounts import ingest_snapshot
-from resolvers.service_tokens import ServiceCaller
-from resolvers.tenants import NewTenant, create_tenant
+from resolvers.core import persisted_queries
+from resolvers.core.context import RequestContext
+from resolvers.identity.service_tokens import ServiceCaller
+from resolvers.identity.sign_in import reset_password_by_operator
+from resolvers.identity.tenants import NewTenant, create_tenant
+from resolvers.mt5.accounts import ingest_snapshot
 from schema import build_schema
 from schema.persisted import document_errors
 

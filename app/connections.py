@@ -15,9 +15,9 @@ from beanie import PydanticObjectId
 
 from app.auth import AccessTokens, principal_for_token
 from models.errors import Forbidden, Unauthenticated
-from resolvers.context import Principal, RequestContext
-from resolvers.outages import unavailable_component
-from resolvers.sessions import live_session_ids, resolve_principal
+from resolvers.core.context import Principal, RequestContext
+from resolvers.core.outages import unavailable_component
+from resolvers.identity.sessions import live_session_ids, resolve_principal
 from subscriptions.broker import Broker
 from subscriptions.sessions import SessionsChanged, session_changes
 from subscriptions.sinks import Gap

@@ -25,14 +25,18 @@ from models.ledger import TransactionType
 from models.opportunities import Opportunity, OpportunityStatus
 from models.tenants import Tenant
 from models.users import KycStatus, Role, User
-from resolvers import crm, document_signing, documents, events, opportunities
-from resolvers.auth import reset_password_by_operator
-from resolvers.context import Principal, RequestContext, Services
-from resolvers.default_portfolios import default_portfolio
-from resolvers.investments import NewInvestment, create_investment, readiness_gaps
-from resolvers.portfolios import NewTransaction, record_transaction
-from resolvers.tenants import NewTenant, create_tenant
-from resolvers.users import NewUser, create_user, review_kyc
+from resolvers.core.context import Principal, RequestContext, Services
+from resolvers.crm import pipeline as crm
+from resolvers.documents import library as documents
+from resolvers.documents import signing as document_signing
+from resolvers.events import catalog as events
+from resolvers.identity.sign_in import reset_password_by_operator
+from resolvers.identity.tenants import NewTenant, create_tenant
+from resolvers.investments.investing import NewInvestment, create_investment, readiness_gaps
+from resolvers.opportunities import deals as opportunities
+from resolvers.portfolios.defaults import default_portfolio
+from resolvers.portfolios.ledger import NewTransaction, record_transaction
+from resolvers.users.people import NewUser, create_user, review_kyc
 
 SYMBOLS = ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "XAGUSD", "US500", "BTCUSD", "ETHUSD"]
 REASON = "demo data"

@@ -1,5 +1,5 @@
 """``GET /documents/{id}/download?u=&e=&s=``: a short-lived signed link (see
-resolvers.document_links). The link must be authentic and unexpired (else 403) and the
+resolvers.documents.download_links). The link must be authentic and unexpired (else 403) and the
 user it names must still be allowed to see the document (else 404)."""
 
 from urllib.parse import quote
@@ -9,10 +9,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.client_address import client_address
 from models.document_content import served_filename
-from resolvers import audit, document_files
-from resolvers.context import RequestContext
-from resolvers.document_links import check_link
-from resolvers.documents import downloadable
+from resolvers.audit import trail as audit
+from resolvers.core.context import RequestContext
+from resolvers.documents import files as document_files
+from resolvers.documents.download_links import check_link
+from resolvers.documents.library import downloadable
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

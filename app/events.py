@@ -7,8 +7,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from app.auth import authenticate_bearer
 from app.client_address import client_address
 from models.errors import BadUserInput, NotFound
-from resolvers import event_calendar, event_links, events
-from resolvers.context import RequestContext
+from resolvers.core.context import RequestContext
+from resolvers.events import calendar as event_calendar
+from resolvers.events import catalog as events
+from resolvers.events import join_links as event_links
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

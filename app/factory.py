@@ -41,10 +41,10 @@ from app.sanctions import load_sanctions
 from app.settings import Settings
 from models import ALL_DOCUMENTS
 from models.sanctions import SanctionsList
-from resolvers.context import Services
-from resolvers.default_portfolios import backfill_default_portfolios
-from resolvers.valuation_worker import ValuationWorker
-from resolvers.webhook_dispatcher import run_dispatcher
+from resolvers.core.context import Services
+from resolvers.portfolios.defaults import backfill_default_portfolios
+from resolvers.portfolios.valuation_worker import ValuationWorker
+from resolvers.webhooks.dispatcher import run_dispatcher
 from schema import build_schema
 from subscriptions.broker import Broker
 from subscriptions.portfolios import PORTFOLIO_TOPIC_PREFIX, revalue_after_gap

@@ -31,8 +31,8 @@ from app.connections import TooManyConnections
 from app.security import BodyTooLarge, bounded
 from app.ws_legacy import LegacyWSHandler
 from app.ws_transport import RAW_SEND, TransportWSHandler
-from resolvers.context import RequestContext, Services
-from resolvers.outages import MESSAGES, unavailable_component
+from resolvers.core.context import RequestContext, Services
+from resolvers.core.outages import MESSAGES, unavailable_component
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from starlette.responses import JSONResponse
 from app import json_input
 from app.metrics import TICKS_INGESTED, TICKS_REJECTED, rejection_label
 from models.errors import FidusError
-from resolvers import service_tokens
-from resolvers.context import RequestContext
-from resolvers.ingest import MAX_BATCH, Rejection, ingest_ticks
-from resolvers.mt5_accounts import ingest_snapshot
-from resolvers.outages import MESSAGES, unavailable_component
-from resolvers.service_tokens import ServiceCaller
+from resolvers.core.context import RequestContext
+from resolvers.core.outages import MESSAGES, unavailable_component
+from resolvers.identity import service_tokens
+from resolvers.identity.service_tokens import ServiceCaller
+from resolvers.mt5.accounts import ingest_snapshot
+from resolvers.mt5.ingest import MAX_BATCH, Rejection, ingest_ticks
 
 MAX_BODY_BYTES = 1024 * 1024
 INGEST_SCOPE = "mt5:ingest"

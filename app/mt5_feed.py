@@ -11,9 +11,9 @@ import httpx
 from beanie import PydanticObjectId
 from tqdm import tqdm
 
-from resolvers.context import Services
-from resolvers.ingest import ingest_ticks
-from resolvers.service_tokens import ServiceCaller
+from resolvers.core.context import Services
+from resolvers.identity.service_tokens import ServiceCaller
+from resolvers.mt5.ingest import ingest_ticks
 
 Deliver = Callable[[list[dict[str, Any]]], Awaitable[int]]
 DeliverSnapshot = Callable[[dict[str, Any]], Awaitable[None]]

@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.logs import LogFormat
-from resolvers.context import IdentityPolicy, PersistedQueryLimits, WebhookConfig, WriteLimits
+from resolvers.core.context import IdentityPolicy, PersistedQueryLimits, WebhookConfig, WriteLimits
 from schema import SchemaLimits
 
 

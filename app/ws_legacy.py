@@ -24,7 +24,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from app.ws_frames import legacy_problem
 from app.ws_transport import REFUSED, SessionSocket, open_connection
-from resolvers.context import RequestContext
+from resolvers.core.context import RequestContext
 
 BAD_USER_INPUT = {"code": "BAD_USER_INPUT"}
 

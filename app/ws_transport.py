@@ -35,7 +35,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from app.connections import OpenConnection
 from app.ws_frames import close_reason, transport_problem
 from models.errors import Conflict
-from resolvers.context import RequestContext
+from resolvers.core.context import RequestContext
 from schema.errors import coded
 from schema.shared_events import DirectFeed, current_direct_feed, open_direct_feed, payload_json
 

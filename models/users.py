@@ -30,7 +30,7 @@ TENANT_READERS = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST})
 
 
 class ErasureState(StrEnum):
-    """GDPR/POPIA erasure of a user (resolvers/privacy_erase.py): ERASING while the steps
+    """GDPR/POPIA erasure of a user (resolvers/privacy/erasure.py): ERASING while the steps
     run (resumable), ERASED when the personal data is gone and only a pseudonym is left."""
 
     ERASING = "ERASING"

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import analytics as use_cases
+from resolvers.analytics import figures as use_cases
 from schema.context import Info
 from schema.dates import bounded
 from schema.opportunities import OpportunityStatus

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from models.audit import AuditEntry as AuditDocument
-from resolvers import audit as use_cases
+from resolvers.audit import trail as use_cases
 from schema.context import Info
 from schema.dates import bounded
 from schema.loaders import loaders

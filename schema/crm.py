@@ -7,9 +7,9 @@ from decimal import Decimal
 import strawberry
 
 from models import crm as models
-from resolvers import aml as aml_use_cases
-from resolvers import crm as use_cases
-from resolvers import crm_timeline as timeline
+from resolvers.crm import aml as aml_use_cases
+from resolvers.crm import pipeline as use_cases
+from resolvers.crm import timeline
 from schema.context import Info
 from schema.dates import BoundedDates
 from schema.loaders import loaders

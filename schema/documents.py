@@ -11,8 +11,11 @@ from strawberry.file_uploads import Upload
 from models import documents as models
 from models.document_content import served_filename
 from models.errors import BadUserInput
-from resolvers import document_links, document_review, document_signing, statements
-from resolvers import documents as use_cases
+from resolvers.documents import download_links as document_links
+from resolvers.documents import library as use_cases
+from resolvers.documents import review as document_review
+from resolvers.documents import signing as document_signing
+from resolvers.portfolios import statements
 from schema.context import Info
 from schema.loaders import loaders
 from schema.permissions import CanChangeSharing, IsAuthenticated, IsStaff

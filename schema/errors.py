@@ -15,7 +15,12 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types.execution import PreExecutionError
 
 from models.errors import ERROR_CODES, FidusError
-from resolvers.outages import CONFLICT_MESSAGE, MESSAGES, is_write_conflict, unavailable_component
+from resolvers.core.outages import (
+    CONFLICT_MESSAGE,
+    MESSAGES,
+    is_write_conflict,
+    unavailable_component,
+)
 
 log = logging.getLogger("fidus.errors")
 MASKED_MESSAGE = "Internal server error"

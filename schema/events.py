@@ -6,7 +6,9 @@ import strawberry
 
 from models import events as models
 from models.users import STAFF_ROLES
-from resolvers import event_links, event_registrations, events
+from resolvers.events import catalog as events
+from resolvers.events import join_links as event_links
+from resolvers.events import registrations as event_registrations
 from schema.context import Info
 from schema.dates import BoundedDates
 from schema.loaders import loaders

@@ -7,7 +7,7 @@ import strawberry
 
 from models import funds as fund_models
 from models.fund_math import Schedule
-from resolvers import funds as use_cases
+from resolvers.funds import products as use_cases
 from schema.context import Info
 from schema.dates import bounded
 from schema.permissions import IsAdmin, IsAuthenticated, IsStaff

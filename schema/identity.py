@@ -6,8 +6,9 @@ import strawberry
 
 from models import identity as identity_models
 from models.identity import RefreshSession
-from resolvers import auth, connections, mfa, service_tokens, sessions
-from resolvers.credentials import AuthResult
+from resolvers.identity import connections, mfa, service_tokens, sessions
+from resolvers.identity import sign_in as auth
+from resolvers.identity.credentials import AuthResult
 from schema.context import Info
 from schema.permissions import IsAdmin, IsAuthenticated
 from schema.users import User

@@ -8,10 +8,10 @@ import strawberry
 from models import investments as models
 from models.fund_math import Schedule, accrued_interest, schedule
 from models.money import ZERO
-from resolvers import investments as use_cases
-from resolvers import opportunities as opportunity_cases
-from resolvers import redemptions as redemption_cases
-from resolvers.valuation import investment_value
+from resolvers.investments import investing as use_cases
+from resolvers.investments import redemptions as redemption_cases
+from resolvers.opportunities import deals as opportunity_cases
+from resolvers.portfolios.valuation import investment_value
 from schema.context import Info
 from schema.dates import BoundedDates, bounded
 from schema.funds import Payout, payouts

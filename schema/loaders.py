@@ -13,9 +13,9 @@ from models.investments import Investment
 from models.messaging import Message
 from models.opportunities import Interest, Opportunity
 from models.users import User
-from resolvers import loaders as batch
-from resolvers import valuation
-from resolvers.valuation import ProfitShare
+from resolvers.core import loaders as batch
+from resolvers.portfolios import valuation
+from resolvers.portfolios.valuation import ProfitShare
 from schema.context import Info
 
 V = TypeVar("V")

@@ -6,9 +6,9 @@ from datetime import datetime
 import strawberry
 
 from models import messaging as models
-from resolvers import message_stream
-from resolvers import messaging as use_cases
-from resolvers.loaders import unread_key
+from resolvers.core.loaders import unread_key
+from resolvers.messaging import conversations as use_cases
+from resolvers.messaging import stream as message_stream
 from schema.context import Info
 from schema.loaders import loaders
 from schema.permissions import IsAuthenticated

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import strawberry
 
-from resolvers import mt5_accounts as use_cases
+from resolvers.mt5 import accounts as use_cases
 from schema.context import Info
 from schema.permissions import IsAdmin
 

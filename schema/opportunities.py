@@ -8,7 +8,7 @@ import strawberry
 
 from models import opportunities as models
 from models.users import TENANT_READERS
-from resolvers import opportunities as use_cases
+from resolvers.opportunities import deals as use_cases
 from schema.context import Info
 from schema.dates import BoundedDates
 from schema.loaders import loaders

@@ -7,7 +7,7 @@ from strawberry.permission import BasePermission
 
 from models.errors import Forbidden, Unauthenticated
 from models.users import STAFF_ROLES, TENANT_READERS, Role
-from resolvers.context import RequestContext
+from resolvers.core.context import RequestContext
 
 
 class IsAuthenticated(BasePermission):

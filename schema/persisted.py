@@ -2,7 +2,7 @@
 operation text is taken from the registry when the request names it by hash, or refused
 when it is not a registered one (mode ``only``); an operation a signed-in client sent
 with its hash (mode ``auto``) is registered once it has parsed and passed validation.
-See resolvers.persisted_queries."""
+See resolvers.core.persisted_queries."""
 
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -12,8 +12,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 
 from models.errors import FidusError
-from resolvers import persisted_queries
-from resolvers.context import RequestContext
+from resolvers.core import persisted_queries
+from resolvers.core.context import RequestContext
 from schema.document_limits import limit_rules
 
 if TYPE_CHECKING:

@@ -12,9 +12,9 @@ import strawberry
 from models import ledger
 from models import portfolios as models
 from models.errors import BadUserInput
-from resolvers import performance
-from resolvers import portfolios as use_cases
-from resolvers.valuation import Valuation, value_portfolio
+from resolvers.portfolios import ledger as use_cases
+from resolvers.portfolios import performance
+from resolvers.portfolios.valuation import Valuation, value_portfolio
 from schema.context import Info
 from schema.dates import BoundedDates, bounded
 from schema.investments import Investment

@@ -6,7 +6,8 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers import privacy_erase, privacy_export
+from resolvers.privacy import erasure as privacy_erase
+from resolvers.privacy import export as privacy_export
 from schema.context import Info
 from schema.permissions import IsAdmin, IsAuthenticated
 from schema.users import User

@@ -25,7 +25,7 @@ from graphql import (
 from graphql.language import OperationType
 from strawberry.extensions import SchemaExtension
 
-from resolvers.context import RequestContext, WriteLimits
+from resolvers.core.context import RequestContext, WriteLimits
 
 AUTH_FIELDS = frozenset(
     {"login", "refreshToken", "requestPasswordReset", "resetPassword", "acceptInvitation"}

@@ -5,7 +5,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from resolvers.pagination import Page
+from resolvers.core.pagination import Page
 
 NodeT = TypeVar("NodeT")
 

@@ -8,7 +8,7 @@ from typing import TypeVar
 from prometheus_client import Gauge
 
 from models.errors import Conflict
-from resolvers.context import RequestContext
+from resolvers.core.context import RequestContext
 
 T = TypeVar("T")
 ACTIVE = Gauge("fidus_active_subscriptions", "Subscriptions streaming in this process")

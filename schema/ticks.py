@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from resolvers import ticks as use_cases
+from resolvers.mt5 import ticks as use_cases
 from schema.context import Info
 from schema.permissions import IsAuthenticated
 from schema.shared_events import SharedEvent, offer_events

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.permission import PermissionExtension
 
 from models import users as user_models
-from resolvers import users as use_cases
+from resolvers.users import people as use_cases
 from schema.context import Info
 from schema.permissions import (
     CanReadTenant,

@@ -5,7 +5,7 @@ from datetime import datetime
 import strawberry
 
 from models import webhooks as models
-from resolvers import webhooks as use_cases
+from resolvers.webhooks import endpoints as use_cases
 from schema.context import Info
 from schema.permissions import IsAdmin
 from schema.relay import Connection, to_connection

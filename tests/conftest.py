@@ -21,10 +21,10 @@ from starlette.applications import Starlette
 from app.factory import Runtime, create_app
 from app.settings import Settings
 from models.users import Role, User, search_terms
-from resolvers import persisted_queries
-from resolvers.credentials import hash_password
-from resolvers.tenants import NewTenant, create_tenant
-from resolvers.transaction_sessions import COLLECTION as HEARTBEAT_COLLECTION
+from resolvers.core import persisted_queries
+from resolvers.core.transaction_sessions import COLLECTION as HEARTBEAT_COLLECTION
+from resolvers.identity.credentials import hash_password
+from resolvers.identity.tenants import NewTenant, create_tenant
 from tests.support.api import Api
 from tests.support.domain import insert_user
 from tests.support.packaging import InstalledWheel, build_wheel, install_wheel

@@ -122,8 +122,8 @@ async def test_conversion_needs_staff_of_the_tenant(api, world) -> None:
 async def test_a_failed_user_creation_releases_the_claim(api, world, monkeypatch) -> None:
     """A user with the same email appears between the check and the creation (another
     request won that race): CONFLICT, and the prospect can be converted later."""
-    from resolvers import crm
-    from resolvers.users import create_user as real_create_user
+    from resolvers.crm import pipeline as crm
+    from resolvers.users.people import create_user as real_create_user
 
     prospect = await won(api, world)
     intruder: list[User] = []

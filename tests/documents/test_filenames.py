@@ -8,7 +8,7 @@ from urllib.parse import quote
 from beanie import PydanticObjectId
 
 from models.documents import DocumentRecord
-from resolvers import document_files
+from resolvers.documents import files as document_files
 from tests.support.documents import DOCUMENT_FIELDS, PDF_BYTES, PREFLIGHT, make_document
 
 BOUNDARY = "fidus-filename-boundary"

@@ -12,7 +12,7 @@ from beanie import PydanticObjectId
 
 from models.audit import AuditEntry
 from models.documents import DocumentRecord
-from resolvers import document_files
+from resolvers.documents import files as document_files
 from tests.support.documents import (
     PDF_BYTES,
     PNG_BYTES,

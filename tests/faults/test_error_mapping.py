@@ -21,8 +21,8 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from models.errors import Conflict, FidusError
-from resolvers.atomic import TRANSIENT, UNCONFIRMED, UNKNOWN_COMMIT, give_up_or_retry
-from resolvers.outages import CONFLICT_MESSAGE, is_write_conflict, unavailable_component
+from resolvers.core.atomic import TRANSIENT, UNCONFIRMED, UNKNOWN_COMMIT, give_up_or_retry
+from resolvers.core.outages import CONFLICT_MESSAGE, is_write_conflict, unavailable_component
 from schema.errors import MASKED_MESSAGE, coded
 
 

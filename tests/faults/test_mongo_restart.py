@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from gql import Client, gql
 
-from resolvers.portfolios import BUSY
+from resolvers.portfolios.ledger import BUSY
 from tests.faults.stack import (
     MONGO_TIMEOUT_MS,
     Ledger,

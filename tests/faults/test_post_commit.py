@@ -1,4 +1,4 @@
-"""Steps after a committed write (resolvers.post_commit) never turn the answer into an
+"""Steps after a committed write (resolvers.core.post_commit) never turn the answer into an
 error: a failure is counted, logged — an outage as a warning without a traceback — and,
 for an outage, retried in the background until it succeeds or the retries run out.
 
@@ -24,9 +24,9 @@ from prometheus_client import REGISTRY
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from resolvers import post_commit
-from resolvers.background import Background
-from resolvers.post_commit import after_commit
+from resolvers.core import post_commit
+from resolvers.core.background import Background
+from resolvers.core.post_commit import after_commit
 from subscriptions.broker import Broker
 from subscriptions.portfolios import ValuationMark, mark_portfolio
 from tests.faults.stack import KillableRedis, Ledger, Stack, until, update_with_cash
@@ -49,7 +49,7 @@ async def test_a_step_failing_for_an_outage_is_retried_until_it_succeeds(caplog)
         redis.kill()
         before = counted("fidus_post_commit_failures_total", "test-mark")
         mark = partial(mark_portfolio, broker, "t1", "p1", "TRANSACTION")
-        with caplog.at_level(logging.INFO, logger="resolvers.post_commit"):
+        with caplog.at_level(logging.INFO, logger="resolvers.core.post_commit"):
             assert not await after_commit(background, "test-mark", mark)  # answers, no raise
             assert counted("fidus_post_commit_failures_total", "test-mark") == before + 1
             redis.start()  # same port
@@ -75,7 +75,7 @@ async def test_a_defect_after_the_commit_is_logged_and_not_retried(caplog):
     async def broken() -> None:
         raise ValueError("a bug")
 
-    with caplog.at_level(logging.WARNING, logger="resolvers.post_commit"):
+    with caplog.at_level(logging.WARNING, logger="resolvers.core.post_commit"):
         assert not await after_commit(background, "test-defect", broken)
     assert background.pending == 0
     assert counted("fidus_post_commit_abandoned_total", "test-defect") == before + 1
@@ -94,7 +94,7 @@ async def test_an_outage_outlasting_the_retries_is_given_up(caplog, monkeypatch)
         attempts += 1
         raise RedisConnectionError("refused")
 
-    with caplog.at_level(logging.WARNING, logger="resolvers.post_commit"):
+    with caplog.at_level(logging.WARNING, logger="resolvers.core.post_commit"):
         await after_commit(background, "test-outage", unreachable)
         await background.drain()
     assert attempts > 1

@@ -12,7 +12,7 @@ import pytest
 from gql import gql
 from redis import asyncio as aioredis
 
-from resolvers.valuation_worker import LOCK_KEY
+from resolvers.portfolios.valuation_worker import LOCK_KEY
 from tests.faults.stack import DEPOSIT, Ledger, Stack, fault_stack, until, update_with_cash
 from tests.mt5.test_scale_out import UPDATES, ApiProcess, admin_with_portfolio, gql_post
 from tests.support.ws import streaming

@@ -1,4 +1,4 @@
-"""Work started after answering (resolvers.background): waited for by drain, its failures
+"""Work started after answering (resolvers.core.background): waited for by drain, its failures
 logged — an outage as a warning, anything else with its traceback — never raised."""
 
 import asyncio
@@ -6,7 +6,7 @@ import logging
 
 from pymongo.errors import ServerSelectionTimeoutError
 
-from resolvers.background import Background
+from resolvers.core.background import Background
 
 
 async def test_drain_waits_for_work_and_the_work_it_starts():
@@ -35,7 +35,7 @@ async def test_failures_are_logged_not_raised(caplog):
     async def outage() -> None:
         raise ServerSelectionTimeoutError("no primary")
 
-    with caplog.at_level(logging.WARNING, logger="resolvers.background"):
+    with caplog.at_level(logging.WARNING, logger="resolvers.core.background"):
         background.start(broken(), "broken work")
         background.start(outage(), "work during an outage")
         await background.drain()

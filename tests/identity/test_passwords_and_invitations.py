@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from models.audit import AuditEntry
 from models.identity import ActionToken, OutboxMessage
-from resolvers.auth import request_password_reset
-from resolvers.context import RequestContext
+from resolvers.core.context import RequestContext
+from resolvers.identity.sign_in import request_password_reset
 from tests.conftest import PASSWORD
 from tests.support.api import LOGIN
 

@@ -4,8 +4,8 @@ import pytest
 
 from models.errors import Forbidden, Unauthenticated
 from models.identity import ServiceToken
-from resolvers import service_tokens
-from resolvers.context import RequestContext
+from resolvers.core.context import RequestContext
+from resolvers.identity import service_tokens
 
 CREATE = """mutation($n: String!, $s: [String!]!) { createServiceToken(name: $n, scopes: $s) {
   id name scopes token } }"""

@@ -8,7 +8,7 @@ import pytest
 from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 
-from resolvers import message_stream
+from resolvers.messaging import stream as message_stream
 from tests.messaging.test_messaging import (
     CONVERSATIONS,
     MESSAGES,

@@ -10,7 +10,7 @@ from beanie import PydanticObjectId
 from bson.decimal128 import Decimal128
 
 from models.mt5 import Mt5Account, Mt5Deal
-from resolvers.mt5_snapshots import MAX_DEALS, MAX_POSITIONS
+from resolvers.mt5.snapshots import MAX_DEALS, MAX_POSITIONS
 from tests.mt5.test_accounts import MAP, send, snapshot
 from tests.portfolios.test_ledger import PORTFOLIO, default_portfolio_id
 from tests.support.domain import invest_in_fund, make_ready, tenant_of

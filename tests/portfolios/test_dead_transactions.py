@@ -9,7 +9,7 @@ from pymongo.errors import OperationFailure
 
 from app.factory import Runtime
 from app.settings import Settings
-from resolvers.transaction_sessions import TransactionSessions
+from resolvers.core.transaction_sessions import TransactionSessions
 
 
 class Clock:

@@ -9,7 +9,7 @@ from beanie import PydanticObjectId
 
 from models.portfolios import Portfolio
 from models.users import Role, User, search_terms
-from resolvers.default_portfolios import backfill_default_portfolios
+from resolvers.portfolios.defaults import backfill_default_portfolios
 from tests.crm.support import CONVERT
 from tests.crm.test_conversion import won
 from tests.portfolios.test_ledger import MINE

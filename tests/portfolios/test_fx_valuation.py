@@ -12,7 +12,7 @@ from gql import Client
 
 from models.instruments import conversion_symbols, pair_of, quote_currency
 from models.portfolios import Portfolio, StoredPosition
-from resolvers.valuation import symbols_to_price, value_holdings
+from resolvers.portfolios.valuation import symbols_to_price, value_holdings
 from subscriptions.payloads import TickPayload
 from tests.mt5.test_ingest import post, tick
 from tests.mt5.test_portfolio_updates import collect

@@ -14,8 +14,8 @@ from decimal import Decimal
 from beanie import PydanticObjectId
 
 from models.portfolios import Portfolio
-from resolvers.valuation_schedule import MarkBook
-from resolvers.valuation_worker import LOCK_KEY, ValuationWorker
+from resolvers.portfolios.valuation_worker import LOCK_KEY, ValuationWorker
+from resolvers.portfolios.worker_schedule import MarkBook
 from subscriptions.broker import Broker
 from subscriptions.portfolios import (
     PortfolioUpdatePayload,

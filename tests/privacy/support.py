@@ -14,7 +14,7 @@ from models.crm import AmlResult, ProspectStage
 from models.documents import DocumentRecord
 from models.identity import OutboxMessage
 from models.users import Role
-from resolvers import document_files
+from resolvers.documents import files as document_files
 from tests.conftest import Member, World
 from tests.crm.support import CONVERT, create_prospect, put_in_state
 from tests.events.support import published_event, register

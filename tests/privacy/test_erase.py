@@ -15,7 +15,8 @@ from models.identity import ActionToken, OutboxMessage, RefreshSession
 from models.messaging import Message
 from models.portfolios import Portfolio
 from models.users import ErasureState, Role, User, search_terms
-from resolvers import document_files, privacy_erase
+from resolvers.documents import files as document_files
+from resolvers.privacy import erasure as privacy_erase
 from tests.conftest import PASSWORD, World
 from tests.privacy.support import (
     ERASE,

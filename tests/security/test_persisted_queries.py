@@ -17,8 +17,8 @@ from gql.transport.exceptions import TransportQueryError
 
 from models.base import utc_now
 from models.persisted_queries import PersistedQuery
-from resolvers import persisted_queries
-from resolvers.persisted_queries import sha256_of
+from resolvers.core import persisted_queries
+from resolvers.core.persisted_queries import sha256_of
 from tests.transport.test_websocket import transport
 
 ME = "query Me { me { email } }"

@@ -10,7 +10,7 @@ from ipaddress import ip_network
 import pytest
 from redis import asyncio as aioredis
 
-from resolvers.context import WriteLimits
+from resolvers.core.context import WriteLimits
 from subscriptions.rate_limits import RateLimiter
 from tests.support.api import LOGIN
 

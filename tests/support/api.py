@@ -35,7 +35,7 @@ class GraphQLResult:
 
 class Api:
     """``settle``: awaited after every operation, so a test sees what it started after
-    answering (resolvers.background) — the server's answer comes first all the same."""
+    answering (resolvers.core.background) — the server's answer comes first all the same."""
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ from beanie import PydanticObjectId
 
 from models.documents import KYC_CATEGORIES, DocumentCategory, DocumentRecord, ReviewStatus
 from models.users import User
-from resolvers import document_files
+from resolvers.documents import files as document_files
 from tests.support.api import Api, GraphQLResult
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"

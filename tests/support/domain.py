@@ -10,15 +10,15 @@ from beanie import PydanticObjectId
 from models.documents import DocumentCategory, DocumentRecord, SignatureRecord
 from models.investments import Investment
 from models.users import KycStatus, Role, User, search_terms
-from resolvers import document_files
-from resolvers.default_portfolios import create_default_portfolio
+from resolvers.documents import files as document_files
+from resolvers.portfolios.defaults import create_default_portfolio
 from subscriptions.payloads import TickPayload
 from tests.support.api import Api
 
 
 async def insert_user(user: User) -> User:
     """Insert ``user`` as the app would have created them: an investor together with their
-    default portfolio (resolvers.users.create_user)."""
+    default portfolio (resolvers.users.people.create_user)."""
     await user.insert()
     if user.role is Role.INVESTOR:
         await create_default_portfolio(user)

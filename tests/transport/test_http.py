@@ -6,7 +6,7 @@ from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXAsyncTransport
 
-import resolvers.users
+import resolvers.users.people
 
 
 async def test_real_graphql_client_runs_query_and_mutation(base_url, world):
@@ -55,7 +55,7 @@ async def test_unexpected_errors_are_masked_and_carry_the_request_id(api, world,
     async def broken(*_args, **_kwargs):
         raise RuntimeError("db password is hunter2")
 
-    monkeypatch.setattr(resolvers.users, "get_user", broken)
+    monkeypatch.setattr(resolvers.users.people, "get_user", broken)
     admin = world("acme", "admin")
     result = await api.gql(
         '{ user(id: "000000000000000000000000") { id } }',

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from resolvers.webhook_crypto import verify
+from resolvers.webhooks.secrets import verify
 from tests.support.api import Api
 from tests.support.servers import live_server
 

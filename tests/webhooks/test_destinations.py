@@ -8,7 +8,7 @@ import re
 
 from app.embedded import free_port
 from models.webhooks import WebhookEndpoint
-from resolvers.webhook_targets import DESTINATION_NOT_ALLOWED
+from resolvers.webhooks.targets import DESTINATION_NOT_ALLOWED
 from tests.webhooks.conftest import CREATE, register, settled
 from tests.webhooks.test_dispatch import send_test
 

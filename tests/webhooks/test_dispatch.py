@@ -16,9 +16,9 @@ from app.embedded import free_port
 from app.logs import JsonFormatter
 from models.audit import AuditEntry
 from models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
-from resolvers.webhook_crypto import verify
-from resolvers.webhook_dispatcher import Dispatcher
-from resolvers.webhooks import WAKE_TOPIC, emit_for_tenant
+from resolvers.webhooks.dispatcher import Dispatcher
+from resolvers.webhooks.endpoints import WAKE_TOPIC, emit_for_tenant
+from resolvers.webhooks.secrets import verify
 from tests.support.domain import invest_in_fund, make_ready, tenant_of
 from tests.webhooks.conftest import CREATE, delivery_log, eventually, register, settled
 
@@ -42,7 +42,7 @@ def attempt_records(caplog, delivery_id):
 
 
 async def test_a_failing_receiver_gets_it_on_the_third_attempt(api, world, hooks, receiver, caplog):
-    caplog.set_level(logging.INFO, logger="resolvers.webhook_dispatcher")
+    caplog.set_level(logging.INFO, logger="resolvers.webhooks.dispatcher")
     admin = world("acme", "admin")
     webhook = await register(api, admin, receiver)
     receiver.scripts["/hook"] = [500, 500]

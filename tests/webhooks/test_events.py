@@ -9,7 +9,7 @@ from beanie import PydanticObjectId
 from models.crm import AmlResult, ProspectStage
 from models.documents import DocumentCategory
 from models.users import User
-from resolvers.webhook_crypto import verify
+from resolvers.webhooks.secrets import verify
 from tests.crm.support import CONVERT, create_prospect, put_in_state
 from tests.documents.test_signing import SIGN
 from tests.security.test_role_matrix import _matured_investment, _request_interest

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from app.settings import Settings
 from models.errors import BadUserInput
 from models.webhooks import retry_delay
-from resolvers.context import WebhookConfig
-from resolvers.webhook_crypto import (
+from resolvers.core.context import WebhookConfig
+from resolvers.webhooks.secrets import (
     SecretUnavailable,
     new_signing_secret,
     seal,
@@ -20,7 +20,7 @@ from resolvers.webhook_crypto import (
     unseal,
     verify,
 )
-from resolvers.webhook_targets import (
+from resolvers.webhooks.targets import (
     DESTINATION_NOT_ALLOWED,
     AddressClass,
     TargetRefused,

@@ -1,0 +1,1 @@
+"""Analytics for staff and analysts: tenant-scoped aggregation pipelines."""

@@ -1,0 +1,1 @@
+"""The advisors' CRM: prospects through the pipeline, their timeline and tasks, AML screening."""

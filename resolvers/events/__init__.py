@@ -1,0 +1,2 @@
+"""Events: the catalogue, places and waitlists, registrations and check-in, join links,
+iCalendar."""

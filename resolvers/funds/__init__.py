@@ -1,0 +1,1 @@
+"""Fund products: listing, ADMIN edits, invitations, simulation."""

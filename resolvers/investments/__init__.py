@@ -1,0 +1,1 @@
+"""Investing in fund products and redeeming from them."""

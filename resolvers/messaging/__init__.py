@@ -1,0 +1,1 @@
+"""Conversations between investors and staff, and the messageReceived stream."""

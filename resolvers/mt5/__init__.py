@@ -1,0 +1,1 @@
+"""MetaTrader 5: tick ingest, live ticks, account snapshots and their mapping."""

@@ -1,0 +1,1 @@
+"""Private-deal opportunities: drafting, publishing, interest, capacity-safe investing."""

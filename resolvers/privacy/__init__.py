@@ -1,0 +1,1 @@
+"""GDPR/POPIA subject rights: export and erasure."""

@@ -1,0 +1,1 @@
+"""People in a tenant: visibility, creation, profiles and KYC review."""

@@ -1,0 +1,1 @@
+"""Outbound webhooks: endpoints and their secrets, the outbox, target rules, the dispatcher."""
