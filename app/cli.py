@@ -38,7 +38,7 @@ from resolvers.identity.sign_in import reset_password_by_operator
 from resolvers.identity.tenants import NewTenant, create_tenant
 from resolvers.mt5.accounts import ingest_snapshot
 from schema import build_schema
-from schema.persisted import document_errors
+from schema.core.persisted import document_errors
 
 
 def _announce(message: str) -> None:

@@ -16,13 +16,13 @@ from beanie import PydanticObjectId
 from starlette.datastructures import UploadFile
 
 from models.crm import FUNNEL, Prospect, ProspectStage
-from models.documents import DocumentCategory, DocumentRecord
+from models.documents.records import DocumentCategory, DocumentRecord
 from models.errors import Conflict
 from models.events import Event, EventStatus
-from models.fund_math import add_months
+from models.funds.payouts import add_months
 from models.investments import Investment
-from models.ledger import TransactionType
 from models.opportunities import Opportunity, OpportunityStatus
+from models.portfolios.ledger import TransactionType
 from models.tenants import Tenant
 from models.users import KycStatus, Role, User
 from resolvers.core.context import Principal, RequestContext, Services

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.client_address import client_address
-from models.document_content import served_filename
+from models.documents.content import served_filename
 from resolvers.audit import trail as audit
 from resolvers.core.context import RequestContext
 from resolvers.documents import files as document_files
@@ -22,7 +22,7 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 def content_disposition(stored: str) -> str:
     """``attachment`` with an ASCII fallback and the RFC 5987 UTF-8 name, neither with an
-    invisible, control or path character (models.document_content.served_filename)."""
+    invisible, control or path character (models.documents.content.served_filename)."""
     filename = served_filename(stored)
     fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

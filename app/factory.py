@@ -275,7 +275,7 @@ def create_app(
         build_schema(settings.schema_limits(), tracing.schema_extensions(settings)),
         runtime,
         graphiql=settings.graphiql_enabled,
-        # backstop for every in-flight operation; subscriptions are counted in schema.streams
+        # backstop for every in-flight operation; subscriptions are counted in schema.core.streams
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection + 10,
         keepalive_seconds=settings.ws_keepalive_seconds,
     )

@@ -1,6 +1,6 @@
 """Prometheus metrics: GET /metrics, and the HTTP request metrics of the ASGI layer.
 GraphQL operations, active subscriptions and broker reconnects are counted where they
-happen (schema.observability, schema.streams, subscriptions.redis_backend)."""
+happen (schema.core.observability, schema.core.streams, subscriptions.redis_backend)."""
 
 import hmac
 import time

@@ -8,7 +8,7 @@ to hold to PROTOCOL.md whatever a client sends.
 - Every operation first re-checks the connection's session (and reloads the user), so it
   runs as the connection's *current* session; a revoked or expired one closes the socket
   with 4403 and nothing more runs on it (``app.connections`` closes it from outside too).
-- A ``next`` frame whose payload is a shared rendering (``schema.shared_events``) is
+- A ``next`` frame whose payload is a shared rendering (``schema.core.shared_events``) is
   encoded once for every subscriber: only the operation id is spliced in."""
 
 import abc
@@ -36,8 +36,13 @@ from app.connections import OpenConnection
 from app.ws_frames import close_reason, transport_problem
 from models.errors import Conflict
 from resolvers.core.context import RequestContext
-from schema.errors import coded
-from schema.shared_events import DirectFeed, current_direct_feed, open_direct_feed, payload_json
+from schema.core.errors import coded
+from schema.core.shared_events import (
+    DirectFeed,
+    current_direct_feed,
+    open_direct_feed,
+    payload_json,
+)
 
 BAD_REQUEST = 4400
 REFUSED = 4403
@@ -91,7 +96,7 @@ class SessionSocket(abc.ABC):
 
     def too_many_operations(self, limit: int) -> GraphQLError:
         """The backstop past ``limit`` operations in flight (subscriptions have their own
-        budget: schema.streams), coded like every error."""
+        budget: schema.core.streams), coded like every error."""
         refusal = Conflict(f"At most {limit} operations in flight per connection")
         return coded(GraphQLError(refusal.message, original_error=refusal))
 

@@ -4,9 +4,9 @@ from beanie import Document
 
 from models.audit import AuditEntry
 from models.crm import Activity, Prospect, ProspectTask
-from models.documents import DocumentRecord
+from models.documents.records import DocumentRecord
 from models.events import Event, Registration
-from models.funds import FundInvitation, FundProduct
+from models.funds.products import FundInvitation, FundProduct
 from models.identity import (
     ActionToken,
     LoginThrottle,
@@ -20,7 +20,7 @@ from models.messaging import Conversation, Message
 from models.mt5 import Mt5Account, Mt5Deal
 from models.opportunities import Interest, Opportunity
 from models.persisted_queries import PersistedQuery
-from models.portfolios import Portfolio, Transaction
+from models.portfolios.records import Portfolio, Transaction
 from models.tenants import Tenant
 from models.users import User
 from models.webhooks import WebhookDelivery, WebhookEndpoint

@@ -8,7 +8,7 @@ from enum import StrEnum
 from beanie import DecimalAnnotation, PydanticObjectId
 
 from models.base import TenantDocument, tenant_index
-from models.fund_math import Terms, accrued_interest, month_boundary
+from models.funds.payouts import Terms, accrued_interest, month_boundary
 from models.money import ZERO
 
 

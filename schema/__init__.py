@@ -16,30 +16,30 @@ from strawberry.tools import merge_types
 
 from schema.analytics import AnalyticsQueries
 from schema.audit import AuditQueries
-from schema.cost import QueryCost
+from schema.core.cost import QueryCost
+from schema.core.document_limits import limit_rules
+from schema.core.errors import CodedErrors, code_all, coded_stream
+from schema.core.observability import OperationLog
+from schema.core.persisted import PersistedQueries, refused_by_registry
+from schema.core.rate_limits import RateLimits
+from schema.core.shared_events import SharingExecutionContext
+from schema.core.suggestions import without_suggestions
 from schema.crm import CrmMutations, CrmQueries, CrmSubscriptions
-from schema.document_limits import limit_rules
 from schema.documents import DocumentMutations, DocumentQueries
-from schema.errors import CodedErrors, code_all, coded_stream
 from schema.events import EventMutations, EventQueries
 from schema.funds import FundMutations, FundQueries
 from schema.identity import IdentityMutations, IdentityQueries
 from schema.investments import InvestmentMutations, InvestmentQueries
 from schema.messaging import MessagingMutations, MessagingQueries, MessagingSubscriptions
-from schema.mt5 import Mt5Mutations
-from schema.observability import OperationLog
+from schema.mt5.accounts import Mt5Mutations
+from schema.mt5.ticks import TickQueries, TickSubscriptions
 from schema.opportunities import (
     OpportunityMutations,
     OpportunityQueries,
     OpportunitySubscriptions,
 )
-from schema.persisted import PersistedQueries, refused_by_registry
 from schema.portfolios import PortfolioMutations, PortfolioQueries, PortfolioSubscriptions
 from schema.privacy import PrivacyMutations
-from schema.rate_limits import RateLimits
-from schema.shared_events import SharingExecutionContext
-from schema.suggestions import without_suggestions
-from schema.ticks import TickQueries, TickSubscriptions
 from schema.users import UserMutations, UserQueries
 from schema.webhooks import WebhookMutations, WebhookQueries
 
@@ -96,7 +96,7 @@ class SchemaLimits:
 
 class FidusSchema(strawberry.Schema):
     def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
-        """Logging happens in schema.errors, only for unexpected errors."""
+        """Logging happens in schema.core.errors, only for unexpected errors."""
 
     async def stream(
         self,

@@ -7,10 +7,10 @@ from typing import Annotated
 import strawberry
 
 from resolvers.analytics import figures as use_cases
-from schema.context import Info
-from schema.dates import bounded
+from schema.core.context import Info
+from schema.core.dates import bounded
+from schema.core.permissions import CanReadTenant
 from schema.opportunities import OpportunityStatus
-from schema.permissions import CanReadTenant
 
 
 @strawberry.type

@@ -10,11 +10,11 @@ from strawberry.scalars import JSON
 
 from models.audit import AuditEntry as AuditDocument
 from resolvers.audit import trail as use_cases
-from schema.context import Info
-from schema.dates import bounded
-from schema.loaders import loaders
-from schema.permissions import IsAdmin
-from schema.relay import Connection, to_connection
+from schema.core.context import Info
+from schema.core.dates import bounded
+from schema.core.loaders import loaders
+from schema.core.permissions import IsAdmin
+from schema.core.relay import Connection, to_connection
 from schema.users import User
 
 

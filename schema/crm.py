@@ -10,12 +10,12 @@ from models import crm as models
 from resolvers.crm import aml as aml_use_cases
 from resolvers.crm import pipeline as use_cases
 from resolvers.crm import timeline
-from schema.context import Info
-from schema.dates import BoundedDates
-from schema.loaders import loaders
-from schema.permissions import CanReadTenant, IsStaff
-from schema.relay import Connection, to_connection
-from schema.streams import guarded
+from schema.core.context import Info
+from schema.core.dates import BoundedDates
+from schema.core.loaders import loaders
+from schema.core.permissions import CanReadTenant, IsStaff
+from schema.core.relay import Connection, to_connection
+from schema.core.streams import guarded
 from schema.users import User
 
 ProspectStage = models.ProspectStage

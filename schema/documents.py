@@ -8,18 +8,18 @@ import strawberry
 from beanie import PydanticObjectId
 from strawberry.file_uploads import Upload
 
-from models import documents as models
-from models.document_content import served_filename
+from models.documents import records as models
+from models.documents.content import served_filename
 from models.errors import BadUserInput
 from resolvers.documents import download_links as document_links
 from resolvers.documents import library as use_cases
 from resolvers.documents import review as document_review
 from resolvers.documents import signing as document_signing
 from resolvers.portfolios import statements
-from schema.context import Info
-from schema.loaders import loaders
-from schema.permissions import CanChangeSharing, IsAuthenticated, IsStaff
-from schema.relay import Connection, to_connection
+from schema.core.context import Info
+from schema.core.loaders import loaders
+from schema.core.permissions import CanChangeSharing, IsAuthenticated, IsStaff
+from schema.core.relay import Connection, to_connection
 from schema.users import User
 
 DocumentCategory = models.DocumentCategory

@@ -9,11 +9,11 @@ from models.users import STAFF_ROLES
 from resolvers.events import catalog as events
 from resolvers.events import join_links as event_links
 from resolvers.events import registrations as event_registrations
-from schema.context import Info
-from schema.dates import BoundedDates
-from schema.loaders import loaders
-from schema.permissions import IsAuthenticated, IsStaff
-from schema.relay import Connection, to_connection
+from schema.core.context import Info
+from schema.core.dates import BoundedDates
+from schema.core.loaders import loaders
+from schema.core.permissions import IsAuthenticated, IsStaff
+from schema.core.relay import Connection, to_connection
 from schema.users import User
 
 EventStatus = models.EventStatus

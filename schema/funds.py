@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import strawberry
 
-from models import funds as fund_models
-from models.fund_math import Schedule
+from models.funds import products as fund_models
+from models.funds.payouts import Schedule
 from resolvers.funds import products as use_cases
-from schema.context import Info
-from schema.dates import bounded
-from schema.permissions import IsAdmin, IsAuthenticated, IsStaff
+from schema.core.context import Info
+from schema.core.dates import bounded
+from schema.core.permissions import IsAdmin, IsAuthenticated, IsStaff
 
 
 @strawberry.type

@@ -9,8 +9,8 @@ from models.identity import RefreshSession
 from resolvers.identity import connections, mfa, service_tokens, sessions
 from resolvers.identity import sign_in as auth
 from resolvers.identity.credentials import AuthResult
-from schema.context import Info
-from schema.permissions import IsAdmin, IsAuthenticated
+from schema.core.context import Info
+from schema.core.permissions import IsAdmin, IsAuthenticated
 from schema.users import User
 
 

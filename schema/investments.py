@@ -6,18 +6,18 @@ from decimal import Decimal
 import strawberry
 
 from models import investments as models
-from models.fund_math import Schedule, accrued_interest, schedule
+from models.funds.payouts import Schedule, accrued_interest, schedule
 from models.money import ZERO
 from resolvers.investments import investing as use_cases
 from resolvers.investments import redemptions as redemption_cases
 from resolvers.opportunities import deals as opportunity_cases
 from resolvers.portfolios.valuation import investment_value
-from schema.context import Info
-from schema.dates import BoundedDates, bounded
+from schema.core.context import Info
+from schema.core.dates import BoundedDates, bounded
+from schema.core.loaders import loaders
+from schema.core.permissions import IsAuthenticated, IsStaff
 from schema.funds import Payout, payouts
-from schema.loaders import loaders
 from schema.opportunities import Opportunity
-from schema.permissions import IsAuthenticated, IsStaff
 from schema.users import User
 
 RedemptionStatus = models.RedemptionStatus

@@ -9,11 +9,11 @@ from models import messaging as models
 from resolvers.core.loaders import unread_key
 from resolvers.messaging import conversations as use_cases
 from resolvers.messaging import stream as message_stream
-from schema.context import Info
-from schema.loaders import loaders
-from schema.permissions import IsAuthenticated
-from schema.relay import Connection, to_connection
-from schema.streams import guarded
+from schema.core.context import Info
+from schema.core.loaders import loaders
+from schema.core.permissions import IsAuthenticated
+from schema.core.relay import Connection, to_connection
+from schema.core.streams import guarded
 from schema.users import User
 from subscriptions.messaging import MessagePayload
 

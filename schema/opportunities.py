@@ -9,12 +9,12 @@ import strawberry
 from models import opportunities as models
 from models.users import TENANT_READERS
 from resolvers.opportunities import deals as use_cases
-from schema.context import Info
-from schema.dates import BoundedDates
-from schema.loaders import loaders
-from schema.permissions import IsAuthenticated, IsStaff
-from schema.relay import Connection, to_connection
-from schema.streams import guarded
+from schema.core.context import Info
+from schema.core.dates import BoundedDates
+from schema.core.loaders import loaders
+from schema.core.permissions import IsAuthenticated, IsStaff
+from schema.core.relay import Connection, to_connection
+from schema.core.streams import guarded
 from schema.users import User
 
 OpportunityStatus = models.OpportunityStatus

@@ -9,19 +9,19 @@ from typing import Annotated
 
 import strawberry
 
-from models import ledger
-from models import portfolios as models
 from models.errors import BadUserInput
+from models.portfolios import ledger
+from models.portfolios import records as models
 from resolvers.portfolios import ledger as use_cases
 from resolvers.portfolios import performance
 from resolvers.portfolios.valuation import Valuation, value_portfolio
-from schema.context import Info
-from schema.dates import BoundedDates, bounded
+from schema.core.context import Info
+from schema.core.dates import BoundedDates, bounded
+from schema.core.loaders import loaders
+from schema.core.permissions import IsAuthenticated, IsStaff
+from schema.core.relay import Connection, to_connection
+from schema.core.streams import guarded
 from schema.investments import Investment
-from schema.loaders import loaders
-from schema.permissions import IsAuthenticated, IsStaff
-from schema.relay import Connection, to_connection
-from schema.streams import guarded
 from schema.users import User
 from subscriptions.portfolios import PortfolioUpdatePayload
 

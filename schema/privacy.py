@@ -8,8 +8,8 @@ from strawberry.scalars import JSON
 
 from resolvers.privacy import erasure as privacy_erase
 from resolvers.privacy import export as privacy_export
-from schema.context import Info
-from schema.permissions import IsAdmin, IsAuthenticated
+from schema.core.context import Info
+from schema.core.permissions import IsAdmin, IsAuthenticated
 from schema.users import User
 
 

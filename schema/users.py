@@ -8,14 +8,14 @@ from strawberry.permission import PermissionExtension
 
 from models import users as user_models
 from resolvers.users import people as use_cases
-from schema.context import Info
-from schema.permissions import (
+from schema.core.context import Info
+from schema.core.permissions import (
     CanReadTenant,
     IsAuthenticated,
     IsStaff,
     SeesPrivateUserFields,
 )
-from schema.relay import Connection, to_connection
+from schema.core.relay import Connection, to_connection
 
 Role = user_models.Role
 KycStatus = user_models.KycStatus
@@ -25,7 +25,7 @@ strawberry.enum(KycStatus)
 
 def _private(*, nullable: bool = False) -> Any:
     """A field an INVESTOR sees only on themself: null on others where it may be null,
-    else FORBIDDEN (schema.permissions.SeesPrivateUserFields)."""
+    else FORBIDDEN (schema.core.permissions.SeesPrivateUserFields)."""
     return strawberry.field(
         extensions=[
             PermissionExtension(

@@ -6,9 +6,9 @@ import strawberry
 
 from models import webhooks as models
 from resolvers.webhooks import endpoints as use_cases
-from schema.context import Info
-from schema.permissions import IsAdmin
-from schema.relay import Connection, to_connection
+from schema.core.context import Info
+from schema.core.permissions import IsAdmin
+from schema.core.relay import Connection, to_connection
 
 WebhookEventType = models.WebhookEventType
 strawberry.enum(WebhookEventType)

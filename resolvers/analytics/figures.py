@@ -8,10 +8,10 @@ from typing import Any
 from bson import Decimal128
 
 from models.investments import Investment
-from models.ledger import TransactionType
 from models.money import round_half_up
 from models.opportunities import Opportunity, OpportunityStatus
-from models.portfolios import Portfolio, Transaction
+from models.portfolios.ledger import TransactionType
+from models.portfolios.records import Portfolio, Transaction
 from models.users import TENANT_READERS
 from resolvers.core.context import RequestContext
 from resolvers.portfolios.performance import check_period, day_start

@@ -69,7 +69,7 @@ def give_up_or_retry(
         if now < (outage_until if outage else min(outage_until, conflict_until)):
             return
         if outage:
-            raise exc  # "the database is unavailable", retryable (schema.errors)
+            raise exc  # "the database is unavailable", retryable (schema.core.errors)
         raise Conflict(busy, retryable=True) from exc
     if exc.has_error_label(UNKNOWN_COMMIT) and not outage:
         raise FidusError(UNCONFIRMED, retryable=True) from exc

@@ -8,8 +8,8 @@ from beanie import PydanticObjectId
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 
-from models.document_content import served_filename
-from models.documents import DocumentRecord
+from models.documents.content import served_filename
+from models.documents.records import DocumentRecord
 
 BUCKET = "document_files"
 CHUNK_BYTES = 255 * 1024

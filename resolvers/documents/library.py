@@ -12,8 +12,8 @@ from typing import Any, Protocol
 from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 
-from models.document_content import SNIFF_BYTES, TextCheck, clean_filename, sniff_content_type
-from models.documents import (
+from models.documents.content import SNIFF_BYTES, TextCheck, clean_filename, sniff_content_type
+from models.documents.records import (
     ISSUED_CATEGORIES,
     KYC_CATEGORIES,
     DocumentCategory,

@@ -1,9 +1,14 @@
 """KYC review of identity and proof-of-address documents by ADMIN/MANAGER; the decisions
-drive the owner's ``kycStatus`` (see models.documents.kyc_status_from_reviews)."""
+drive the owner's ``kycStatus`` (see models.documents.records.kyc_status_from_reviews)."""
 
 from pymongo import ReturnDocument
 
-from models.documents import KYC_CATEGORIES, DocumentRecord, ReviewStatus, kyc_status_from_reviews
+from models.documents.records import (
+    KYC_CATEGORIES,
+    DocumentRecord,
+    ReviewStatus,
+    kyc_status_from_reviews,
+)
 from models.errors import BadUserInput, Conflict, Forbidden
 from models.users import STAFF_ROLES, User
 from resolvers.audit import trail as audit

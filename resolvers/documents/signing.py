@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from pymongo import ReturnDocument
 
-from models.documents import DocumentRecord, SignatureRecord, same_name
+from models.documents.records import DocumentRecord, SignatureRecord, same_name
 from models.errors import BadUserInput, Conflict, Forbidden
 from models.webhooks import WebhookEventType
 from resolvers.audit import trail as audit

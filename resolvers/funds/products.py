@@ -9,8 +9,8 @@ from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
 from models.errors import BadUserInput, Conflict
-from models.fund_math import Schedule, schedule
-from models.funds import FundInvitation, FundProduct, default_products
+from models.funds.payouts import Schedule, schedule
+from models.funds.products import FundInvitation, FundProduct, default_products
 from models.money import amount_problem, decimal_places
 from models.users import STAFF_ROLES, Role, User
 from resolvers.audit import trail as audit

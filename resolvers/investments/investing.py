@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from pymongo.errors import DuplicateKeyError
 
-from models.documents import DocumentCategory, DocumentRecord
+from models.documents.records import DocumentCategory, DocumentRecord
 from models.errors import BadUserInput, Conflict, Forbidden, NotFound
-from models.funds import FundInvitation
+from models.funds.products import FundInvitation
 from models.investments import Investment
 from models.users import STAFF_ROLES, KycStatus, Role, User
 from models.webhooks import WebhookEventType

@@ -18,9 +18,9 @@ from models.investments import (
     interest_limit,
     redemption_problem,
 )
-from models.ledger import TransactionType
 from models.money import amount_problem
-from models.portfolios import Transaction
+from models.portfolios.ledger import TransactionType
+from models.portfolios.records import Transaction
 from models.users import STAFF_ROLES, Role
 from models.webhooks import WebhookEventType
 from resolvers.audit import trail as audit

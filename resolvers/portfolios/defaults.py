@@ -13,7 +13,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from models.base import utc_now
-from models.portfolios import Portfolio
+from models.portfolios.records import Portfolio
 from models.users import Role, User
 
 log = logging.getLogger(__name__)

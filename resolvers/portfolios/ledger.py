@@ -11,9 +11,16 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from models.errors import BadUserInput, Conflict, Forbidden, NotFound
-from models.ledger import TRADES, Entry, LedgerConflict, TransactionType, apply, trade_amount
 from models.money import amount_problem, decimal_places
-from models.portfolios import Portfolio, Transaction
+from models.portfolios.ledger import (
+    TRADES,
+    Entry,
+    LedgerConflict,
+    TransactionType,
+    apply,
+    trade_amount,
+)
+from models.portfolios.records import Portfolio, Transaction
 from models.users import STAFF_ROLES, TENANT_READERS, Role, User
 from resolvers.core.atomic import in_transaction
 from resolvers.core.context import Principal, RequestContext

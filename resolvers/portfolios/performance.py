@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from models.errors import BadUserInput
-from models.ledger import INCOME, Entry, LedgerState, TransactionType, apply
 from models.money import ZERO, round_half_up
-from models.portfolios import Portfolio, Transaction
+from models.portfolios.ledger import INCOME, Entry, LedgerState, TransactionType, apply
+from models.portfolios.records import Portfolio, Transaction
 from resolvers.core.context import RequestContext
 from subscriptions.ticks import TickPayload
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 from datetime import date
 
-from models.documents import DocumentCategory, DocumentRecord
+from models.documents.records import DocumentCategory, DocumentRecord
 from models.errors import BadUserInput, Forbidden
 from models.tenants import Tenant
 from models.users import STAFF_ROLES, User

@@ -8,12 +8,12 @@ from decimal import Decimal
 
 from beanie import PydanticObjectId
 
-from models.fund_math import accrued_interest
+from models.funds.payouts import accrued_interest
 from models.instruments import conversion_symbols, quote_currency, split_symbol
 from models.investments import Investment
 from models.money import ZERO, round_half_up
 from models.mt5 import profit_share_value
-from models.portfolios import Portfolio, StoredPosition
+from models.portfolios.records import Portfolio, StoredPosition
 from resolvers.mt5.accounts import unlimited_fund
 from subscriptions.prices import PriceCache
 from subscriptions.ticks import TickPayload

@@ -19,7 +19,7 @@ from beanie import PydanticObjectId
 
 from models.instruments import pair_of
 from models.investments import Investment
-from models.portfolios import Portfolio
+from models.portfolios.records import Portfolio
 from resolvers.core.outages import unavailable_component
 from resolvers.portfolios.valuation import value_portfolio
 from resolvers.portfolios.worker_schedule import Coalescer, Key, MarkBook, Stored

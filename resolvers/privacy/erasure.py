@@ -22,12 +22,12 @@ from pymongo import ReturnDocument
 
 from models.audit import AuditEntry
 from models.crm import Activity, Prospect, ProspectTask
-from models.documents import DocumentRecord
+from models.documents.records import DocumentRecord
 from models.errors import BadUserInput, Conflict
 from models.identity import ActionToken, LoginThrottle, OutboxMessage, RefreshSession
 from models.investments import Investment, Redemption
 from models.messaging import Conversation, Message
-from models.portfolios import Portfolio
+from models.portfolios.records import Portfolio
 from models.privacy import (
     ERASED_BODY,
     ERASED_FILENAME,

@@ -13,16 +13,16 @@ from beanie import Document, PydanticObjectId
 
 from models.audit import AuditEntry
 from models.crm import Activity, Prospect, ProspectTask
-from models.documents import DocumentRecord
+from models.documents.records import DocumentRecord
 from models.errors import Forbidden
 from models.events import Event, Registration
-from models.funds import FundInvitation
+from models.funds.products import FundInvitation
 from models.identity import ActionToken, OutboxMessage, RefreshSession, ServiceToken
 from models.investments import Investment, Redemption
 from models.messaging import Conversation, Message
 from models.mt5 import Mt5Account
 from models.opportunities import Interest, Opportunity
-from models.portfolios import Portfolio, Transaction
+from models.portfolios.records import Portfolio, Transaction
 from models.privacy import scrub
 from models.tenants import Tenant
 from models.users import Role, User

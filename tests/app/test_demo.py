@@ -12,11 +12,11 @@ from pathlib import Path
 from app.demo_data import INVESTORS, PROSPECTS, seed_demo
 from app.embedded import free_port
 from models.crm import Prospect
-from models.documents import DocumentRecord
+from models.documents.records import DocumentRecord
 from models.events import Event
 from models.investments import Investment
 from models.opportunities import Opportunity
-from models.portfolios import Portfolio, Transaction
+from models.portfolios.records import Portfolio, Transaction
 from models.users import User
 from tests.support.api import LOGIN
 from tests.support.served import Served, served_env

@@ -19,7 +19,7 @@ import httpx
 from app.embedded import free_port
 from app.logs import JsonFormatter, TextFormatter, formatter_for, request_id_var
 from app.settings import Settings
-from schema.observability import operation_name_var
+from schema.core.observability import operation_name_var
 from tests.conftest import INGEST_TOKEN_MUTATION
 from tests.mt5.test_ingest import tick
 from tests.mt5.test_scale_out import ADMIN_PASSWORD, ApiProcess, gql_post, serve_env

@@ -4,7 +4,7 @@ import asyncio
 
 from beanie import PydanticObjectId
 
-from models.documents import DocumentCategory, DocumentRecord
+from models.documents.records import DocumentCategory, DocumentRecord
 from tests.support.documents import PDF_BYTES, make_document, stored_documents, upload
 
 DOCUMENT = "query($id: ID!) { document(id: $id) { id downloadUrl owner { id } } }"

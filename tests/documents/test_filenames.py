@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from beanie import PydanticObjectId
 
-from models.documents import DocumentRecord
+from models.documents.records import DocumentRecord
 from resolvers.documents import files as document_files
 from tests.support.documents import DOCUMENT_FIELDS, PDF_BYTES, PREFLIGHT, make_document
 

@@ -7,7 +7,7 @@ import hashlib
 from beanie import PydanticObjectId
 
 from models.audit import AuditEntry
-from models.documents import DocumentCategory, DocumentRecord
+from models.documents.records import DocumentCategory, DocumentRecord
 from resolvers.documents import files as document_files
 from tests.support.documents import PDF_BYTES, make_document, upload
 from tests.support.domain import invest_in_fund, make_ready

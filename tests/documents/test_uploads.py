@@ -11,7 +11,7 @@ import pytest
 from beanie import PydanticObjectId
 
 from models.audit import AuditEntry
-from models.documents import DocumentRecord
+from models.documents.records import DocumentRecord
 from resolvers.documents import files as document_files
 from tests.support.documents import (
     PDF_BYTES,

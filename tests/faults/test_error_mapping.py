@@ -23,7 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from models.errors import Conflict, FidusError
 from resolvers.core.atomic import TRANSIENT, UNCONFIRMED, UNKNOWN_COMMIT, give_up_or_retry
 from resolvers.core.outages import CONFLICT_MESSAGE, is_write_conflict, unavailable_component
-from schema.errors import MASKED_MESSAGE, coded
+from schema.core.errors import MASKED_MESSAGE, coded
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_an_outage_is_retried_for_the_outage_budget_then_told_as_unavailable():
     _verdict(outage, outage_left=1, conflict_left=-1)  # returns: not the conflict budget
     with pytest.raises(AutoReconnect) as raised:
         _verdict(outage, outage_left=-1, conflict_left=-1)
-    assert raised.value is outage  # schema.errors: "The database is unavailable", retryable
+    assert raised.value is outage  # schema.core.errors: "The database is unavailable", retryable
 
 
 def test_an_unconfirmed_commit_is_retryable_and_other_errors_pass_through():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.fund_math import Terms, accrued_interest, add_months, schedule
+from models.funds.payouts import Terms, accrued_interest, add_months, schedule
 from models.investments import (
     Investment,
     Redemption,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from models.investments import Investment
-from models.portfolios import Transaction
+from models.portfolios.records import Transaction
 from tests.support.domain import invest_in_fund, make_ready
 
 REQUEST = """mutation($i: ID!, $a: Decimal!, $k: String!) {

@@ -7,7 +7,7 @@ from decimal import Decimal
 from beanie import PydanticObjectId
 
 from models.opportunities import Interest, Opportunity, OpportunityStatus
-from models.portfolios import Portfolio, StoredPosition
+from models.portfolios.records import Portfolio, StoredPosition
 from models.users import User
 from tests.portfolios.test_ledger import default_portfolio_id
 from tests.support.domain import invest_in_fund, make_ready, set_price

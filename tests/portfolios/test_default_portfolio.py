@@ -7,7 +7,7 @@ import uuid
 
 from beanie import PydanticObjectId
 
-from models.portfolios import Portfolio
+from models.portfolios.records import Portfolio
 from models.users import Role, User, search_terms
 from resolvers.portfolios.defaults import backfill_default_portfolios
 from tests.crm.support import CONVERT

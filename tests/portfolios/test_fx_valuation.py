@@ -11,7 +11,7 @@ import pytest
 from gql import Client
 
 from models.instruments import conversion_symbols, pair_of, quote_currency
-from models.portfolios import Portfolio, StoredPosition
+from models.portfolios.records import Portfolio, StoredPosition
 from resolvers.portfolios.valuation import symbols_to_price, value_holdings
 from subscriptions.payloads import TickPayload
 from tests.mt5.test_ingest import post, tick

@@ -4,7 +4,7 @@ visibility."""
 
 import asyncio
 
-from models.portfolios import Portfolio, Transaction
+from models.portfolios.records import Portfolio, Transaction
 from tests.support.domain import invest_in_fund, make_ready, set_price
 
 MINE = "{ myPortfolios { id name baseCurrency cash } }"

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from beanie import PydanticObjectId
 
-from models.portfolios import Portfolio
+from models.portfolios.records import Portfolio
 from resolvers.portfolios.valuation_worker import LOCK_KEY, ValuationWorker
 from resolvers.portfolios.worker_schedule import MarkBook
 from subscriptions.broker import Broker

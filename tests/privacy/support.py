@@ -11,7 +11,7 @@ from beanie import Document, PydanticObjectId
 
 from models import ALL_DOCUMENTS
 from models.crm import AmlResult, ProspectStage
-from models.documents import DocumentRecord
+from models.documents.records import DocumentRecord
 from models.identity import OutboxMessage
 from models.users import Role
 from resolvers.documents import files as document_files

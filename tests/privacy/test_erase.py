@@ -10,10 +10,10 @@ import pytest
 
 from models import ALL_DOCUMENTS
 from models.audit import AuditEntry
-from models.documents import DocumentRecord
+from models.documents.records import DocumentRecord
 from models.identity import ActionToken, OutboxMessage, RefreshSession
 from models.messaging import Message
-from models.portfolios import Portfolio
+from models.portfolios.records import Portfolio
 from models.users import ErasureState, Role, User, search_terms
 from resolvers.documents import files as document_files
 from resolvers.privacy import erasure as privacy_erase

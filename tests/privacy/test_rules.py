@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from beanie import PydanticObjectId
 
-from models.documents import DocumentCategory, DocumentRecord, SignatureRecord
+from models.documents.records import DocumentCategory, DocumentRecord, SignatureRecord
 from models.privacy import (
     erased_email,
     erased_name,

@@ -17,7 +17,7 @@ from graphql import (
 )
 
 from schema import build_schema
-from schema.dates import EARLIEST, LATEST
+from schema.core.dates import EARLIEST, LATEST
 from tests.portfolios.test_ledger import default_portfolio_id
 from tests.support.domain import invest_in_fund, make_ready
 

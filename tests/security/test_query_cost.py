@@ -2,7 +2,7 @@
 cap (inline, spread, or both) the operation is refused, never run uncounted; fragments
 reused widely are measured once each, so the limits themselves stay cheap."""
 
-from schema.cost import MAX_FRAGMENT_DEPTH
+from schema.core.cost import MAX_FRAGMENT_DEPTH
 
 EXPENSIVE_BODY = """opportunities(first: 100) { edges { node {
   interests { investor { id email fullName } opportunity { interests { id } } } } } }"""

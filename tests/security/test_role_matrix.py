@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from beanie import PydanticObjectId
 
-from models.documents import DocumentCategory
+from models.documents.records import DocumentCategory
 from models.mt5 import Mt5Account
 from models.users import KycStatus, Role, User, search_terms
 from tests.conftest import World

@@ -8,8 +8,8 @@ import pytest
 from graphql import parse
 
 from schema import build_schema
-from schema.shared_events import SharingExecutionContext
-from schema.ticks import Tick
+from schema.core.shared_events import SharingExecutionContext
+from schema.mt5.ticks import Tick
 
 PLANNED = [
     ('subscription { ticks(symbols: ["A"]) { symbol bid ask time flags } }', {}),

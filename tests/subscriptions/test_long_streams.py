@@ -1,7 +1,7 @@
 """A subscription that runs for hours must not grow with the number of events it sends.
 
 graphql-core 3.3 shares one sub-field memo across a subscription's per-event executors,
-keyed by field lists each event builds anew: without schema.shared_events resetting it,
+keyed by field lists each event builds anew: without schema.core.shared_events resetting it,
 every event left about 1.4 KB behind (seen as steady RSS growth under a tick feed)."""
 
 import gc
@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from schema.shared_events import SharingExecutionContext
+from schema.core.shared_events import SharingExecutionContext
 
 WARM_UP, MEASURED = 300, 3000
 

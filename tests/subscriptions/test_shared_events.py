@@ -7,8 +7,8 @@ from typing import Any
 from gql import Client, gql
 from graphql import parse
 
-from schema import shared_events
-from schema.shared_events import selection_variables
+from schema.core import shared_events
+from schema.core.shared_events import selection_variables
 from tests.mt5.test_ingest import post, tick
 from tests.transport.test_websocket import transport
 

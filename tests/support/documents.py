@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from beanie import PydanticObjectId
 
-from models.documents import KYC_CATEGORIES, DocumentCategory, DocumentRecord, ReviewStatus
+from models.documents.records import KYC_CATEGORIES, DocumentCategory, DocumentRecord, ReviewStatus
 from models.users import User
 from resolvers.documents import files as document_files
 from tests.support.api import Api, GraphQLResult

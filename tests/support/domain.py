@@ -7,7 +7,7 @@ from typing import Any
 
 from beanie import PydanticObjectId
 
-from models.documents import DocumentCategory, DocumentRecord, SignatureRecord
+from models.documents.records import DocumentCategory, DocumentRecord, SignatureRecord
 from models.investments import Investment
 from models.users import KycStatus, Role, User, search_terms
 from resolvers.documents import files as document_files

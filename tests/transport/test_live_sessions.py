@@ -303,7 +303,7 @@ async def test_a_failing_direct_feed_answers_a_coded_masked_error(
     """After the first event the handler feeds the stream itself; should the source fail
     there, the client gets the contract's masked error (with the request id), then
     `complete`, and the socket stays usable."""
-    from schema import ticks as tick_schema
+    from schema.mt5 import ticks as tick_schema
 
     def broken(_item):
         raise RuntimeError("secret internals")

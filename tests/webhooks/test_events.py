@@ -7,7 +7,7 @@ import orjson
 from beanie import PydanticObjectId
 
 from models.crm import AmlResult, ProspectStage
-from models.documents import DocumentCategory
+from models.documents.records import DocumentCategory
 from models.users import User
 from resolvers.webhooks.secrets import verify
 from tests.crm.support import CONVERT, create_prospect, put_in_state

@@ -16,7 +16,7 @@ from models.users import User
 from resolvers.core import loaders as batch
 from resolvers.portfolios import valuation
 from resolvers.portfolios.valuation import ProfitShare
-from schema.context import Info
+from schema.core.context import Info
 
 V = TypeVar("V")
 

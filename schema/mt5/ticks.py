@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import strawberry
 
 from resolvers.mt5 import ticks as use_cases
-from schema.context import Info
-from schema.permissions import IsAuthenticated
-from schema.shared_events import SharedEvent, offer_events
-from schema.streams import guarded
+from schema.core.context import Info
+from schema.core.permissions import IsAuthenticated
+from schema.core.shared_events import SharedEvent, offer_events
+from schema.core.streams import guarded
 from subscriptions.ticks import TickPayload, decode_message
 
 

@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 
 from models.base import TenantDocument, tenant_index
 from models.instruments import quote_currency
-from models.ledger import LedgerState, Position, TransactionType
 from models.money import ZERO
+from models.portfolios.ledger import LedgerState, Position, TransactionType
 
 
 class StoredPosition(BaseModel):

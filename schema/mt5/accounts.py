@@ -5,8 +5,8 @@ from decimal import Decimal
 import strawberry
 
 from resolvers.mt5 import accounts as use_cases
-from schema.context import Info
-from schema.permissions import IsAdmin
+from schema.core.context import Info
+from schema.core.permissions import IsAdmin
 
 
 @strawberry.type

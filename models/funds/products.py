@@ -6,7 +6,7 @@ from decimal import Decimal
 from beanie import DecimalAnnotation, PydanticObjectId
 
 from models.base import TenantDocument, tenant_index
-from models.fund_math import INCUBATION_MONTHS, TERM_MONTHS, Terms
+from models.funds.payouts import INCUBATION_MONTHS, TERM_MONTHS, Terms
 
 
 class FundProduct(TenantDocument):

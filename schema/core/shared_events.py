@@ -19,7 +19,7 @@ from graphql import ExecutionResult, OperationDefinitionNode, OperationType, Var
 from graphql.language import Visitor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from schema.leaf_plans import Plan, compile_plan
+from schema.core.leaf_plans import Plan, compile_plan
 
 _RENDERINGS = "_fidus_renderings"
 _VARIABLES_CACHE_SIZE = 1024

@@ -22,7 +22,7 @@ from graphql import (
 from graphql.language.visitor import SKIP
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
-from schema.suggestions import HideSuggestions
+from schema.core.suggestions import HideSuggestions
 
 
 def limit_rules(

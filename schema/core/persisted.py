@@ -14,7 +14,7 @@ from strawberry.types.execution import PreExecutionError
 from models.errors import FidusError
 from resolvers.core import persisted_queries
 from resolvers.core.context import RequestContext
-from schema.document_limits import limit_rules
+from schema.core.document_limits import limit_rules
 
 if TYPE_CHECKING:
     from strawberry import Schema

@@ -1,0 +1,1 @@
+"""Stored documents and their signatures, and what an upload really is."""

@@ -1,0 +1,1 @@
+"""Fund products and invitations, and the payout rule of fund-rules.md."""

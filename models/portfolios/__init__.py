@@ -1,0 +1,1 @@
+"""Portfolios and their append-only ledger, and the ledger's pure rules."""

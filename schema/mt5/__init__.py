@@ -1,0 +1,1 @@
+"""MetaTrader 5: live ticks and the ADMIN's account mapping."""
