@@ -32,7 +32,7 @@ async def download(request: Request) -> Response:
     services = request.app.state.runtime.services
     params = request.query_params
     claims = check_link(
-        services.download_key,
+        services.token_keys.downloads,
         request.path_params["id"],
         params.get("u", ""),
         params.get("e", ""),

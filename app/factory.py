@@ -5,8 +5,6 @@ import asyncio
 import contextlib
 import functools
 import gc
-import hashlib
-import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ from app.settings import Settings
 from models import ALL_DOCUMENTS
 from models.sanctions import SanctionsList
 from resolvers.core.context import Services
+from resolvers.core.signed_tokens import TokenKeys, derive_key
 from resolvers.portfolios.defaults import backfill_default_portfolios
 from resolvers.portfolios.valuation_worker import ValuationWorker
 from resolvers.webhooks.dispatcher import run_dispatcher
@@ -65,10 +64,6 @@ class Runtime:
     connections: Connections
     embedded: EmbeddedMongo | None = None
     worker: ValuationWorker | None = None  # the current one, when this process runs it
-
-
-def derive_key(secret: str, purpose: str) -> bytes:
-    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
 def sanctions_from(settings: Settings) -> SanctionsList | None:
@@ -117,7 +112,7 @@ async def open_runtime(
                 settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
             ),
             access_tokens=tokens,
-            cursor_key=derive_key(secret, "cursor"),
+            token_keys=TokenKeys.derived_from(secret),
             broker=broker,
             policy=settings.identity_policy(),
             max_page_size=settings.max_page_size,
@@ -125,10 +120,8 @@ async def open_runtime(
             write_limits=settings.write_limits(),
             persisted_queries=settings.persisted_queries,
             persisted_query_limits=settings.persisted_query_limits(),
-            event_link_key=derive_key(secret, "event-join-link"),
             event_join_ttl=timedelta(minutes=settings.event_join_link_minutes),
             max_upload_bytes=settings.max_upload_bytes,
-            download_key=derive_key(secret, "document-download"),
             download_ttl=timedelta(seconds=settings.download_url_seconds),
             sanctions=sanctions_from(settings),
             investor_backdate_days=settings.investor_backdate_days,

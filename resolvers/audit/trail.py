@@ -94,7 +94,7 @@ async def page(
     return await keyset_page(
         AuditEntry,
         criteria,
-        key=ctx.services.cursor_key,
+        key=ctx.services.token_keys.cursors,
         list_name="auditLog",
         first=first,
         after=after,

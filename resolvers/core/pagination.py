@@ -1,24 +1,20 @@
-"""Relay-style pages with keyset cursors: opaque, HMAC-signed and bound to one list, so a
-forged or foreign cursor is BAD_USER_INPUT instead of a silent wrong page."""
+"""Relay-style pages with keyset cursors: signed tokens (resolvers.core.signed_tokens)
+bound to one list, so a forged or foreign cursor is BAD_USER_INPUT instead of a silent
+wrong page."""
 
-import base64
-import binascii
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-import orjson
 from beanie import PydanticObjectId
 from bson import ObjectId
 from bson.errors import InvalidId
 
 from models.base import TenantDocument
 from models.errors import BadUserInput
+from resolvers.core.signed_tokens import SigningKey, seal, unseal
 
 D = TypeVar("D", bound=TenantDocument)
-_SIGNATURE_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -31,33 +27,28 @@ class Page(Generic[D]):
         return self.items[-1][0] if self.items else None
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+def encode_cursor(
+    key: SigningKey, list_name: str, last_id: ObjectId, value: datetime | None = None
+) -> str:
+    claims = {"l": list_name, "k": str(last_id)}
+    return seal(key, claims if value is None else claims | {"v": value.isoformat()})
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def encode_cursor(key: bytes, list_name: str, last_id: ObjectId) -> str:
-    body = orjson.dumps({"l": list_name, "k": str(last_id)})
-    signature = hmac.new(key, body, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
-    return f"{_b64(body)}.{_b64(signature)}"
-
-
-def decode_cursor(key: bytes, list_name: str, cursor: str) -> PydanticObjectId:
+def decode_cursor(
+    key: SigningKey, list_name: str, cursor: str, *, by_time: bool = False
+) -> tuple[PydanticObjectId, datetime | None]:
+    """The last id (and, ``by_time``, the sort value) the cursor names."""
     invalid = BadUserInput("'after' is not a valid cursor for this list", field="after")
+    claims = unseal(key, cursor)
+    if claims is None or claims.get("l") != list_name:
+        raise invalid
+    value = claims.get("v")
+    if by_time != isinstance(value, str):
+        raise invalid
     try:
-        body_part, signature_part = cursor.split(".", 1)
-        body, signature = _unb64(body_part), _unb64(signature_part)
-        expected = hmac.new(key, body, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
-        if not hmac.compare_digest(signature, expected):
-            raise invalid
-        payload = orjson.loads(body)
-        if payload.get("l") != list_name:
-            raise invalid
-        return PydanticObjectId(ObjectId(payload["k"]))
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, InvalidId) as exc:
+        last_id = PydanticObjectId(ObjectId(claims["k"]))
+        return last_id, datetime.fromisoformat(value) if value is not None else None
+    except (ValueError, KeyError, TypeError, InvalidId) as exc:
         raise invalid from exc
 
 
@@ -71,7 +62,7 @@ async def keyset_page(
     model: type[D],
     criteria: dict[str, Any],
     *,
-    key: bytes,
+    key: SigningKey,
     list_name: str,
     first: int,
     after: str | None,
@@ -86,7 +77,7 @@ async def keyset_page(
     query = dict(criteria)
     if after is not None:
         operator = "$lt" if descending else "$gt"
-        query[order_field] = {operator: decode_cursor(key, list_name, after)}
+        query[order_field] = {operator: decode_cursor(key, list_name, after)[0]}
     sort = f"-{order_field}" if descending else order_field
     docs = await model.find(query).sort(sort).limit(first + 1).to_list()
     has_next = len(docs) > first
@@ -100,37 +91,12 @@ async def keyset_page(
     return Page(items=items, has_next_page=has_next)
 
 
-def encode_sorted_cursor(key: bytes, list_name: str, value: datetime, last_id: ObjectId) -> str:
-    body = orjson.dumps({"l": list_name, "k": str(last_id), "v": value.isoformat()})
-    signature = hmac.new(key, body, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
-    return f"{_b64(body)}.{_b64(signature)}"
-
-
-def decode_sorted_cursor(
-    key: bytes, list_name: str, cursor: str
-) -> tuple[datetime, PydanticObjectId]:
-    invalid = BadUserInput("'after' is not a valid cursor for this list", field="after")
-    try:
-        body_part, signature_part = cursor.split(".", 1)
-        body, signature = _unb64(body_part), _unb64(signature_part)
-        expected = hmac.new(key, body, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
-        if not hmac.compare_digest(signature, expected):
-            raise invalid
-        payload = orjson.loads(body)
-        if payload.get("l") != list_name or not isinstance(payload.get("v"), str):
-            raise invalid
-        value = datetime.fromisoformat(payload["v"])
-        return value, PydanticObjectId(ObjectId(payload["k"]))
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, InvalidId) as exc:
-        raise invalid from exc
-
-
 async def keyset_page_by_time(
     model: type[D],
     criteria: dict[str, Any],
     *,
     sort_field: str,
-    key: bytes,
+    key: SigningKey,
     list_name: str,
     first: int,
     after: str | None,
@@ -141,7 +107,7 @@ async def keyset_page_by_time(
     first = check_first(first, max_page_size)
     query: dict[str, Any] = dict(criteria)
     if after is not None:
-        value, last_id = decode_sorted_cursor(key, list_name, after)
+        last_id, value = decode_cursor(key, list_name, after, by_time=True)
         after_last = {
             "$or": [
                 {sort_field: {"$gt": value}},
@@ -152,7 +118,7 @@ async def keyset_page_by_time(
     docs = await model.find(query).sort(sort_field, "_id").limit(first + 1).to_list()
     has_next = len(docs) > first
     items = [
-        (encode_sorted_cursor(key, list_name, getattr(doc, sort_field), doc.id), doc)
+        (encode_cursor(key, list_name, doc.id, getattr(doc, sort_field)), doc)
         for doc in docs[:first]
         if doc.id is not None
     ]

@@ -146,7 +146,7 @@ async def page(
     return await keyset_page(
         Prospect,
         criteria,
-        key=ctx.services.cursor_key,
+        key=ctx.services.token_keys.cursors,
         list_name="prospects",
         first=first,
         after=after,

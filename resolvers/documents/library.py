@@ -229,7 +229,7 @@ async def page(
     return await keyset_page(
         DocumentRecord,
         criteria,
-        key=ctx.services.cursor_key,
+        key=ctx.services.token_keys.cursors,
         list_name="documents",
         first=first,
         after=after,

@@ -254,7 +254,7 @@ async def page(
         Event,
         criteria,
         sort_field="starts_at",
-        key=ctx.services.cursor_key,
+        key=ctx.services.token_keys.cursors,
         list_name="events",
         first=first,
         after=after,

@@ -208,7 +208,7 @@ async def page(ctx: RequestContext, first: int, after: str | None) -> Page[Conve
     return await keyset_page(
         Conversation,
         tenant_filter(principal, participant_ids=principal.user_id),
-        key=ctx.services.cursor_key,
+        key=ctx.services.token_keys.cursors,
         list_name="conversations",
         first=first,
         after=after,
@@ -231,7 +231,7 @@ async def messages(
     return await keyset_page(
         Message,
         {"tenant_id": conversation.tenant_id, "conversation_id": conversation.id},
-        key=ctx.services.cursor_key,
+        key=ctx.services.token_keys.cursors,
         list_name=messages_list(conversation),
         first=first,
         after=after,

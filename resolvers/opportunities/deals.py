@@ -181,7 +181,7 @@ async def page(
     return await keyset_page(
         Opportunity,
         criteria,
-        key=ctx.services.cursor_key,
+        key=ctx.services.token_keys.cursors,
         list_name="opportunities",
         first=first,
         after=after,

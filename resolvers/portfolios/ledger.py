@@ -216,7 +216,7 @@ async def transactions_page(
     return await keyset_page(
         Transaction,
         {"tenant_id": portfolio.tenant_id, "portfolio_id": portfolio.id},
-        key=ctx.services.cursor_key,
+        key=ctx.services.token_keys.cursors,
         list_name=f"transactions:{portfolio.id}",
         first=first,
         after=after,

@@ -93,7 +93,7 @@ async def list_users(
     return await keyset_page(
         User,
         criteria,
-        key=ctx.services.cursor_key,
+        key=ctx.services.token_keys.cursors,
         list_name="users",
         first=first,
         after=after,

@@ -212,7 +212,7 @@ async def deliveries(
     return await keyset_page(
         WebhookDelivery,
         tenant_filter(principal, endpoint_id=endpoint.id),
-        key=ctx.services.cursor_key,
+        key=ctx.services.token_keys.cursors,
         list_name=f"webhook-deliveries:{endpoint.id}",
         first=first,
         after=after,
