@@ -13,7 +13,7 @@ from app.factory import open_runtime
 from app.logs import configure_logging
 from models.errors import FidusError
 from resolvers.core.context import RequestContext
-from resolvers.identity.sign_in import reset_password_by_operator
+from resolvers.identity.passwords import reset_password_by_operator
 from resolvers.identity.tenants import NewTenant, create_tenant
 
 
