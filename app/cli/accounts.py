@@ -9,8 +9,8 @@ import secrets
 import sys
 
 from app.cli.common import Commands, command, load_settings
-from app.factory import open_runtime
 from app.logs import configure_logging
+from app.runtime import open_runtime
 from models.errors import FidusError
 from resolvers.core.context import RequestContext
 from resolvers.identity.passwords import reset_password_by_operator

@@ -15,10 +15,11 @@ from beanie import PydanticObjectId
 
 from app import mt5_feed, mt5_files
 from app.cli.common import Commands, command, load_settings, symbols
-from app.factory import SHUTDOWN_GRACE, open_runtime
+from app.factory import SHUTDOWN_GRACE
 from app.mt5_bridge import Bridge, BridgeUnavailable, load_terminal
 from app.mt5_feed import Deliver, DeliverSnapshot
 from app.mt5_simulator import Market, parse_prices
+from app.runtime import open_runtime
 from models.tenants import Tenant
 from resolvers.identity.service_tokens import ServiceCaller
 from resolvers.mt5.accounts import ingest_snapshot

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app import schema_check
 from app.cli.common import Commands, command, load_settings
-from app.factory import open_runtime
+from app.runtime import open_runtime
 from models.errors import FidusError
 from resolvers.core import persisted_queries
 from schema import build_schema

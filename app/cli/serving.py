@@ -15,8 +15,9 @@ from app.cli.common import Commands, announce, command, load_settings, symbols
 from app.cli.mt5_feeds import add_market
 from app.demo import DemoOptions, run_demo
 from app.demo_data import SYMBOLS as DEMO_SYMBOLS
-from app.factory import Runtime, create_app, open_runtime, run_worker
+from app.factory import create_app
 from app.logs import configure_logging
+from app.runtime import Runtime, open_runtime, run_worker
 from app.settings import Settings
 from models.tenants import is_valid_slug
 
