@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from app import mt5_feed
 from app.demo_data import DemoTenant, seed_demo
-from app.factory import Runtime
 from app.mt5_simulator import Market
+from app.runtime import Runtime
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from resolvers.crm import pipeline as crm
 from resolvers.documents import library as documents
 from resolvers.documents import signing as document_signing
 from resolvers.events import catalog as events
-from resolvers.identity.sign_in import reset_password_by_operator
+from resolvers.identity.passwords import reset_password_by_operator
 from resolvers.identity.tenants import NewTenant, create_tenant
 from resolvers.investments.investing import NewInvestment, create_investment, readiness_gaps
 from resolvers.opportunities import deals as opportunities

@@ -5,19 +5,16 @@ user it names must still be allowed to see the document (else 404)."""
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from app.client_address import client_address
+from app.http_errors import error_response, unavailable_as_503
 from models.documents.content import served_filename
 from resolvers.audit import trail as audit
 from resolvers.core.context import RequestContext
 from resolvers.documents import files as document_files
 from resolvers.documents.download_links import check_link
 from resolvers.documents.library import downloadable
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "code": code}, status_code=status)
 
 
 def content_disposition(stored: str) -> str:
@@ -28,11 +25,12 @@ def content_disposition(stored: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+@unavailable_as_503
 async def download(request: Request) -> Response:
     services = request.app.state.runtime.services
     params = request.query_params
     claims = check_link(
-        services.download_key,
+        services.token_keys.downloads,
         request.path_params["id"],
         params.get("u", ""),
         params.get("e", ""),
@@ -40,10 +38,10 @@ async def download(request: Request) -> Response:
         services.clock(),
     )
     if claims is None:
-        return _error(403, "FORBIDDEN", "This download link is invalid or has expired")
+        return error_response(403, "FORBIDDEN", "This download link is invalid or has expired")
     found = await downloadable(claims.document_id, claims.user_id)
     if found is None:
-        return _error(404, "NOT_FOUND", "Document not found")
+        return error_response(404, "NOT_FOUND", "Document not found")
     principal, doc = found
     context = RequestContext(
         services=services,

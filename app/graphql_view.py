@@ -32,7 +32,12 @@ from app.security import BodyTooLarge, bounded
 from app.ws_legacy import LegacyWSHandler
 from app.ws_transport import RAW_SEND, TransportWSHandler
 from resolvers.core.context import RequestContext, Services
-from resolvers.core.outages import MESSAGES, unavailable_component
+from resolvers.core.outages import (
+    MESSAGES,
+    RETRY_AFTER_SECONDS,
+    outage_details,
+    unavailable_component,
+)
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +141,10 @@ class FidusGraphQL(GraphQL[RequestContext, None]):
                 raise
             log.warning("%s unavailable: %s", component, type(exc).__name__)
             request_id = str(scope.get("state", {}).get("request_id", ""))
-            extensions = {"requestId": request_id, "retryable": True, "unavailable": component}
+            extensions = {"requestId": request_id, **outage_details(component)}
+            retry = {"retry-after": str(RETRY_AFTER_SECONDS)}
             return graphql_http.error_response(
-                503, MESSAGES[component], media_type, {"retry-after": "2"}, extensions
+                503, MESSAGES[component], media_type, retry, extensions
             )
         finally:
             await request.close()  # the uploaded files, if any

@@ -2,20 +2,17 @@
 tenant from the token. With the database or the broker unreachable: 503 naming it, with
 Retry-After (the bridge retries the batch)."""
 
-import functools
-import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from app import json_input
+from app.http_errors import error_response, unavailable_as_503
 from app.metrics import TICKS_INGESTED, TICKS_REJECTED, rejection_label
 from models.errors import FidusError
 from resolvers.core.context import RequestContext
-from resolvers.core.outages import MESSAGES, unavailable_component
 from resolvers.identity import service_tokens
 from resolvers.identity.service_tokens import ServiceCaller
 from resolvers.mt5.accounts import ingest_snapshot
@@ -24,43 +21,10 @@ from resolvers.mt5.ingest import MAX_BATCH, Rejection, ingest_ticks
 MAX_BODY_BYTES = 1024 * 1024
 INGEST_SCOPE = "mt5:ingest"
 _STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}
-RETRY_AFTER_SECONDS = 2
-log = logging.getLogger(__name__)
-
-
-def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    body = {"error": message, "code": code} | ({"field": field} if field else {})
-    return JSONResponse(body, status_code=status)
 
 
 def _rejections(rejected: list[Rejection]) -> list[dict[str, object]]:
     return [{"index": r.index, "reason": r.reason} for r in rejected]
-
-
-def _unavailable_as_503(
-    handler: Callable[[Request], Awaitable[JSONResponse]],
-) -> Callable[[Request], Awaitable[JSONResponse]]:
-    @functools.wraps(handler)
-    async def guarded(request: Request) -> JSONResponse:
-        try:
-            return await handler(request)
-        except Exception as exc:
-            component = unavailable_component(exc)
-            if component is None:
-                raise
-            log.warning("%s unavailable: %s", component, type(exc).__name__)
-            return JSONResponse(
-                {
-                    "error": MESSAGES[component],
-                    "code": "INTERNAL_SERVER_ERROR",
-                    "unavailable": component,
-                    "retryable": True,
-                },
-                status_code=503,
-                headers={"retry-after": str(RETRY_AFTER_SECONDS)},
-            )
-
-    return guarded
 
 
 async def _read_body(request: Request) -> bytes | None:
@@ -80,22 +44,24 @@ async def _authenticated_body(request: Request) -> tuple[ServiceCaller, Any] | J
     runtime = request.app.state.runtime
     scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not secret:
-        return _error(401, "UNAUTHENTICATED", "Authorization: Bearer <service token> required")
+        return error_response(
+            401, "UNAUTHENTICATED", "Authorization: Bearer <service token> required"
+        )
     context = RequestContext(services=runtime.services)
     try:
         caller = await service_tokens.authenticate(secret.strip(), INGEST_SCOPE, context)
     except FidusError as exc:
-        return _error(_STATUS.get(exc.code, 401), exc.code, exc.message)
+        return error_response(_STATUS.get(exc.code, 401), exc.code, exc.message)
     body = await _read_body(request)
     if body is None:
-        return _error(413, "BAD_USER_INPUT", f"body is larger than {MAX_BODY_BYTES} bytes")
+        return error_response(413, "BAD_USER_INPUT", f"body is larger than {MAX_BODY_BYTES} bytes")
     try:  # NaN/Infinity literals: parsed, so that only those ticks are rejected
         return caller, json_input.loads(body, non_finite=True)
     except json_input.InvalidJson as exc:
-        return _error(400, "BAD_USER_INPUT", f"body {exc.reason}")
+        return error_response(400, "BAD_USER_INPUT", f"body {exc.reason}")
 
 
-@_unavailable_as_503
+@unavailable_as_503
 async def post_ticks(request: Request) -> JSONResponse:
     authenticated = await _authenticated_body(request)
     if isinstance(authenticated, JSONResponse):
@@ -103,9 +69,9 @@ async def post_ticks(request: Request) -> JSONResponse:
     caller, payload = authenticated
     ticks = payload.get("ticks") if isinstance(payload, dict) else None
     if not isinstance(ticks, list):
-        return _error(400, "BAD_USER_INPUT", 'body must be {"ticks": [...]}')
+        return error_response(400, "BAD_USER_INPUT", 'body must be {"ticks": [...]}')
     if len(ticks) > MAX_BATCH:
-        return _error(413, "BAD_USER_INPUT", f"at most {MAX_BATCH} ticks per batch")
+        return error_response(413, "BAD_USER_INPUT", f"at most {MAX_BATCH} ticks per batch")
     services = request.app.state.runtime.services
     result = await ingest_ticks(services, caller, ticks, int(time.time() * 1000))
     TICKS_INGESTED.inc(len(result.accepted))
@@ -119,7 +85,7 @@ async def post_ticks(request: Request) -> JSONResponse:
     )
 
 
-@_unavailable_as_503
+@unavailable_as_503
 async def post_account(request: Request) -> JSONResponse:
     """One account snapshot: a malformed account is rejected whole with the reason; positions
     and deals one by one, the rejected ones listed with their index and reason."""
@@ -131,7 +97,7 @@ async def post_account(request: Request) -> JSONResponse:
     try:
         result = await ingest_snapshot(services, caller, payload)
     except FidusError as exc:
-        return _error(400, exc.code, exc.message, exc.extensions.get("field"))
+        return error_response(400, exc.code, exc.message, exc.extensions.get("field"))
     return JSONResponse(
         {
             "account": result.account_id,

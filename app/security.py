@@ -7,9 +7,10 @@ import logging
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http_errors import error_response
 from app.settings import Settings
 
 logger = logging.getLogger("fidus.http")
@@ -91,10 +92,7 @@ class BodyLimitMiddleware:
         multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
         limit = self.multipart_limit if multipart else self.limit
         declared = headers.get(b"content-length")
-        too_large = JSONResponse(
-            {"error": f"request body above {limit} bytes", "code": "BAD_USER_INPUT"},
-            status_code=413,
-        )
+        too_large = error_response(413, "BAD_USER_INPUT", f"request body above {limit} bytes")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await too_large(scope, receive, send)
             return

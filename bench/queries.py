@@ -413,7 +413,7 @@ def summarize_profile(path: Path, top: int = 15) -> dict[str, list[tuple[str, fl
         total += int(count)
         own[frames[-1]] += int(count)
         for frame in set(frames):
-            if any(marker in frame for marker in APP_CODE) and "app/cli.py" not in frame:
+            if any(marker in frame for marker in APP_CODE) and "app/cli/" not in frame:
                 inclusive[frame] += int(count)
     share = 100 / max(1, total)
     return {

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from models.audit import AuditEntry as AuditDocument
 from resolvers.audit import trail as use_cases
+from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from schema.core.context import Info
 from schema.core.dates import bounded
 from schema.core.loaders import loaders
@@ -68,7 +69,7 @@ class AuditQueries:
     async def audit_log(
         self,
         info: Info,
-        first: int | None = 20,
+        first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         action: str | None = None,
         actor_id: strawberry.ID | None = None,
@@ -81,5 +82,5 @@ class AuditQueries:
             target_id=None if target_id is None else str(target_id),
             since=bounded(since, "since"),
         )
-        page = await use_cases.page(info.context, 20 if first is None else first, after, filters)
+        page = await use_cases.page(info.context, first, after, filters)
         return to_connection(page, AuditEntry.from_model)

@@ -11,6 +11,7 @@ from strawberry.file_uploads import Upload
 from models.documents import records as models
 from models.documents.content import served_filename
 from models.errors import BadUserInput
+from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.documents import download_links as document_links
 from resolvers.documents import library as use_cases
 from resolvers.documents import review as document_review
@@ -132,14 +133,12 @@ class DocumentQueries:
     async def documents(
         self,
         info: Info,
-        first: int | None = 20,
+        first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         owner_id: strawberry.ID | None = None,
         category: DocumentCategory | None = None,
     ) -> Connection[Document]:
-        page = await use_cases.page(
-            info.context, 20 if first is None else first, after, owner_id, category
-        )
+        page = await use_cases.page(info.context, first, after, owner_id, category)
         return to_connection(page, Document.from_model)
 
     @strawberry.field(permission_classes=[IsAuthenticated])

@@ -6,6 +6,7 @@ import strawberry
 
 from models import events as models
 from models.users import STAFF_ROLES
+from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.events import catalog as events
 from resolvers.events import join_links as event_links
 from resolvers.events import registrations as event_registrations
@@ -185,11 +186,11 @@ class EventQueries:
     async def events(
         self,
         info: Info,
-        first: int | None = 20,
+        first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         upcoming: bool | None = None,
     ) -> Connection[Event]:
-        page = await events.page(info.context, 20 if first is None else first, after, upcoming)
+        page = await events.page(info.context, first, after, upcoming)
         return to_connection(page, Event.from_model)
 
     @strawberry.field(permission_classes=[IsAuthenticated])

@@ -6,7 +6,7 @@ import strawberry
 
 from models import identity as identity_models
 from models.identity import RefreshSession
-from resolvers.identity import connections, mfa, service_tokens, sessions
+from resolvers.identity import connections, mfa, passwords, service_tokens, sessions
 from resolvers.identity import sign_in as auth
 from resolvers.identity.credentials import AuthResult
 from schema.core.context import Info
@@ -105,19 +105,21 @@ class IdentityMutations:
 
     @strawberry.mutation
     async def accept_invitation(self, info: Info, token: str, password: str) -> AuthPayload:
-        return AuthPayload.from_result(await auth.accept_invitation(info.context, token, password))
+        return AuthPayload.from_result(
+            await passwords.accept_invitation(info.context, token, password)
+        )
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def change_password(self, info: Info, current_password: str, new_password: str) -> bool:
-        return await auth.change_password(info.context, current_password, new_password)
+        return await passwords.change_password(info.context, current_password, new_password)
 
     @strawberry.mutation(description="Always true: no account enumeration")
     async def request_password_reset(self, info: Info, tenant: str, email: str) -> bool:
-        return await auth.request_password_reset(info.context, tenant, email)
+        return await passwords.request_password_reset(info.context, tenant, email)
 
     @strawberry.mutation
     async def reset_password(self, info: Info, token: str, new_password: str) -> bool:
-        return await auth.reset_password(info.context, token, new_password)
+        return await passwords.reset_password(info.context, token, new_password)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def enroll_mfa(self, info: Info) -> MfaEnrollment:

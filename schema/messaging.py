@@ -7,6 +7,7 @@ import strawberry
 
 from models import messaging as models
 from resolvers.core.loaders import unread_key
+from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.messaging import conversations as use_cases
 from resolvers.messaging import stream as message_stream
 from schema.core.context import Info
@@ -112,9 +113,9 @@ class MessagingQueries:
         description="The caller's conversations, newest activity first",
     )
     async def conversations(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[Conversation]:
-        page = await use_cases.page(info.context, 20 if first is None else first, after)
+        page = await use_cases.page(info.context, first, after)
         return to_connection(page, lambda doc: _conversation(info, doc))
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Participants only")
@@ -129,12 +130,10 @@ class MessagingQueries:
         self,
         info: Info,
         conversation_id: strawberry.ID,
-        first: int | None = 20,
+        first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> Connection[Message]:
-        page = await use_cases.messages(
-            info.context, conversation_id, 20 if first is None else first, after
-        )
+        page = await use_cases.messages(info.context, conversation_id, first, after)
         return to_connection(page, Message.from_model)
 
 

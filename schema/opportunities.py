@@ -8,6 +8,7 @@ import strawberry
 
 from models import opportunities as models
 from models.users import TENANT_READERS
+from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.opportunities import deals as use_cases
 from schema.core.context import Info
 from schema.core.dates import BoundedDates
@@ -124,14 +125,12 @@ class OpportunityQueries:
     async def opportunities(
         self,
         info: Info,
-        first: int | None = 20,
+        first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         status: OpportunityStatus | None = None,
         sector: str | None = None,
     ) -> Connection[Opportunity]:
-        page = await use_cases.page(
-            info.context, 20 if first is None else first, after, status, sector
-        )
+        page = await use_cases.page(info.context, first, after, status, sector)
         return to_connection(page, Opportunity.from_model)
 
     @strawberry.field(permission_classes=[IsAuthenticated])

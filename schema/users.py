@@ -7,6 +7,7 @@ import strawberry
 from strawberry.permission import PermissionExtension
 
 from models import users as user_models
+from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.users import people as use_cases
 from schema.core.context import Info
 from schema.core.permissions import (
@@ -93,14 +94,12 @@ class UserQueries:
     async def users(
         self,
         info: Info,
-        first: int | None = 20,
+        first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         role: Role | None = None,
         search: Annotated[str | None, strawberry.argument(description="Name/email prefix")] = None,
     ) -> Connection[User]:
-        page = await use_cases.list_users(
-            info.context, 20 if first is None else first, after, role, search
-        )
+        page = await use_cases.list_users(info.context, first, after, role, search)
         return to_connection(page, User.from_model)
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 import strawberry
 
 from models import webhooks as models
+from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.webhooks import endpoints as use_cases
 from schema.core.context import Info
 from schema.core.permissions import IsAdmin
@@ -123,12 +124,10 @@ class WebhookQueries:
         self,
         info: Info,
         webhook_id: strawberry.ID,
-        first: int | None = 20,
+        first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> Connection[WebhookDelivery]:
-        page = await use_cases.deliveries(
-            info.context, webhook_id, 20 if first is None else first, after
-        )
+        page = await use_cases.deliveries(info.context, webhook_id, first, after)
         return to_connection(page, WebhookDelivery.from_model)
 
 

@@ -18,7 +18,8 @@ from pymongo.monitoring import (
 )
 from starlette.applications import Starlette
 
-from app.factory import Runtime, create_app
+from app.factory import create_app
+from app.runtime import Runtime
 from app.settings import Settings
 from models.users import Role, User, search_terms
 from resolvers.core import persisted_queries

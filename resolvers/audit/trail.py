@@ -11,7 +11,7 @@ from models.audit import AuditEntry
 from models.errors import BadUserInput
 from models.users import Role
 from resolvers.core.context import RequestContext
-from resolvers.core.pagination import Page, keyset_page
+from resolvers.core.pagination import NEWEST_FIRST, Page, page_of
 from resolvers.core.scope import parse_id, tenant_filter
 
 
@@ -74,7 +74,7 @@ class AuditFilter:
 
 
 async def page(
-    ctx: RequestContext, first: int, after: str | None, filters: AuditFilter
+    ctx: RequestContext, first: int | None, after: str | None, filters: AuditFilter
 ) -> Page[AuditEntry]:
     """ADMIN only; the caller's tenant; newest first. Reading is the only access path:
     no operation updates or deletes an entry."""
@@ -91,13 +91,6 @@ async def page(
         criteria["target_id"] = parse_id(filters.target_id, field="targetId")
     if filters.since is not None:
         criteria["created_at"] = {"$gte": filters.since}
-    return await keyset_page(
-        AuditEntry,
-        criteria,
-        key=ctx.services.cursor_key,
-        list_name="auditLog",
-        first=first,
-        after=after,
-        max_page_size=ctx.services.max_page_size,
-        descending=True,
+    return await page_of(
+        AuditEntry, criteria, ctx, list_name="auditLog", first=first, after=after, sort=NEWEST_FIRST
     )

@@ -1,6 +1,5 @@
 """The typed context every use case takes, and the ports the app layer fills in."""
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,6 +12,7 @@ from models.errors import Forbidden, Unauthenticated
 from models.sanctions import SanctionsList
 from models.users import Role, User
 from resolvers.core.background import Background
+from resolvers.core.signed_tokens import TokenKeys
 from resolvers.core.transaction_sessions import TransactionSessions
 from subscriptions.broker import Broker
 
@@ -93,7 +93,7 @@ class Services:
 
     passwords: PasswordHasher
     access_tokens: AccessTokenIssuer
-    cursor_key: bytes
+    token_keys: TokenKeys  # cursors, join links, download links (resolvers.core.signed_tokens)
     broker: Broker
     policy: IdentityPolicy = field(default_factory=IdentityPolicy)
     max_page_size: int = 100
@@ -103,11 +103,8 @@ class Services:
     write_limits: WriteLimits = field(default_factory=WriteLimits)
     persisted_queries: str = "auto"  # off | auto | only (see resolvers.core.persisted_queries)
     persisted_query_limits: PersistedQueryLimits = field(default_factory=PersistedQueryLimits)
-    # signs event join links; the app derives it from the stored signing secret
-    event_link_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     event_join_ttl: timedelta = timedelta(minutes=15)
     max_upload_bytes: int = 10 * 1024 * 1024
-    download_key: bytes = b""
     download_ttl: timedelta = timedelta(minutes=5)
     sanctions: SanctionsList | None = None  # None: no list configured, no automatic screening
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)

@@ -12,6 +12,14 @@ MESSAGES = {
     "mongodb": "The database is unavailable; retry shortly",
     "broker": "The message broker is unavailable; retry shortly",
 }
+OUTAGE_CODE = "INTERNAL_SERVER_ERROR"
+RETRY_AFTER_SECONDS = 2  # what an outage answer over HTTP asks the client to wait
+
+
+def outage_details(component: str) -> dict[str, object]:
+    """What every outage answer says beside its message (``MESSAGES[component]``) and
+    code (``OUTAGE_CODE``), in the REST body and a GraphQL error's extensions alike."""
+    return {"retryable": True, "unavailable": component}
 
 
 def unavailable_component(error: BaseException | None) -> str | None:

@@ -1,24 +1,23 @@
-"""Relay-style pages with keyset cursors: opaque, HMAC-signed and bound to one list, so a
-forged or foreign cursor is BAD_USER_INPUT instead of a silent wrong page."""
+"""Relay-style pages with keyset cursors, one call per list (``page_of``). Cursors are
+signed tokens (resolvers.core.signed_tokens) bound to one list, so a forged or foreign
+cursor is BAD_USER_INPUT instead of a silent wrong page."""
 
-import base64
-import binascii
-import hashlib
-import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-import orjson
 from beanie import PydanticObjectId
 from bson import ObjectId
 from bson.errors import InvalidId
 
 from models.base import TenantDocument
 from models.errors import BadUserInput
+from resolvers.core.context import RequestContext
+from resolvers.core.signed_tokens import seal, unseal
 
 D = TypeVar("D", bound=TenantDocument)
-_SIGNATURE_BYTES = 16
+DEFAULT_PAGE_SIZE = 20  # `first` when the client gives none
 
 
 @dataclass(frozen=True)
@@ -31,129 +30,104 @@ class Page(Generic[D]):
         return self.items[-1][0] if self.items else None
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+@dataclass(frozen=True)
+class Sort:
+    """A list's keyset order. ``field`` holds a unique ObjectId per document (default
+    ``_id``, creation order); with ``by_time`` it is a datetime, ties broken by ``_id``,
+    and the cursor carries both."""
+
+    field: str = "_id"
+    descending: bool = False
+    by_time: bool = False
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+OLDEST_FIRST = Sort()
+NEWEST_FIRST = Sort(descending=True)
 
 
-def encode_cursor(key: bytes, list_name: str, last_id: ObjectId) -> str:
-    body = orjson.dumps({"l": list_name, "k": str(last_id)})
-    signature = hmac.new(key, body, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
-    return f"{_b64(body)}.{_b64(signature)}"
+@dataclass(frozen=True)
+class Position:
+    """Where a cursor points: the last document seen (and its sort value, by time)."""
+
+    last_id: PydanticObjectId
+    value: datetime | None = None
 
 
-def decode_cursor(key: bytes, list_name: str, cursor: str) -> PydanticObjectId:
+def _attribute(sort: Sort) -> str:
+    return "id" if sort.field == "_id" else sort.field
+
+
+def encode_cursor(ctx: RequestContext, list_name: str, doc: TenantDocument, sort: Sort) -> str:
+    claims: dict[str, str | int] = {"l": list_name}
+    if sort.by_time:
+        claims |= {"k": str(doc.id), "v": getattr(doc, sort.field).isoformat()}
+    else:
+        claims["k"] = str(getattr(doc, _attribute(sort)))
+    return seal(ctx.services.token_keys.cursors, claims)
+
+
+def decode_cursor(
+    ctx: RequestContext, list_name: str, cursor: str, sort: Sort = OLDEST_FIRST
+) -> Position:
     invalid = BadUserInput("'after' is not a valid cursor for this list", field="after")
+    claims = unseal(ctx.services.token_keys.cursors, cursor)
+    if claims is None or claims.get("l") != list_name:
+        raise invalid
+    value = claims.get("v")
+    if sort.by_time != isinstance(value, str):
+        raise invalid
     try:
-        body_part, signature_part = cursor.split(".", 1)
-        body, signature = _unb64(body_part), _unb64(signature_part)
-        expected = hmac.new(key, body, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
-        if not hmac.compare_digest(signature, expected):
-            raise invalid
-        payload = orjson.loads(body)
-        if payload.get("l") != list_name:
-            raise invalid
-        return PydanticObjectId(ObjectId(payload["k"]))
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, InvalidId) as exc:
+        last_id = PydanticObjectId(ObjectId(claims["k"]))
+        return Position(last_id, datetime.fromisoformat(value) if value is not None else None)
+    except (ValueError, KeyError, TypeError, InvalidId) as exc:
         raise invalid from exc
 
 
-def check_first(first: int, max_page_size: int) -> int:
+def check_first(first: int | None, max_page_size: int) -> int:
+    first = DEFAULT_PAGE_SIZE if first is None else first
     if first < 1 or first > max_page_size:
         raise BadUserInput(f"'first' must be between 1 and {max_page_size}", field="first")
     return first
 
 
-async def keyset_page(
+def _after(sort: Sort, position: Position) -> dict[str, Any]:
+    beyond = "$lt" if sort.descending else "$gt"
+    if not sort.by_time:
+        return {sort.field: {beyond: position.last_id}}
+    return {
+        "$or": [
+            {sort.field: {beyond: position.value}},
+            {sort.field: position.value, "_id": {beyond: position.last_id}},
+        ]
+    }
+
+
+async def page_of(
     model: type[D],
-    criteria: dict[str, Any],
+    criteria: Mapping[str, Any],
+    ctx: RequestContext,
     *,
-    key: bytes,
     list_name: str,
-    first: int,
+    first: int | None,
     after: str | None,
-    max_page_size: int,
-    descending: bool = False,
-    order_field: str = "_id",
+    sort: Sort = OLDEST_FIRST,
 ) -> Page[D]:
-    """One page ordered by ``order_field`` (default ``_id``, creation order; ascending
-    unless ``descending``): a single indexed range query. ``order_field`` must hold a
-    unique ObjectId per document (the cursor carries the last one seen)."""
-    first = check_first(first, max_page_size)
+    """One page of ``model`` matching ``criteria``: a single indexed range query.
+    ``first`` defaults to DEFAULT_PAGE_SIZE and is capped by the deployment's limit;
+    ``after`` must be a cursor this list handed out."""
+    first = check_first(first, ctx.services.max_page_size)
     query = dict(criteria)
     if after is not None:
-        operator = "$lt" if descending else "$gt"
-        query[order_field] = {operator: decode_cursor(key, list_name, after)}
-    sort = f"-{order_field}" if descending else order_field
-    docs = await model.find(query).sort(sort).limit(first + 1).to_list()
-    has_next = len(docs) > first
-    docs = docs[:first]
-    attribute = "id" if order_field == "_id" else order_field
+        beyond = _after(sort, decode_cursor(ctx, list_name, after, sort))
+        clash = beyond.keys() & query.keys()
+        query = {"$and": [query, beyond]} if clash else query | beyond
+    fields = [sort.field, "_id"] if sort.by_time else [sort.field]
+    keys = [f"-{field}" if sort.descending else field for field in fields]
+    docs = await model.find(query).sort(*keys).limit(first + 1).to_list()
+    key = "id" if sort.by_time else _attribute(sort)
     items = [
-        (encode_cursor(key, list_name, getattr(doc, attribute)), doc)
-        for doc in docs
-        if getattr(doc, attribute) is not None
-    ]
-    return Page(items=items, has_next_page=has_next)
-
-
-def encode_sorted_cursor(key: bytes, list_name: str, value: datetime, last_id: ObjectId) -> str:
-    body = orjson.dumps({"l": list_name, "k": str(last_id), "v": value.isoformat()})
-    signature = hmac.new(key, body, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
-    return f"{_b64(body)}.{_b64(signature)}"
-
-
-def decode_sorted_cursor(
-    key: bytes, list_name: str, cursor: str
-) -> tuple[datetime, PydanticObjectId]:
-    invalid = BadUserInput("'after' is not a valid cursor for this list", field="after")
-    try:
-        body_part, signature_part = cursor.split(".", 1)
-        body, signature = _unb64(body_part), _unb64(signature_part)
-        expected = hmac.new(key, body, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
-        if not hmac.compare_digest(signature, expected):
-            raise invalid
-        payload = orjson.loads(body)
-        if payload.get("l") != list_name or not isinstance(payload.get("v"), str):
-            raise invalid
-        value = datetime.fromisoformat(payload["v"])
-        return value, PydanticObjectId(ObjectId(payload["k"]))
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, InvalidId) as exc:
-        raise invalid from exc
-
-
-async def keyset_page_by_time(
-    model: type[D],
-    criteria: dict[str, Any],
-    *,
-    sort_field: str,
-    key: bytes,
-    list_name: str,
-    first: int,
-    after: str | None,
-    max_page_size: int,
-) -> Page[D]:
-    """One page ordered by a datetime field, then ``_id`` (the tie-breaker): the cursor
-    carries both, so the next page starts strictly after the last (value, id) pair."""
-    first = check_first(first, max_page_size)
-    query: dict[str, Any] = dict(criteria)
-    if after is not None:
-        value, last_id = decode_sorted_cursor(key, list_name, after)
-        after_last = {
-            "$or": [
-                {sort_field: {"$gt": value}},
-                {sort_field: value, "_id": {"$gt": last_id}},
-            ]
-        }
-        query = {"$and": [query, after_last]}
-    docs = await model.find(query).sort(sort_field, "_id").limit(first + 1).to_list()
-    has_next = len(docs) > first
-    items = [
-        (encode_sorted_cursor(key, list_name, getattr(doc, sort_field), doc.id), doc)
+        (encode_cursor(ctx, list_name, doc, sort), doc)
         for doc in docs[:first]
-        if doc.id is not None
+        if getattr(doc, key) is not None
     ]
-    return Page(items=items, has_next_page=has_next)
+    return Page(items=items, has_next_page=len(docs) > first)

@@ -27,7 +27,7 @@ from models.webhooks import WebhookEventType
 from resolvers.audit import trail as audit
 from resolvers.core.context import Principal, RequestContext
 from resolvers.core.current_state_streams import DocumentEvents
-from resolvers.core.pagination import Page, keyset_page
+from resolvers.core.pagination import Page, page_of
 from resolvers.core.post_commit import after_commit
 from resolvers.core.scope import get_in_tenant, parse_id, tenant_filter
 from resolvers.users.people import NewUser, clean_email, clean_full_name, create_user
@@ -132,7 +132,7 @@ async def get(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Prospec
 
 async def page(
     ctx: RequestContext,
-    first: int,
+    first: int | None,
     after: str | None,
     stage: ProspectStage | None,
     owner_id: str | None = None,
@@ -143,15 +143,7 @@ async def page(
         criteria["stage"] = stage.value
     if owner_id is not None:
         criteria["owner_id"] = parse_id(owner_id, field="ownerId")
-    return await keyset_page(
-        Prospect,
-        criteria,
-        key=ctx.services.cursor_key,
-        list_name="prospects",
-        first=first,
-        after=after,
-        max_page_size=ctx.services.max_page_size,
-    )
+    return await page_of(Prospect, criteria, ctx, list_name="prospects", first=first, after=after)
 
 
 async def move(ctx: RequestContext, raw_id: str, target: ProspectStage) -> Prospect:

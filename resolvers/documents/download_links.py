@@ -1,9 +1,8 @@
-"""Short-lived download links: ``/documents/{id}/download?u=&e=&s=`` where ``s`` is an HMAC
-over (document id, user id, expiry) with a key derived from the deployment's secret. The
-link names the user it was made for; the download route re-checks that user's access."""
+"""Short-lived download links: ``/documents/{id}/download?u=&e=&s=`` where ``s`` is the
+detached signed-token tag (resolvers.core.signed_tokens) over document id, user id and
+expiry. The link names the user it was made for; the download route re-checks that
+user's access."""
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -11,6 +10,7 @@ from urllib.parse import urlencode
 from beanie import PydanticObjectId
 
 from resolvers.core.context import RequestContext
+from resolvers.core.signed_tokens import EXPIRES, Claims, SigningKey, tag, tag_matches
 
 
 @dataclass(frozen=True)
@@ -19,31 +19,24 @@ class LinkClaims:
     user_id: str
     expires: int
 
-
-def _signature(key: bytes, claims: LinkClaims) -> str:
-    message = f"{claims.document_id}|{claims.user_id}|{claims.expires}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    def signed(self) -> Claims:
+        return {"d": self.document_id, "u": self.user_id, EXPIRES: self.expires}
 
 
 def download_url(ctx: RequestContext, document_id: PydanticObjectId | None) -> str:
     principal = ctx.require_principal()
     expires = int((ctx.now() + ctx.services.download_ttl).timestamp())
     claims = LinkClaims(str(document_id), str(principal.user_id), expires)
-    query = urlencode(
-        {"u": claims.user_id, "e": expires, "s": _signature(ctx.services.download_key, claims)}
-    )
+    signature = tag(ctx.services.token_keys.downloads, claims.signed())
+    query = urlencode({"u": claims.user_id, "e": expires, "s": signature})
     return f"/documents/{claims.document_id}/download?{query}"
 
 
 def check_link(
-    key: bytes, document_id: str, user_id: str, expires: str, signature: str, now: datetime
+    key: SigningKey, document_id: str, user_id: str, expires: str, signature: str, now: datetime
 ) -> LinkClaims | None:
     """The claims of an authentic, unexpired link; None otherwise."""
     if not expires.isdigit() or len(expires) > 12:
         return None
     claims = LinkClaims(document_id, user_id, int(expires))
-    if not hmac.compare_digest(_signature(key, claims), signature):
-        return None
-    if now.timestamp() >= claims.expires:
-        return None
-    return claims
+    return claims if tag_matches(key, claims.signed(), signature, now) else None

@@ -24,7 +24,7 @@ from models.errors import BadUserInput, Forbidden, NotFound
 from models.users import STAFF_ROLES, TENANT_READERS, KycStatus, Role, User
 from resolvers.audit import trail as audit
 from resolvers.core.context import Principal, RequestContext
-from resolvers.core.pagination import Page, keyset_page
+from resolvers.core.pagination import Page, page_of
 from resolvers.core.scope import get_in_tenant, parse_id, tenant_filter
 from resolvers.documents import files as document_files
 from resolvers.users.people import audit_kyc_change
@@ -213,7 +213,7 @@ async def _update_sharing(
 
 async def page(
     ctx: RequestContext,
-    first: int,
+    first: int | None,
     after: str | None,
     raw_owner: str | None,
     category: DocumentCategory | None,
@@ -226,14 +226,8 @@ async def page(
         criteria["owner_id"] = parse_id(raw_owner, field="ownerId")
     if category is not None:
         criteria["category"] = category.value
-    return await keyset_page(
-        DocumentRecord,
-        criteria,
-        key=ctx.services.cursor_key,
-        list_name="documents",
-        first=first,
-        after=after,
-        max_page_size=ctx.services.max_page_size,
+    return await page_of(
+        DocumentRecord, criteria, ctx, list_name="documents", first=first, after=after
     )
 
 

@@ -13,7 +13,7 @@ from models.events import Event, EventStatus, Registration, RegistrationStatus
 from models.users import STAFF_ROLES, TENANT_READERS
 from resolvers.audit import trail as audit
 from resolvers.core.context import Principal, RequestContext
-from resolvers.core.pagination import Page, keyset_page_by_time
+from resolvers.core.pagination import Page, Sort, page_of
 from resolvers.core.scope import get_in_tenant, tenant_filter
 from resolvers.events import places as event_places
 
@@ -240,7 +240,7 @@ async def cancel(ctx: RequestContext, raw_id: str) -> Event:
 
 
 async def page(
-    ctx: RequestContext, first: int, after: str | None, upcoming: bool | None
+    ctx: RequestContext, first: int | None, after: str | None, upcoming: bool | None
 ) -> Page[Event]:
     """Ordered by ``startsAt`` then id. ``upcoming``: true → not yet ended (ongoing
     included), false → ended, null → all."""
@@ -250,13 +250,12 @@ async def page(
         criteria["status"] = {"$ne": EventStatus.DRAFT.value}
     if upcoming is not None:
         criteria["ends_at"] = {"$gt" if upcoming else "$lte": ctx.now()}
-    return await keyset_page_by_time(
+    return await page_of(
         Event,
         criteria,
-        sort_field="starts_at",
-        key=ctx.services.cursor_key,
+        ctx,
         list_name="events",
         first=first,
         after=after,
-        max_page_size=ctx.services.max_page_size,
+        sort=Sort(field="starts_at", by_time=True),
     )

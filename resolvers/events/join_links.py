@@ -2,13 +2,8 @@
 event, user and expiry and carries an HMAC-SHA256 under a key derived from the deployment's
 stored signing secret. Following the link re-checks that the user still holds a place."""
 
-import base64
-import binascii
-import hashlib
-import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 
-import orjson
 from beanie import PydanticObjectId
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -16,47 +11,22 @@ from bson.errors import InvalidId
 from models.events import HOLDS_PLACE, Event, EventStatus, Registration
 from models.users import STAFF_ROLES, User
 from resolvers.core.context import Principal, RequestContext, Services
-
-MAX_TOKEN = 1_000
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+from resolvers.core.signed_tokens import SigningKey, seal, unseal, with_expiry
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def sign(key: SigningKey, event: Event, user_id: PydanticObjectId, expires_at: datetime) -> str:
+    claims = {"t": str(event.tenant_id), "e": str(event.id), "u": str(user_id)}
+    return seal(key, with_expiry(claims, expires_at))
 
 
-def sign(key: bytes, event: Event, user_id: PydanticObjectId, expires_at: datetime) -> str:
-    body = orjson.dumps(
-        {
-            "t": str(event.tenant_id),
-            "e": str(event.id),
-            "u": str(user_id),
-            "x": int(expires_at.timestamp()),
-        }
-    )
-    return f"{_b64(body)}.{_b64(hmac.new(key, body, hashlib.sha256).digest())}"
-
-
-def verify(key: bytes, token: str, event_id: str, now: datetime) -> dict[str, str] | None:
+def verify(key: SigningKey, token: str, event_id: str, now: datetime) -> dict[str, str] | None:
     """The token's claims if it is intact, for this event and not expired; else None."""
-    if len(token) > MAX_TOKEN:
+    claims = unseal(key, token, now)
+    if claims is None or claims.get("e") != event_id:
         return None
-    try:
-        body_part, signature_part = token.split(".", 1)
-        body, signature = _unb64(body_part), _unb64(signature_part)
-        expected = hmac.new(key, body, hashlib.sha256).digest()
-        if not hmac.compare_digest(signature, expected):
-            return None
-        claims = orjson.loads(body)
-        expired = now >= datetime.fromtimestamp(int(claims["x"]), UTC)
-        if expired or claims["e"] != event_id:
-            return None
-        return {"t": str(claims["t"]), "e": str(claims["e"]), "u": str(claims["u"])}
-    except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
+    if not all(isinstance(claims.get(name), str) for name in ("t", "e", "u")):
         return None
+    return {name: claims[name] for name in ("t", "e", "u")}
 
 
 def may_join(principal: Principal, event: Event, registration: Registration | None) -> bool:
@@ -78,7 +48,7 @@ def join_url(ctx: RequestContext, event: Event, registration: Registration | Non
     if not may_join(principal, event, registration):
         return None
     expires_at = ctx.now() + ctx.services.event_join_ttl
-    token = sign(ctx.services.event_link_key, event, principal.user_id, expires_at)
+    token = sign(ctx.services.token_keys.join_links, event, principal.user_id, expires_at)
     return f"/events/{event.id}/join?token={token}"
 
 
@@ -91,7 +61,7 @@ def _object_id(raw: str) -> PydanticObjectId | None:
 
 async def room_for(services: Services, event_id: str, token: str) -> str | None:
     """The room URL the link leads to, or None (tampered, expired, or no longer allowed)."""
-    claims = verify(services.event_link_key, token, event_id, services.clock())
+    claims = verify(services.token_keys.join_links, token, event_id, services.clock())
     if claims is None:
         return None
     ids = [_object_id(claims[k]) for k in ("t", "e", "u")]

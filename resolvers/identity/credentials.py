@@ -17,6 +17,7 @@ from resolvers.core.writes import set_fields
 from subscriptions.broker import Broker
 from subscriptions.sessions import sessions_changed
 
+MAX_CREDENTIAL_LENGTH = 1024  # characters of a tenant slug or email looked at
 _DUMMY_PASSWORD = "fidus-timing-equaliser"  # noqa: S105 - hashed once, never a credential
 
 

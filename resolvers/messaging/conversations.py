@@ -27,7 +27,7 @@ from models.messaging import (
 )
 from models.users import STAFF_ROLES, Role, User
 from resolvers.core.context import Principal, RequestContext
-from resolvers.core.pagination import Page, keyset_page
+from resolvers.core.pagination import NEWEST_FIRST, Page, Sort, page_of
 from resolvers.core.post_commit import after_commit
 from resolvers.core.scope import parse_id, tenant_filter
 from subscriptions.messaging import publish_message
@@ -202,19 +202,17 @@ async def mark_read(ctx: RequestContext, raw_id: str) -> Conversation:
     return updated
 
 
-async def page(ctx: RequestContext, first: int, after: str | None) -> Page[Conversation]:
+async def page(ctx: RequestContext, first: int | None, after: str | None) -> Page[Conversation]:
     """The caller's conversations, newest activity (last message, else start) first."""
     principal = ctx.require_principal()
-    return await keyset_page(
+    return await page_of(
         Conversation,
         tenant_filter(principal, participant_ids=principal.user_id),
-        key=ctx.services.cursor_key,
+        ctx,
         list_name="conversations",
         first=first,
         after=after,
-        max_page_size=ctx.services.max_page_size,
-        descending=True,
-        order_field="activity_id",
+        sort=Sort(field="activity_id", descending=True),
     )
 
 
@@ -224,17 +222,16 @@ def messages_list(conversation: Conversation) -> str:
 
 
 async def messages(
-    ctx: RequestContext, raw_id: str, first: int, after: str | None
+    ctx: RequestContext, raw_id: str, first: int | None, after: str | None
 ) -> Page[Message]:
     """Newest first: a chat client shows the latest page and pages back with ``after``."""
     conversation = await get(ctx, raw_id, field="conversationId")
-    return await keyset_page(
+    return await page_of(
         Message,
         {"tenant_id": conversation.tenant_id, "conversation_id": conversation.id},
-        key=ctx.services.cursor_key,
+        ctx,
         list_name=messages_list(conversation),
         first=first,
         after=after,
-        max_page_size=ctx.services.max_page_size,
-        descending=True,
+        sort=NEWEST_FIRST,
     )

@@ -58,7 +58,7 @@ async def received_messages(
         started = ctx.now()
         events = message_stream(broker, conversation.tenant_id, conversation.id)
         return _live(conversation, events, _Delivered(ObjectId.from_datetime(started), started))
-    last_seen = decode_cursor(ctx.services.cursor_key, messaging.messages_list(conversation), after)
+    last_seen = decode_cursor(ctx, messaging.messages_list(conversation), after).last_id
     await _check_missed(conversation, last_seen)
     return _replay_then_live(broker, conversation, last_seen)
 

@@ -20,7 +20,7 @@ from models.webhooks import WebhookEventType
 from resolvers.audit import trail as audit
 from resolvers.core.context import Principal, RequestContext
 from resolvers.core.current_state_streams import DocumentEvents
-from resolvers.core.pagination import Page, keyset_page
+from resolvers.core.pagination import Page, page_of
 from resolvers.core.post_commit import after_commit, revalue_after_commit
 from resolvers.core.scope import clean_idempotency_key, get_in_tenant, tenant_filter
 from resolvers.core.writes import changed_fields, set_fields
@@ -163,7 +163,7 @@ async def close(ctx: RequestContext, raw_id: str) -> Opportunity:
 
 async def page(
     ctx: RequestContext,
-    first: int,
+    first: int | None,
     after: str | None,
     status: OpportunityStatus | None,
     sector: str | None,
@@ -178,14 +178,8 @@ async def page(
         criteria["status"] = {"$ne": OpportunityStatus.DRAFT.value}
     if sector is not None:
         criteria["sector_key"] = sector.strip().lower()[:MAX_SECTOR]
-    return await keyset_page(
-        Opportunity,
-        criteria,
-        key=ctx.services.cursor_key,
-        list_name="opportunities",
-        first=first,
-        after=after,
-        max_page_size=ctx.services.max_page_size,
+    return await page_of(
+        Opportunity, criteria, ctx, list_name="opportunities", first=first, after=after
     )
 
 

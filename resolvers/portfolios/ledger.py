@@ -24,7 +24,7 @@ from models.portfolios.records import Portfolio, Transaction
 from models.users import STAFF_ROLES, TENANT_READERS, Role, User
 from resolvers.core.atomic import in_transaction
 from resolvers.core.context import Principal, RequestContext
-from resolvers.core.pagination import Page, keyset_page
+from resolvers.core.pagination import Page, page_of
 from resolvers.core.post_commit import revalue_after_commit
 from resolvers.core.scope import clean_idempotency_key, get_in_tenant, tenant_filter
 from subscriptions.portfolios import PortfolioUpdatePayload, portfolio_update_stream
@@ -211,16 +211,15 @@ async def _replayed(candidate: Transaction) -> Transaction | None:
 
 
 async def transactions_page(
-    ctx: RequestContext, portfolio: Portfolio, first: int, after: str | None
+    ctx: RequestContext, portfolio: Portfolio, first: int | None, after: str | None
 ) -> Page[Transaction]:
-    return await keyset_page(
+    return await page_of(
         Transaction,
         {"tenant_id": portfolio.tenant_id, "portfolio_id": portfolio.id},
-        key=ctx.services.cursor_key,
+        ctx,
         list_name=f"transactions:{portfolio.id}",
         first=first,
         after=after,
-        max_page_size=ctx.services.max_page_size,
     )
 
 

@@ -26,7 +26,7 @@ from models.users import (
 from resolvers.audit import trail as audit
 from resolvers.core.atomic import in_transaction
 from resolvers.core.context import RequestContext
-from resolvers.core.pagination import Page, keyset_page
+from resolvers.core.pagination import Page, page_of
 from resolvers.core.scope import get_in_tenant, tenant_filter
 from resolvers.core.writes import set_fields
 from resolvers.identity.credentials import check_password_policy, hash_password, issue_action_token
@@ -77,7 +77,7 @@ async def get_user(ctx: RequestContext, raw_id: str) -> User:
 
 
 async def list_users(
-    ctx: RequestContext, first: int, after: str | None, role: Role | None, search: str | None
+    ctx: RequestContext, first: int | None, after: str | None, role: Role | None, search: str | None
 ) -> Page[User]:
     principal = ctx.require_role(*TENANT_READERS)
     criteria = tenant_filter(principal)
@@ -90,15 +90,7 @@ async def list_users(
                 f"Search is limited to {MAX_SEARCH_LENGTH} characters", field="search"
             )
         criteria["search"] = {"$regex": "^" + re.escape(term)}
-    return await keyset_page(
-        User,
-        criteria,
-        key=ctx.services.cursor_key,
-        list_name="users",
-        first=first,
-        after=after,
-        max_page_size=ctx.services.max_page_size,
-    )
+    return await page_of(User, criteria, ctx, list_name="users", first=first, after=after)
 
 
 async def create_user(ctx: RequestContext, new: NewUser) -> User:

@@ -32,18 +32,11 @@ from models.webhooks import (
     WebhookEndpoint,
     retry_delay,
 )
-from resolvers.audit import trail as audit
 from resolvers.core.context import Services, WebhookConfig
-from resolvers.webhooks.endpoints import WAKE_TOPIC, cancel_pending
-from resolvers.webhooks.failures import failure_message
-from resolvers.webhooks.secrets import SecretUnavailable, signature, unseal
-from resolvers.webhooks.targets import TargetRefused, resolve
+from resolvers.webhooks import outcomes, sending
+from resolvers.webhooks.endpoints import WAKE_TOPIC
 
 log = logging.getLogger(__name__)
-
-MAX_LOGGED_ATTEMPTS = 50
-MAX_ERROR_LENGTH = 500
-USER_AGENT = "Fidus-Webhooks/1"
 
 
 def _due(now: datetime) -> dict[str, Any]:
@@ -190,11 +183,16 @@ class Dispatcher:
             {"_id": claimed.endpoint_id, "tenant_id": claimed.tenant_id}
         )
         if endpoint is None or not endpoint.enabled:
-            await self._record(claimed, DeliveryStatus.CANCELLED, lost, count_change=-1)
+            await outcomes.record(
+                claimed, self.owner, DeliveryStatus.CANCELLED, lost, count_change=-1
+            )
             return
         started_at = self.services.clock()
         started = time.monotonic()
-        status_code, error = await self._post(endpoint, claimed, started_at)
+        assert self._client is not None
+        status_code, error = await sending.post(
+            self._client, self.config, endpoint, claimed, started_at
+        )
         duration_ms = round((time.monotonic() - started) * 1000)
         attempt = DeliveryAttempt(
             number=number,
@@ -229,111 +227,9 @@ class Dispatcher:
                 "duration_ms": duration_ms,
             },
         )
-        recorded = await self._record(claimed, status, [*lost, attempt], **extra)
+        recorded = await outcomes.record(claimed, self.owner, status, [*lost, attempt], **extra)
         if recorded and status_code == 410:
-            await self._disable(endpoint, now)
-
-    async def _post(
-        self, endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime
-    ) -> tuple[int | None, str | None]:
-        """(status code, error) of one POST; never raises for the receiver's faults."""
-        assert self._client is not None
-        config = self.config
-        try:
-            secret = unseal(
-                config.secret_key, endpoint.secret_box, f"{endpoint.tenant_id}:{endpoint.id}"
-            )
-        except SecretUnavailable:
-            return None, "the signing secret does not open with this deployment's key: rotate it"
-        body = delivery.body.encode()
-        timestamp = str(int(now.timestamp()))
-        try:
-            async with asyncio.timeout(config.timeout):
-                target = await resolve(endpoint.url, config)
-                headers = {
-                    "Host": target.host_header,
-                    "Content-Type": "application/json",
-                    "User-Agent": USER_AGENT,
-                    "X-Fidus-Event": delivery.event_type.value,
-                    "X-Fidus-Delivery": str(delivery.id),
-                    "X-Fidus-Timestamp": timestamp,
-                    "X-Fidus-Signature": signature(secret, timestamp, body),
-                }
-                extensions = {"sni_hostname": target.server_name} if target.server_name else {}
-                async with self._client.stream(
-                    "POST",
-                    target.connect_url,
-                    content=body,
-                    headers=headers,
-                    extensions=extensions,
-                    timeout=config.timeout,
-                ) as response:
-                    return response.status_code, None  # the response body is not read
-        except TimeoutError:
-            return None, f"timed out after {config.timeout:g} s"
-        except TargetRefused as exc:
-            return None, str(exc)[:MAX_ERROR_LENGTH]
-        except httpx.HTTPError as exc:
-            log.info("webhook delivery %s failed: %r", delivery.id, exc)
-            return None, failure_message(exc, config.timeout)
-
-    async def _record(
-        self,
-        claimed: WebhookDelivery,
-        status: DeliveryStatus,
-        attempts: list[DeliveryAttempt],
-        *,
-        count_change: int = 0,
-        **changes: Any,
-    ) -> bool:
-        """Store the outcome while this dispatcher still holds the lease."""
-        last = attempts[-1] if attempts else None
-        update: dict[str, Any] = {
-            "$set": {
-                "status": status.value,
-                "lease_until": None,
-                "lease_owner": None,
-                "next_attempt_at": None,
-                **(
-                    {"last_status_code": last.status_code, "last_error": last.error} if last else {}
-                ),
-                **changes,
-            },
-        }
-        if attempts:
-            update["$push"] = {
-                "attempts": {
-                    "$each": [a.model_dump() for a in attempts],
-                    "$slice": -MAX_LOGGED_ATTEMPTS,
-                }
-            }
-        if count_change:
-            update["$inc"] = {"attempt_count": count_change}
-        result = await WebhookDelivery.get_pymongo_collection().update_one(
-            {"_id": claimed.id, "status": DeliveryStatus.SENDING.value, "lease_owner": self.owner},
-            update,
-        )
-        if result.modified_count != 1:
-            log.warning(
-                "webhook outcome not recorded: the lease was lost",
-                extra={"delivery_id": str(claimed.id)},
-            )
-            return False
-        return True
-
-    async def _disable(self, endpoint: WebhookEndpoint, now: datetime) -> None:
-        """410 Gone: the receiver says the endpoint is gone for good."""
-        reason = f"the receiver answered 410 Gone at {now.isoformat()}"
-        # audited first: whoever sees the endpoint disabled finds the entry saying why
-        await audit.record_system(
-            endpoint.tenant_id, "webhook.disabled", "WebhookEndpoint", endpoint.id, reason=reason
-        )
-        await WebhookEndpoint.get_pymongo_collection().update_one(
-            {"_id": endpoint.id, "tenant_id": endpoint.tenant_id},
-            {"$set": {"enabled": False, "disabled_reason": reason, "updated_at": now}},
-        )
-        await cancel_pending(endpoint.id, reason)
-        log.warning("webhook disabled", extra={"webhook_id": str(endpoint.id), "why": reason})
+            await outcomes.disable_gone(endpoint, now)
 
 
 async def run_dispatcher(services: Services) -> None:

@@ -22,7 +22,7 @@ from models.webhooks import (
 )
 from resolvers.audit import trail as audit
 from resolvers.core.context import RequestContext, Services
-from resolvers.core.pagination import Page, keyset_page
+from resolvers.core.pagination import Page, page_of
 from resolvers.core.scope import get_in_tenant, parse_id, tenant_filter
 from resolvers.webhooks.outbox import WAKE_TOPIC as WAKE_TOPIC
 from resolvers.webhooks.outbox import emit as emit
@@ -202,21 +202,20 @@ async def send_test(ctx: RequestContext, raw_id: str) -> WebhookDelivery:
 
 
 async def deliveries(
-    ctx: RequestContext, raw_id: str, first: int, after: str | None
+    ctx: RequestContext, raw_id: str, first: int | None, after: str | None
 ) -> Page[WebhookDelivery]:
     """The endpoint's delivery log, oldest first (keyset pages like every list)."""
     principal = ctx.require_role(Role.ADMIN)
     endpoint = await get_in_tenant(
         WebhookEndpoint, principal, raw_id, field="webhookId", what="Webhook"
     )
-    return await keyset_page(
+    return await page_of(
         WebhookDelivery,
         tenant_filter(principal, endpoint_id=endpoint.id),
-        key=ctx.services.cursor_key,
+        ctx,
         list_name=f"webhook-deliveries:{endpoint.id}",
         first=first,
         after=after,
-        max_page_size=ctx.services.max_page_size,
     )
 
 

@@ -18,7 +18,9 @@ from models.errors import ERROR_CODES, FidusError
 from resolvers.core.outages import (
     CONFLICT_MESSAGE,
     MESSAGES,
+    OUTAGE_CODE,
     is_write_conflict,
+    outage_details,
     unavailable_component,
 )
 
@@ -57,12 +59,7 @@ def coded(error: GraphQLError, request_id: str = "") -> GraphQLError:
         return _replace(
             error,
             MESSAGES[component],
-            {
-                "code": "INTERNAL_SERVER_ERROR",
-                "requestId": request_id,
-                "retryable": True,
-                "unavailable": component,
-            },
+            {"code": OUTAGE_CODE, "requestId": request_id, **outage_details(component)},
         )
     if is_write_conflict(original):
         return _replace(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.factory import sanctions_from
+from app.runtime import sanctions_from
 from app.sanctions import SanctionsFileError, load_sanctions
 from app.settings import Settings
 from models.audit import AuditEntry

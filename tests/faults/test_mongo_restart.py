@@ -71,6 +71,17 @@ async def test_a_killed_database_fails_requests_clearly_and_loses_nothing(stack:
             assert error["extensions"]["unavailable"] == "mongodb"
             assert error["extensions"]["retryable"] is True
             assert failed_within < 3 * MONGO_TIMEOUT_MS / 1000 + 2  # fails, does not hang
+            # the REST routes answer the same outage (not a 500), as MT5 ingest does
+            calendar = await stack.client.get(
+                f"{stack.url}/events/{'0' * 24}.ics", headers={"authorization": f"Bearer {admin}"}
+            )
+            assert calendar.status_code == 503 and calendar.headers["retry-after"] == "2"
+            assert calendar.json() == {
+                "error": UNAVAILABLE,
+                "code": "INTERNAL_SERVER_ERROR",
+                "unavailable": "mongodb",
+                "retryable": True,
+            }
             await until(lambda: _failed_with(ledger, UNAVAILABLE), 15, "a failed deposit")
 
             await asyncio.to_thread(stack.mongo.start)  # same port, same data dir

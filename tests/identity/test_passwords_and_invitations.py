@@ -7,7 +7,7 @@ from datetime import timedelta
 from models.audit import AuditEntry
 from models.identity import ActionToken, OutboxMessage
 from resolvers.core.context import RequestContext
-from resolvers.identity.sign_in import request_password_reset
+from resolvers.identity.passwords import request_password_reset
 from tests.conftest import PASSWORD
 from tests.support.api import LOGIN
 

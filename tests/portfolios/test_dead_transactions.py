@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pymongo.errors import OperationFailure
 
-from app.factory import Runtime
+from app.runtime import Runtime
 from app.settings import Settings
 from resolvers.core.transaction_sessions import TransactionSessions
 

@@ -17,6 +17,7 @@ from models.portfolios.records import Portfolio
 from models.users import ErasureState, Role, User, search_terms
 from resolvers.documents import files as document_files
 from resolvers.privacy import erasure as privacy_erase
+from resolvers.privacy import erasure_steps
 from tests.conftest import PASSWORD, World
 from tests.privacy.support import (
     ERASE,
@@ -338,11 +339,11 @@ async def test_a_failed_step_is_resumed_by_the_next_call(
 ) -> None:
     subject = await make_subject(api, world)
 
-    async def crash(run: privacy_erase.Erasure) -> None:
+    async def crash(run: erasure_steps.Erasure) -> None:
         raise RuntimeError("the process died here")
 
     steps = list(privacy_erase.STEPS)
-    steps.insert(steps.index(privacy_erase._documents) + 1, crash)
+    steps.insert(steps.index(erasure_steps.documents) + 1, crash)
     monkeypatch.setattr(privacy_erase, "STEPS", tuple(steps))
     failed = await erase(api, world, subject.id, subject.email)
     assert failed.code == "INTERNAL_SERVER_ERROR"

@@ -19,8 +19,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
 from app.connections import Connections
-from app.factory import Runtime, open_broker
 from app.graphql_view import FidusGraphQL
+from app.runtime import Runtime, open_broker
 from schema import build_schema
 from subscriptions.broker import Broker
 from subscriptions.redis_backend import redis_client
