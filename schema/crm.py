@@ -7,13 +7,14 @@ from decimal import Decimal
 import strawberry
 
 from models import crm as models
+from models.permissions import Can
 from resolvers.crm import aml as aml_use_cases
 from resolvers.crm import pipeline as use_cases
 from resolvers.crm import timeline
 from schema.core.context import Info
 from schema.core.dates import BoundedDates
 from schema.core.loaders import loaders
-from schema.core.permissions import CanReadTenant, IsStaff
+from schema.core.permissions import Allowed
 from schema.core.relay import Connection, to_connection
 from schema.core.streams import guarded
 from schema.users import User
@@ -218,7 +219,7 @@ class CreateTaskInput(BoundedDates):
 
 @strawberry.type
 class CrmQueries:
-    @strawberry.field(permission_classes=[CanReadTenant])
+    @strawberry.field(permission_classes=[Allowed(Can.READ_TENANT)])
     async def prospects(
         self,
         info: Info,
@@ -232,11 +233,13 @@ class CrmQueries:
         )
         return to_connection(page, Prospect.from_model)
 
-    @strawberry.field(permission_classes=[CanReadTenant])
+    @strawberry.field(permission_classes=[Allowed(Can.READ_TENANT)])
     async def prospect(self, info: Info, id: strawberry.ID) -> Prospect | None:
         return Prospect.from_model(await use_cases.get(info.context, id))
 
-    @strawberry.field(permission_classes=[CanReadTenant], description="Every stage, zeros too")
+    @strawberry.field(
+        permission_classes=[Allowed(Can.READ_TENANT)], description="Every stage, zeros too"
+    )
     async def pipeline(self, info: Info) -> list[PipelineStage]:
         rows = await use_cases.pipeline(info.context)
         return [
@@ -247,7 +250,9 @@ class CrmQueries:
 
 @strawberry.type
 class CrmMutations:
-    @strawberry.mutation(permission_classes=[IsStaff], description="Screened on creation")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.MANAGE_PROSPECTS)], description="Screened on creation"
+    )
     async def create_prospect(self, info: Info, input: CreateProspectInput) -> Prospect:
         new = use_cases.NewProspect(
             full_name=input.full_name,
@@ -257,40 +262,48 @@ class CrmMutations:
         )
         return Prospect.from_model(await use_cases.create(info.context, new))
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.MANAGE_PROSPECTS)])
     async def move_prospect(self, info: Info, id: strawberry.ID, stage: ProspectStage) -> Prospect:
         return Prospect.from_model(await use_cases.move(info.context, id, stage))
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="APPROVED/REJECTED need a note")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.MANAGE_PROSPECTS)],
+        description="APPROVED/REJECTED need a note",
+    )
     async def record_aml_check(
         self, info: Info, prospect_id: strawberry.ID, result: AmlResult, note: str | None = None
     ) -> Prospect:
         updated = await aml_use_cases.record_check(info.context, prospect_id, result, note)
         return Prospect.from_model(updated)
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="Against the sanctions list")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.MANAGE_PROSPECTS)], description="Against the sanctions list"
+    )
     async def screen_prospect(self, info: Info, id: strawberry.ID) -> Prospect:
         return Prospect.from_model(await aml_use_cases.screen(info.context, id))
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="WON, AML CLEAR/APPROVED, once")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.MANAGE_PROSPECTS)],
+        description="WON, AML CLEAR/APPROVED, once",
+    )
     async def convert_prospect(self, info: Info, id: strawberry.ID) -> User:
         return User.from_model(await use_cases.convert(info.context, id))
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.MANAGE_PROSPECTS)])
     async def log_activity(self, info: Info, input: LogActivityInput) -> Activity:
         activity = await timeline.log_activity(
             info.context, input.prospect_id, input.kind, input.text, input.occurred_at
         )
         return Activity.from_model(activity)
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.MANAGE_PROSPECTS)])
     async def create_task(self, info: Info, input: CreateTaskInput) -> ProspectTask:
         task = await timeline.create_task(
             info.context, input.prospect_id, input.title, input.due_date, input.assignee_id
         )
         return ProspectTask.from_model(task)
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.MANAGE_PROSPECTS)])
     async def complete_task(self, info: Info, id: strawberry.ID) -> ProspectTask:
         return ProspectTask.from_model(await timeline.complete_task(info.context, id))
 
@@ -298,7 +311,7 @@ class CrmMutations:
 @strawberry.type
 class CrmSubscriptions:
     @strawberry.subscription(
-        permission_classes=[CanReadTenant],
+        permission_classes=[Allowed(Can.READ_TENANT)],
         description="A prospect was created or changed stage (its current state)",
     )
     async def pipeline_changed(self, info: Info) -> AsyncGenerator[Prospect, None]:

@@ -10,6 +10,7 @@ from typing import Annotated
 import strawberry
 
 from models.errors import BadUserInput
+from models.permissions import Can
 from models.portfolios import ledger
 from models.portfolios import records as models
 from resolvers.portfolios import ledger as use_cases
@@ -18,7 +19,7 @@ from resolvers.portfolios.valuation import Valuation, value_portfolio
 from schema.core.context import Info
 from schema.core.dates import BoundedDates, bounded
 from schema.core.loaders import loaders
-from schema.core.permissions import IsAuthenticated, IsStaff
+from schema.core.permissions import Allowed, IsAuthenticated
 from schema.core.relay import Connection, to_connection
 from schema.core.streams import guarded
 from schema.investments import Investment
@@ -282,7 +283,10 @@ class PortfolioQueries:
 
 @strawberry.type
 class PortfolioMutations:
-    @strawberry.mutation(permission_classes=[IsStaff], description="ADMIN/MANAGER of the tenant")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.RECORD_TRANSACTIONS)],
+        description="ADMIN/MANAGER of the tenant",
+    )
     async def record_transaction(self, info: Info, input: RecordTransactionInput) -> Transaction:
         new = use_cases.NewTransaction(
             portfolio_id=input.portfolio_id,
