@@ -10,6 +10,7 @@ from models import users as user_models
 from models.permissions import Can
 from resolvers.users import people as use_cases
 from schema.core.context import Info
+from schema.core.loaders import loaders
 from schema.core.permissions import Allowed, IsAuthenticated, SeesPrivateUserFields
 from schema.core.relay import Connection, to_connection
 
@@ -56,6 +57,13 @@ class User:
             base_currency=user.base_currency,
             mfa_enabled=user.mfa_enabled,
         )
+
+
+async def load_user(info: Info, user_id: str) -> User:
+    """A user another object names (its author, owner, assignee): users are never deleted."""
+    doc = await loaders(info).users.load(user_id)
+    assert doc is not None
+    return User.from_model(doc)
 
 
 @strawberry.input
