@@ -10,6 +10,7 @@ from models.permissions import Can
 from resolvers.analytics import figures as use_cases
 from schema.core.context import Info
 from schema.core.dates import bounded
+from schema.core.domains import Domain
 from schema.core.permissions import Allowed
 from schema.opportunities import OpportunityStatus
 
@@ -95,3 +96,6 @@ class AnalyticsQueries:
     @strawberry.field(permission_classes=[Allowed(Can.READ_TENANT)])
     def analytics(self) -> Analytics:
         return Analytics()
+
+
+DOMAIN = Domain(queries=AnalyticsQueries)

@@ -13,6 +13,7 @@ from models.permissions import Can
 from resolvers.audit import trail as use_cases
 from schema.core.context import Info
 from schema.core.dates import bounded
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
 from schema.core.permissions import Allowed
 from schema.core.relay import Connection, to_connection
@@ -84,3 +85,6 @@ class AuditQueries:
         )
         page = await use_cases.page(info.context, 20 if first is None else first, after, filters)
         return to_connection(page, AuditEntry.from_model)
+
+
+DOMAIN = Domain(queries=AuditQueries)

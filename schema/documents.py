@@ -18,6 +18,7 @@ from resolvers.documents import review as document_review
 from resolvers.documents import signing as document_signing
 from resolvers.portfolios import statements
 from schema.core.context import Info
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
 from schema.core.permissions import Allowed, IsAuthenticated
 from schema.core.relay import Connection, to_connection
@@ -220,3 +221,6 @@ class DocumentMutations:
         self, info: Info, portfolio_id: strawberry.ID, month: str
     ) -> Document:
         return Document.from_model(await statements.generate(info.context, portfolio_id, month))
+
+
+DOMAIN = Domain(queries=DocumentQueries, mutations=DocumentMutations)

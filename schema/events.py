@@ -12,6 +12,7 @@ from resolvers.events import join_links as event_links
 from resolvers.events import registrations as event_registrations
 from schema.core.context import Info
 from schema.core.dates import BoundedDates
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
 from schema.core.permissions import Allowed, IsAuthenticated
 from schema.core.relay import Connection, to_connection
@@ -254,3 +255,6 @@ class EventMutations:
         return Registration.from_model(
             await event_registrations.check_in(info.context, registration_id, code)
         )
+
+
+DOMAIN = Domain(queries=EventQueries, mutations=EventMutations)

@@ -11,6 +11,7 @@ from models.permissions import Can
 from resolvers.funds import products as use_cases
 from schema.core.context import Info
 from schema.core.dates import bounded
+from schema.core.domains import Domain
 from schema.core.permissions import Allowed, IsAuthenticated
 
 
@@ -122,3 +123,6 @@ class FundMutations:
         return FundInvitation(
             investor_id=strawberry.ID(str(invitation.investor_id)), fund_code=invitation.fund_code
         )
+
+
+DOMAIN = Domain(queries=FundQueries, mutations=FundMutations)

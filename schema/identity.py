@@ -11,6 +11,7 @@ from resolvers.identity import connections, mfa, service_tokens, sessions
 from resolvers.identity import sign_in as auth
 from resolvers.identity.credentials import AuthResult
 from schema.core.context import Info
+from schema.core.domains import Domain
 from schema.core.permissions import Allowed, IsAuthenticated
 from schema.users import User
 
@@ -153,3 +154,9 @@ class IdentityMutations:
     @strawberry.mutation(permission_classes=[Allowed(Can.MANAGE_SERVICE_TOKENS)])
     async def revoke_service_token(self, info: Info, id: strawberry.ID) -> bool:
         return await service_tokens.revoke(info.context, id)
+
+
+# Two parts: in schema.graphql, Mutation lists these fields before the users' and Query
+# lists them after (schema/__init__.py's DOMAINS keeps both orders).
+MUTATIONS = Domain(mutations=IdentityMutations)
+QUERIES = Domain(queries=IdentityQueries)

@@ -15,6 +15,7 @@ from resolvers.opportunities import deals as opportunity_cases
 from resolvers.portfolios.valuation import investment_value
 from schema.core.context import Info
 from schema.core.dates import BoundedDates, bounded
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
 from schema.core.permissions import Allowed, IsAuthenticated
 from schema.funds import Payout, payouts
@@ -217,3 +218,6 @@ class InvestmentMutations:
     )
     async def complete_redemption(self, info: Info, id: strawberry.ID) -> Redemption:
         return Redemption.from_model(await redemption_cases.complete(info.context, id))
+
+
+DOMAIN = Domain(queries=InvestmentQueries, mutations=InvestmentMutations)

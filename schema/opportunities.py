@@ -12,6 +12,7 @@ from models.users import TENANT_READERS
 from resolvers.opportunities import deals as use_cases
 from schema.core.context import Info
 from schema.core.dates import BoundedDates
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
 from schema.core.permissions import Allowed, IsAuthenticated
 from schema.core.relay import Connection, to_connection
@@ -174,3 +175,10 @@ class OpportunitySubscriptions:
         stream = await use_cases.published_opportunities(info.context)
         async for opportunity in guarded(info.context, stream):
             yield Opportunity.from_model(opportunity)
+
+
+DOMAIN = Domain(
+    queries=OpportunityQueries,
+    mutations=OpportunityMutations,
+    subscriptions=OpportunitySubscriptions,
+)

@@ -10,6 +10,7 @@ from models.permissions import Can
 from resolvers.privacy import erasure as privacy_erase
 from resolvers.privacy import export as privacy_export
 from schema.core.context import Info
+from schema.core.domains import Domain
 from schema.core.permissions import Allowed, IsAuthenticated
 from schema.users import User
 
@@ -38,3 +39,6 @@ class PrivacyMutations:
     ) -> User:
         erased = await privacy_erase.erase_user(info.context, str(user_id), confirm)
         return User.from_model(erased)
+
+
+DOMAIN = Domain(mutations=PrivacyMutations)

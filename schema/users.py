@@ -10,6 +10,7 @@ from models import users as user_models
 from models.permissions import Can
 from resolvers.users import people as use_cases
 from schema.core.context import Info
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
 from schema.core.permissions import Allowed, IsAuthenticated, SeesPrivateUserFields
 from schema.core.relay import Connection, to_connection
@@ -134,3 +135,6 @@ class UserMutations:
         self, info: Info, user_id: strawberry.ID, status: KycStatus, reason: str | None = None
     ) -> User:
         return User.from_model(await use_cases.review_kyc(info.context, user_id, status, reason))
+
+
+DOMAIN = Domain(queries=UserQueries, mutations=UserMutations)

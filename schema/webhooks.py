@@ -8,6 +8,7 @@ from models import webhooks as models
 from models.permissions import Can
 from resolvers.webhooks import endpoints as use_cases
 from schema.core.context import Info
+from schema.core.domains import Domain
 from schema.core.permissions import Allowed
 from schema.core.relay import Connection, to_connection
 
@@ -180,3 +181,6 @@ class WebhookMutations:
     )
     async def send_test_webhook(self, info: Info, id: strawberry.ID) -> WebhookDelivery:
         return WebhookDelivery.from_model(await use_cases.send_test(info.context, id))
+
+
+DOMAIN = Domain(queries=WebhookQueries, mutations=WebhookMutations)

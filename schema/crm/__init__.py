@@ -1,5 +1,5 @@
 """CRM: prospects, their pipeline, timeline, tasks, AML screening and conversion."""
 
-from schema.crm.operations import CrmMutations, CrmQueries, CrmSubscriptions
+from schema.crm.operations import DOMAIN
 
-__all__ = ["CrmMutations", "CrmQueries", "CrmSubscriptions"]
+__all__ = ["DOMAIN"]

@@ -9,6 +9,7 @@ from resolvers.crm import aml as aml_use_cases
 from resolvers.crm import pipeline as use_cases
 from resolvers.crm import timeline
 from schema.core.context import Info
+from schema.core.domains import Domain
 from schema.core.permissions import Allowed
 from schema.core.relay import Connection, to_connection
 from schema.core.streams import guarded
@@ -119,3 +120,6 @@ class CrmSubscriptions:
         stream = await use_cases.pipeline_changes(info.context)
         async for prospect in guarded(info.context, stream):  # fresh DataLoaders per event
             yield Prospect.from_model(prospect)
+
+
+DOMAIN = Domain(queries=CrmQueries, mutations=CrmMutations, subscriptions=CrmSubscriptions)

@@ -1,9 +1,5 @@
 """Portfolios: ledger, holdings, valuation, returns and monthly statements."""
 
-from schema.portfolios.operations import (
-    PortfolioMutations,
-    PortfolioQueries,
-    PortfolioSubscriptions,
-)
+from schema.portfolios.operations import DOMAIN
 
-__all__ = ["PortfolioMutations", "PortfolioQueries", "PortfolioSubscriptions"]
+__all__ = ["DOMAIN"]

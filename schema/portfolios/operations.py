@@ -10,6 +10,7 @@ import strawberry
 from models.permissions import Can
 from resolvers.portfolios import ledger as use_cases
 from schema.core.context import Info
+from schema.core.domains import Domain
 from schema.core.permissions import Allowed, IsAuthenticated
 from schema.core.streams import guarded
 from schema.portfolios.ledger import RecordTransactionInput, Transaction
@@ -98,3 +99,10 @@ class PortfolioSubscriptions:
         stream = await use_cases.portfolio_updates(info.context, portfolio_id)
         async for update in guarded(info.context, stream):
             yield PortfolioUpdate.from_payload(update)
+
+
+DOMAIN = Domain(
+    queries=PortfolioQueries,
+    mutations=PortfolioMutations,
+    subscriptions=PortfolioSubscriptions,
+)
