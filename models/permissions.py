@@ -23,7 +23,8 @@ class Rule:
     name: str = field(default="", init=False)
 
     def __set_name__(self, owner: type, name: str) -> None:
-        object.__setattr__(self, "name", name)  # the attribute of Can that holds it
+        if not self.name:  # named by Can; later holders (a permission class) keep that
+            object.__setattr__(self, "name", name)
 
     def allows(self, role: Role) -> bool:
         return role in self.roles

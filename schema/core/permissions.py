@@ -38,7 +38,7 @@ def Allowed(rule: Rule) -> type[BasePermission]:  # a class factory, named like 
     """The permission class of ``rule`` (Strawberry takes classes): signed in, and a role
     that has the capability. One class per rule."""
     name = "Can" + rule.name.title().replace("_", "")  # Can.READ_TENANT: CanReadTenant
-    return type(name, (_RulePermission,), {"rule": rule, "__doc__": repr(rule)})
+    return type(name, (_RulePermission,), {"rule": rule, "__module__": __name__})
 
 
 class SeesPrivateUserFields(BasePermission):
