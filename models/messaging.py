@@ -5,15 +5,11 @@ from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from models.base import TenantDocument, tenant_index
-from models.users import STAFF_ROLES, Role
 
 MAX_SUBJECT = 200
 MAX_BODY = 10_000
 MAX_PARTICIPANTS = 20
 MAX_CLIENT_MESSAGE_ID = 200
-
-# Who may take part: ANALYST is a read-only role and never a participant.
-PARTICIPANT_ROLES = frozenset({*STAFF_ROLES, Role.INVESTOR})
 
 
 class Conversation(TenantDocument):

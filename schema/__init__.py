@@ -14,72 +14,53 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
-from schema.analytics import AnalyticsQueries
-from schema.audit import AuditQueries
+from schema import (
+    analytics,
+    audit,
+    crm,
+    documents,
+    events,
+    funds,
+    identity,
+    investments,
+    messaging,
+    mt5,
+    opportunities,
+    portfolios,
+    privacy,
+    users,
+    webhooks,
+)
 from schema.core.cost import QueryCost
 from schema.core.document_limits import limit_rules
+from schema.core.domains import Domain, roots
 from schema.core.errors import CodedErrors, code_all, coded_stream
 from schema.core.observability import OperationLog
 from schema.core.persisted import PersistedQueries, refused_by_registry
 from schema.core.rate_limits import RateLimits
 from schema.core.shared_events import SharingExecutionContext
 from schema.core.suggestions import without_suggestions
-from schema.crm import CrmMutations, CrmQueries, CrmSubscriptions
-from schema.documents import DocumentMutations, DocumentQueries
-from schema.events import EventMutations, EventQueries
-from schema.funds import FundMutations, FundQueries
-from schema.identity import IdentityMutations, IdentityQueries
-from schema.investments import InvestmentMutations, InvestmentQueries
-from schema.messaging import MessagingMutations, MessagingQueries, MessagingSubscriptions
-from schema.mt5.accounts import Mt5Mutations
-from schema.mt5.ticks import TickQueries, TickSubscriptions
-from schema.opportunities import (
-    OpportunityMutations,
-    OpportunityQueries,
-    OpportunitySubscriptions,
-)
-from schema.portfolios import PortfolioMutations, PortfolioQueries, PortfolioSubscriptions
-from schema.privacy import PrivacyMutations
-from schema.users import UserMutations, UserQueries
-from schema.webhooks import WebhookMutations, WebhookQueries
 
-QUERIES: tuple[type, ...] = (
-    UserQueries,
-    IdentityQueries,
-    FundQueries,
-    InvestmentQueries,
-    PortfolioQueries,
-    OpportunityQueries,
-    AnalyticsQueries,
-    TickQueries,
-    EventQueries,
-    MessagingQueries,
-    AuditQueries,
-    DocumentQueries,
-    CrmQueries,
-    WebhookQueries,
-)
-MUTATIONS: tuple[type, ...] = (
-    IdentityMutations,
-    UserMutations,
-    FundMutations,
-    InvestmentMutations,
-    PortfolioMutations,
-    OpportunityMutations,
-    Mt5Mutations,
-    EventMutations,
-    MessagingMutations,
-    DocumentMutations,
-    CrmMutations,
-    WebhookMutations,
-    PrivacyMutations,
-)
-SUBSCRIPTIONS: tuple[type, ...] = (
-    TickSubscriptions,
-    PortfolioSubscriptions,
-    OpportunitySubscriptions,
-    MessagingSubscriptions,
-    CrmSubscriptions,
+# One line per domain (its module's DOMAIN). The order is the order of each root type's
+# fields in schema.graphql; identity and MT5 come in two parts to keep it.
+DOMAINS: tuple[Domain, ...] = (
+    identity.MUTATIONS,
+    users.DOMAIN,
+    identity.QUERIES,
+    funds.DOMAIN,
+    investments.DOMAIN,
+    mt5.TICK_STREAM,
+    portfolios.DOMAIN,
+    opportunities.DOMAIN,
+    analytics.DOMAIN,
+    mt5.DOMAIN,
+    events.DOMAIN,
+    messaging.DOMAIN,
+    audit.DOMAIN,
+    documents.DOMAIN,
+    crm.DOMAIN,
+    webhooks.DOMAIN,
+    privacy.DOMAIN,
 )
 
 
@@ -135,9 +116,9 @@ def build_schema(
     # built once here: the rules are part of ValidationCache's key
     rules = limit_rules(limits.max_depth, limits.max_aliases, limits.introspection)
     return FidusSchema(
-        query=merge_types("Query", QUERIES),
-        mutation=merge_types("Mutation", MUTATIONS),
-        subscription=merge_types("Subscription", SUBSCRIPTIONS),
+        query=merge_types("Query", roots(DOMAINS, "queries")),
+        mutation=merge_types("Mutation", roots(DOMAINS, "mutations")),
+        subscription=merge_types("Subscription", roots(DOMAINS, "subscriptions")),
         execution_context_class=(
             SharingExecutionContext
             if limits.introspection

@@ -6,10 +6,12 @@ from typing import Annotated
 
 import strawberry
 
+from models.permissions import Can
 from resolvers.analytics import figures as use_cases
 from schema.core.context import Info
 from schema.core.dates import bounded
-from schema.core.permissions import CanReadTenant
+from schema.core.domains import Domain
+from schema.core.permissions import Allowed
 from schema.opportunities import OpportunityStatus
 
 
@@ -91,6 +93,9 @@ class Analytics:
 
 @strawberry.type
 class AnalyticsQueries:
-    @strawberry.field(permission_classes=[CanReadTenant])
+    @strawberry.field(permission_classes=[Allowed(Can.READ_TENANT)])
     def analytics(self) -> Analytics:
         return Analytics()
+
+
+DOMAIN = Domain(queries=AnalyticsQueries)

@@ -9,12 +9,14 @@ import strawberry
 from strawberry.scalars import JSON
 
 from models.audit import AuditEntry as AuditDocument
+from models.permissions import Can
 from resolvers.audit import trail as use_cases
 from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from schema.core.context import Info
 from schema.core.dates import bounded
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
-from schema.core.permissions import IsAdmin
+from schema.core.permissions import Allowed
 from schema.core.relay import Connection, to_connection
 from schema.users import User
 
@@ -63,7 +65,7 @@ class AuditEntry:
 @strawberry.type
 class AuditQueries:
     @strawberry.field(
-        permission_classes=[IsAdmin],
+        permission_classes=[Allowed(Can.READ_AUDIT_LOG)],
         description="ADMIN only, the caller's tenant, newest first; append-only",
     )
     async def audit_log(
@@ -84,3 +86,6 @@ class AuditQueries:
         )
         page = await use_cases.page(info.context, first, after, filters)
         return to_connection(page, AuditEntry.from_model)
+
+
+DOMAIN = Domain(queries=AuditQueries)

@@ -11,6 +11,7 @@ from strawberry.file_uploads import Upload
 from models.documents import records as models
 from models.documents.content import served_filename
 from models.errors import BadUserInput
+from models.permissions import Can
 from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.documents import download_links as document_links
 from resolvers.documents import library as use_cases
@@ -18,8 +19,9 @@ from resolvers.documents import review as document_review
 from resolvers.documents import signing as document_signing
 from resolvers.portfolios import statements
 from schema.core.context import Info
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
-from schema.core.permissions import CanChangeSharing, IsAuthenticated, IsStaff
+from schema.core.permissions import Allowed, IsAuthenticated
 from schema.core.relay import Connection, to_connection
 from schema.users import User
 
@@ -181,13 +183,15 @@ class DocumentMutations:
         doc = await use_cases.upload(info.context, _file(file), input.category, input.owner_id)
         return Document.from_model(doc)
 
-    @strawberry.mutation(permission_classes=[CanChangeSharing], description="Idempotent")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.SHARE_DOCUMENTS)], description="Idempotent"
+    )
     async def share_document(
         self, info: Info, id: strawberry.ID, user_ids: list[strawberry.ID]
     ) -> Document:
         return Document.from_model(await use_cases.share(info.context, id, list(user_ids)))
 
-    @strawberry.mutation(permission_classes=[CanChangeSharing])
+    @strawberry.mutation(permission_classes=[Allowed(Can.SHARE_DOCUMENTS)])
     async def unshare_document(
         self, info: Info, id: strawberry.ID, user_ids: list[strawberry.ID]
     ) -> Document:
@@ -198,7 +202,9 @@ class DocumentMutations:
         doc = await document_signing.sign(info.context, id, input.full_name, input.consent)
         return Document.from_model(doc)
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="KYC documents; audited")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.REVIEW_KYC)], description="KYC documents; audited"
+    )
     async def review_document(
         self, info: Info, id: strawberry.ID, decision: DocumentDecision, reason: str | None = None
     ) -> Document:
@@ -214,3 +220,6 @@ class DocumentMutations:
         self, info: Info, portfolio_id: strawberry.ID, month: str
     ) -> Document:
         return Document.from_model(await statements.generate(info.context, portfolio_id, month))
+
+
+DOMAIN = Domain(queries=DocumentQueries, mutations=DocumentMutations)

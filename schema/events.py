@@ -5,6 +5,7 @@ from datetime import datetime
 import strawberry
 
 from models import events as models
+from models.permissions import Can
 from models.users import STAFF_ROLES
 from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.events import catalog as events
@@ -12,8 +13,9 @@ from resolvers.events import join_links as event_links
 from resolvers.events import registrations as event_registrations
 from schema.core.context import Info
 from schema.core.dates import BoundedDates
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
-from schema.core.permissions import IsAuthenticated, IsStaff
+from schema.core.permissions import Allowed, IsAuthenticated
 from schema.core.relay import Connection, to_connection
 from schema.users import User
 
@@ -202,7 +204,7 @@ class EventQueries:
         found = await event_registrations.mine(info.context)
         return [Registration.from_model(r) for r in found]
 
-    @strawberry.field(permission_classes=[IsStaff], description="In queue order")
+    @strawberry.field(permission_classes=[Allowed(Can.MANAGE_EVENTS)], description="In queue order")
     async def event_attendees(
         self, info: Info, event_id: strawberry.ID, status: RegistrationStatus | None = None
     ) -> list[Registration]:
@@ -212,20 +214,23 @@ class EventQueries:
 
 @strawberry.type
 class EventMutations:
-    @strawberry.mutation(permission_classes=[IsStaff], description="Created unpublished")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.MANAGE_EVENTS)], description="Created unpublished"
+    )
     async def create_event(self, info: Info, input: CreateEventInput) -> Event:
         return Event.from_model(await events.create(info.context, _fields(input)))
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.MANAGE_EVENTS)])
     async def update_event(self, info: Info, id: strawberry.ID, input: UpdateEventInput) -> Event:
         return Event.from_model(await events.update(info.context, id, _fields(input)))
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.MANAGE_EVENTS)])
     async def publish_event(self, info: Info, id: strawberry.ID) -> Event:
         return Event.from_model(await events.publish(info.context, id))
 
     @strawberry.mutation(
-        permission_classes=[IsStaff], description="Cancels its open registrations too"
+        permission_classes=[Allowed(Can.MANAGE_EVENTS)],
+        description="Cancels its open registrations too",
     )
     async def cancel_event(self, info: Info, id: strawberry.ID) -> Event:
         return Event.from_model(await events.cancel(info.context, id))
@@ -244,8 +249,13 @@ class EventMutations:
             await event_registrations.cancel(info.context, registration_id)
         )
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="With the registrant's code")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.MANAGE_EVENTS)], description="With the registrant's code"
+    )
     async def check_in(self, info: Info, registration_id: strawberry.ID, code: str) -> Registration:
         return Registration.from_model(
             await event_registrations.check_in(info.context, registration_id, code)
         )
+
+
+DOMAIN = Domain(queries=EventQueries, mutations=EventMutations)

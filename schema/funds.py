@@ -7,10 +7,12 @@ import strawberry
 
 from models.funds import products as fund_models
 from models.funds.payouts import Schedule
+from models.permissions import Can
 from resolvers.funds import products as use_cases
 from schema.core.context import Info
 from schema.core.dates import bounded
-from schema.core.permissions import IsAdmin, IsAuthenticated, IsStaff
+from schema.core.domains import Domain
+from schema.core.permissions import Allowed, IsAuthenticated
 
 
 @strawberry.type
@@ -99,7 +101,9 @@ class FundQueries:
 
 @strawberry.type
 class FundMutations:
-    @strawberry.mutation(permission_classes=[IsAdmin], description="ADMIN; audited")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.CHANGE_FUNDS)], description="ADMIN; audited"
+    )
     async def update_fund(self, info: Info, code: str, input: UpdateFundInput) -> FundProduct:
         changes = use_cases.FundChanges(
             name=input.name,
@@ -109,7 +113,9 @@ class FundMutations:
         )
         return FundProduct.from_model(await use_cases.update_fund(info.context, code, changes))
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="For invitation-only funds")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.INVITE_TO_FUNDS)], description="For invitation-only funds"
+    )
     async def invite_to_fund(
         self, info: Info, investor_id: strawberry.ID, fund_code: str
     ) -> FundInvitation:
@@ -117,3 +123,6 @@ class FundMutations:
         return FundInvitation(
             investor_id=strawberry.ID(str(invitation.investor_id)), fund_code=invitation.fund_code
         )
+
+
+DOMAIN = Domain(queries=FundQueries, mutations=FundMutations)

@@ -8,14 +8,16 @@ import strawberry
 from models import investments as models
 from models.funds.payouts import Schedule, accrued_interest, schedule
 from models.money import ZERO
+from models.permissions import Can
 from resolvers.investments import investing as use_cases
 from resolvers.investments import redemptions as redemption_cases
 from resolvers.opportunities import deals as opportunity_cases
 from resolvers.portfolios.valuation import investment_value
 from schema.core.context import Info
 from schema.core.dates import BoundedDates, bounded
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
-from schema.core.permissions import IsAuthenticated, IsStaff
+from schema.core.permissions import Allowed, IsAuthenticated
 from schema.funds import Payout, payouts
 from schema.opportunities import Opportunity
 from schema.users import User
@@ -199,11 +201,11 @@ class InvestmentMutations:
         )
         return Redemption.from_model(doc)
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.SETTLE_REDEMPTIONS)])
     async def approve_redemption(self, info: Info, id: strawberry.ID) -> Redemption:
         return Redemption.from_model(await redemption_cases.approve(info.context, id))
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.SETTLE_REDEMPTIONS)])
     async def reject_redemption(self, info: Info, id: strawberry.ID, reason: str) -> Redemption:
         return Redemption.from_model(await redemption_cases.reject(info.context, id, reason))
 
@@ -211,6 +213,11 @@ class InvestmentMutations:
     async def cancel_redemption(self, info: Info, id: strawberry.ID) -> Redemption:
         return Redemption.from_model(await redemption_cases.cancel(info.context, id))
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="Records the withdrawal")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.SETTLE_REDEMPTIONS)], description="Records the withdrawal"
+    )
     async def complete_redemption(self, info: Info, id: strawberry.ID) -> Redemption:
         return Redemption.from_model(await redemption_cases.complete(info.context, id))
+
+
+DOMAIN = Domain(queries=InvestmentQueries, mutations=InvestmentMutations)

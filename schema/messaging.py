@@ -11,6 +11,7 @@ from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.messaging import conversations as use_cases
 from resolvers.messaging import stream as message_stream
 from schema.core.context import Info
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
 from schema.core.permissions import IsAuthenticated
 from schema.core.relay import Connection, to_connection
@@ -184,3 +185,10 @@ class MessagingSubscriptions:
         stream = await message_stream.received_messages(info.context, conversation_id, after)
         async for payload in guarded(info.context, stream):
             yield Message.from_payload(payload)
+
+
+DOMAIN = Domain(
+    queries=MessagingQueries,
+    mutations=MessagingMutations,
+    subscriptions=MessagingSubscriptions,
+)

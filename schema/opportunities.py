@@ -7,13 +7,15 @@ from decimal import Decimal
 import strawberry
 
 from models import opportunities as models
+from models.permissions import Can
 from models.users import TENANT_READERS
 from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.opportunities import deals as use_cases
 from schema.core.context import Info
 from schema.core.dates import BoundedDates
+from schema.core.domains import Domain
 from schema.core.loaders import loaders
-from schema.core.permissions import IsAuthenticated, IsStaff
+from schema.core.permissions import Allowed, IsAuthenticated
 from schema.core.relay import Connection, to_connection
 from schema.core.streams import guarded
 from schema.users import User
@@ -140,21 +142,23 @@ class OpportunityQueries:
 
 @strawberry.type
 class OpportunityMutations:
-    @strawberry.mutation(permission_classes=[IsStaff], description="Created as DRAFT")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.MANAGE_OPPORTUNITIES)], description="Created as DRAFT"
+    )
     async def create_opportunity(self, info: Info, input: CreateOpportunityInput) -> Opportunity:
         return Opportunity.from_model(await use_cases.create(info.context, _fields(input)))
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.MANAGE_OPPORTUNITIES)])
     async def update_opportunity(
         self, info: Info, id: strawberry.ID, input: UpdateOpportunityInput
     ) -> Opportunity:
         return Opportunity.from_model(await use_cases.update(info.context, id, _fields(input)))
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.MANAGE_OPPORTUNITIES)])
     async def publish_opportunity(self, info: Info, id: strawberry.ID) -> Opportunity:
         return Opportunity.from_model(await use_cases.publish(info.context, id))
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.MANAGE_OPPORTUNITIES)])
     async def close_opportunity(self, info: Info, id: strawberry.ID) -> Opportunity:
         return Opportunity.from_model(await use_cases.close(info.context, id))
 
@@ -170,3 +174,10 @@ class OpportunitySubscriptions:
         stream = await use_cases.published_opportunities(info.context)
         async for opportunity in guarded(info.context, stream):
             yield Opportunity.from_model(opportunity)
+
+
+DOMAIN = Domain(
+    queries=OpportunityQueries,
+    mutations=OpportunityMutations,
+    subscriptions=OpportunitySubscriptions,
+)

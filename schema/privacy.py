@@ -6,10 +6,12 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.scalars import JSON
 
+from models.permissions import Can
 from resolvers.privacy import erasure as privacy_erase
 from resolvers.privacy import export as privacy_export
 from schema.core.context import Info
-from schema.core.permissions import IsAdmin, IsAuthenticated
+from schema.core.domains import Domain
+from schema.core.permissions import Allowed, IsAuthenticated
 from schema.users import User
 
 
@@ -25,7 +27,7 @@ class PrivacyMutations:
         return cast(JSON, export)
 
     @strawberry.mutation(
-        permission_classes=[IsAdmin],
+        permission_classes=[Allowed(Can.ERASE_USERS)],
         description="ADMIN: erase a user's personal data (the ledger and the audit log are "
         "kept under a pseudonym). Resumable: call again to finish an interrupted erasure.",
     )
@@ -37,3 +39,6 @@ class PrivacyMutations:
     ) -> User:
         erased = await privacy_erase.erase_user(info.context, str(user_id), confirm)
         return User.from_model(erased)
+
+
+DOMAIN = Domain(mutations=PrivacyMutations)

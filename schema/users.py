@@ -7,15 +7,13 @@ import strawberry
 from strawberry.permission import PermissionExtension
 
 from models import users as user_models
+from models.permissions import Can
 from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.users import people as use_cases
 from schema.core.context import Info
-from schema.core.permissions import (
-    CanReadTenant,
-    IsAuthenticated,
-    IsStaff,
-    SeesPrivateUserFields,
-)
+from schema.core.domains import Domain
+from schema.core.loaders import loaders
+from schema.core.permissions import Allowed, IsAuthenticated, SeesPrivateUserFields
 from schema.core.relay import Connection, to_connection
 
 Role = user_models.Role
@@ -63,6 +61,13 @@ class User:
         )
 
 
+async def load_user(info: Info, user_id: str) -> User:
+    """A user another object names (its author, owner, assignee): users are never deleted."""
+    doc = await loaders(info).users.load(user_id)
+    assert doc is not None
+    return User.from_model(doc)
+
+
 @strawberry.input
 class CreateUserInput:
     email: str
@@ -90,7 +95,7 @@ class UserQueries:
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
         return User.from_model(await use_cases.get_user(info.context, id))
 
-    @strawberry.field(permission_classes=[CanReadTenant])
+    @strawberry.field(permission_classes=[Allowed(Can.READ_TENANT)])
     async def users(
         self,
         info: Info,
@@ -105,7 +110,7 @@ class UserQueries:
 
 @strawberry.type
 class UserMutations:
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(permission_classes=[Allowed(Can.CREATE_USERS)])
     async def create_user(self, info: Info, input: CreateUserInput) -> User:
         new = use_cases.NewUser(
             email=input.email,
@@ -122,8 +127,13 @@ class UserMutations:
         )
         return User.from_model(await use_cases.update_profile(info.context, changes))
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="ADMIN/MANAGER, audited")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.REVIEW_KYC)], description="ADMIN/MANAGER, audited"
+    )
     async def review_kyc(
         self, info: Info, user_id: strawberry.ID, status: KycStatus, reason: str | None = None
     ) -> User:
         return User.from_model(await use_cases.review_kyc(info.context, user_id, status, reason))
+
+
+DOMAIN = Domain(queries=UserQueries, mutations=UserMutations)

@@ -5,10 +5,12 @@ from datetime import datetime
 import strawberry
 
 from models import webhooks as models
+from models.permissions import Can
 from resolvers.core.pagination import DEFAULT_PAGE_SIZE
 from resolvers.webhooks import endpoints as use_cases
 from schema.core.context import Info
-from schema.core.permissions import IsAdmin
+from schema.core.domains import Domain
+from schema.core.permissions import Allowed
 from schema.core.relay import Connection, to_connection
 
 WebhookEventType = models.WebhookEventType
@@ -115,11 +117,13 @@ class UpdateWebhookInput:
 
 @strawberry.type
 class WebhookQueries:
-    @strawberry.field(permission_classes=[IsAdmin])
+    @strawberry.field(permission_classes=[Allowed(Can.ADMINISTER_WEBHOOKS)])
     async def webhooks(self, info: Info) -> list[Webhook]:
         return [Webhook.from_model(doc) for doc in await use_cases.list_endpoints(info.context)]
 
-    @strawberry.field(permission_classes=[IsAdmin], description="Oldest first")
+    @strawberry.field(
+        permission_classes=[Allowed(Can.ADMINISTER_WEBHOOKS)], description="Oldest first"
+    )
     async def webhook_deliveries(
         self,
         info: Info,
@@ -134,7 +138,8 @@ class WebhookQueries:
 @strawberry.type
 class WebhookMutations:
     @strawberry.mutation(
-        permission_classes=[IsAdmin], description="The response carries the secret, once"
+        permission_classes=[Allowed(Can.ADMINISTER_WEBHOOKS)],
+        description="The response carries the secret, once",
     )
     async def create_webhook(self, info: Info, input: CreateWebhookInput) -> Webhook:
         fields = use_cases.WebhookFields(
@@ -143,7 +148,7 @@ class WebhookMutations:
         doc, secret = await use_cases.create(info.context, fields)
         return Webhook.from_model(doc, secret)
 
-    @strawberry.mutation(permission_classes=[IsAdmin])
+    @strawberry.mutation(permission_classes=[Allowed(Can.ADMINISTER_WEBHOOKS)])
     async def update_webhook(
         self, info: Info, id: strawberry.ID, input: UpdateWebhookInput
     ) -> Webhook:
@@ -156,18 +161,25 @@ class WebhookMutations:
         return Webhook.from_model(await use_cases.update(info.context, id, fields))
 
     @strawberry.mutation(
-        permission_classes=[IsAdmin], description="Removes the endpoint and its delivery log"
+        permission_classes=[Allowed(Can.ADMINISTER_WEBHOOKS)],
+        description="Removes the endpoint and its delivery log",
     )
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> bool:
         return await use_cases.delete(info.context, id)
 
     @strawberry.mutation(
-        permission_classes=[IsAdmin], description="The response carries the new secret, once"
+        permission_classes=[Allowed(Can.ADMINISTER_WEBHOOKS)],
+        description="The response carries the new secret, once",
     )
     async def rotate_webhook_secret(self, info: Info, id: strawberry.ID) -> Webhook:
         doc, secret = await use_cases.rotate_secret(info.context, id)
         return Webhook.from_model(doc, secret)
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Queues a TEST event")
+    @strawberry.mutation(
+        permission_classes=[Allowed(Can.ADMINISTER_WEBHOOKS)], description="Queues a TEST event"
+    )
     async def send_test_webhook(self, info: Info, id: strawberry.ID) -> WebhookDelivery:
         return WebhookDelivery.from_model(await use_cases.send_test(info.context, id))
+
+
+DOMAIN = Domain(queries=WebhookQueries, mutations=WebhookMutations)

@@ -12,7 +12,6 @@ from models.money import round_half_up
 from models.opportunities import Opportunity, OpportunityStatus
 from models.portfolios.ledger import TransactionType
 from models.portfolios.records import Portfolio, Transaction
-from models.users import TENANT_READERS
 from resolvers.core.context import RequestContext
 from resolvers.portfolios.performance import check_period, day_start
 
@@ -43,7 +42,7 @@ class FundAum:
 
 
 async def aum_by_fund(ctx: RequestContext) -> list[FundAum]:
-    principal = ctx.require_role(*TENANT_READERS)
+    principal = ctx.require_principal()
     rows = await _aggregate(
         Investment,
         [
@@ -73,7 +72,7 @@ class MonthlyFlow:
 
 
 async def net_flows_by_month(ctx: RequestContext, start: date, end: date) -> list[MonthlyFlow]:
-    principal = ctx.require_role(*TENANT_READERS)
+    principal = ctx.require_principal()
     check_period(start, end)
 
     def amount_if(kind: TransactionType) -> dict[str, Any]:
@@ -117,7 +116,7 @@ class PipelineRow:
 
 
 async def opportunity_pipeline(ctx: RequestContext) -> list[PipelineRow]:
-    principal = ctx.require_role(*TENANT_READERS)
+    principal = ctx.require_principal()
     rows = await _aggregate(
         Opportunity,
         [
@@ -159,7 +158,7 @@ class TopHolding:
 
 
 async def top_holdings(ctx: RequestContext, limit: int) -> list[TopHolding]:
-    principal = ctx.require_role(*TENANT_READERS)
+    principal = ctx.require_principal()
     limit = max(1, min(limit, MAX_ROWS))
     rows = await _aggregate(
         Portfolio,

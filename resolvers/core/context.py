@@ -9,6 +9,7 @@ from beanie import PydanticObjectId
 
 from models.base import utc_now
 from models.errors import Forbidden, Unauthenticated
+from models.permissions import Rule
 from models.sanctions import SanctionsList
 from models.users import Role, User
 from resolvers.core.background import Background
@@ -158,10 +159,11 @@ class RequestContext:
             raise Unauthenticated(self.auth_error or "Authentication required")
         return self.principal
 
-    def require_role(self, *roles: Role) -> Principal:
+    def require(self, rule: Rule) -> Principal:
+        """The caller, if their role has ``rule`` (a ``Can.*``), else FORBIDDEN."""
         principal = self.require_principal()
-        if principal.role not in roles:
-            raise Forbidden("Your role does not allow this operation")
+        if not rule.allows(principal.role):
+            raise Forbidden(rule.message)
         return principal
 
     def now(self) -> datetime:

@@ -22,7 +22,8 @@ from models.crm import (
 )
 from models.errors import BadUserInput, Conflict, Forbidden
 from models.money import ZERO, amount_problem, round_half_up
-from models.users import STAFF_ROLES, TENANT_READERS, Role, User
+from models.permissions import Can
+from models.users import Role, User
 from models.webhooks import WebhookEventType
 from resolvers.audit import trail as audit
 from resolvers.core.context import Principal, RequestContext
@@ -78,7 +79,7 @@ def automatic_check(ctx: RequestContext, full_name: str) -> AmlCheck | None:
 
 
 async def create(ctx: RequestContext, new: NewProspect) -> Prospect:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require(Can.MANAGE_PROSPECTS)
     full_name, email = clean_full_name(new.full_name), clean_email(new.email)
     if new.expected_amount is not None:
         problem = amount_problem(new.expected_amount)
@@ -126,7 +127,7 @@ async def _announce(ctx: RequestContext, prospect: Prospect) -> None:
 
 async def get(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Prospect:
     """ADMIN/MANAGER/ANALYST of the tenant; investors are FORBIDDEN."""
-    principal = ctx.require_role(*TENANT_READERS)
+    principal = ctx.require_principal()
     return await get_in_tenant(Prospect, principal, raw_id, field=field, what="Prospect")
 
 
@@ -137,7 +138,7 @@ async def page(
     stage: ProspectStage | None,
     owner_id: str | None = None,
 ) -> Page[Prospect]:
-    principal = ctx.require_role(*TENANT_READERS)
+    principal = ctx.require_principal()
     criteria = tenant_filter(principal)
     if stage is not None:
         criteria["stage"] = stage.value
@@ -148,7 +149,7 @@ async def page(
 
 async def move(ctx: RequestContext, raw_id: str, target: ProspectStage) -> Prospect:
     """One conditional update on the stage read: of concurrent moves exactly one wins."""
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require(Can.MANAGE_PROSPECTS)
     prospect = await get(ctx, raw_id)
     source = prospect.stage
     if not move_allowed(source, target):
@@ -183,7 +184,7 @@ def _decimal(value: Any) -> Decimal:
 
 async def pipeline(ctx: RequestContext) -> list[PipelineRow]:
     """Count and summed expected amount per stage, every stage present (one aggregation)."""
-    principal = ctx.require_role(*TENANT_READERS)
+    principal = ctx.require_principal()
     cursor = await Prospect.get_pymongo_collection().aggregate(
         [
             {"$match": {"tenant_id": principal.tenant_id}},
@@ -226,7 +227,7 @@ def _conversion_problem(prospect: Prospect) -> str | None:
 async def convert(ctx: RequestContext, raw_id: str) -> User:
     """WON + AML CLEAR/APPROVED → an INVESTOR invited through the outbox, exactly once: the
     prospect is claimed with one conditional update before the user is created."""
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require_principal()
     prospect = await get(ctx, raw_id)
     problem = _conversion_problem(prospect)
     if problem:
@@ -270,8 +271,8 @@ async def convert(ctx: RequestContext, raw_id: str) -> User:
 async def pipeline_changes(ctx: RequestContext) -> AsyncIterator[Prospect]:
     """The tenant's prospects as they are created or move, in their current state (each
     state once; after a gap, those changed meanwhile: resolvers.core.current_state_streams). Only
-    ADMIN/MANAGER/ANALYST of the tenant may subscribe; checked before streaming."""
-    principal = ctx.require_role(*TENANT_READERS)
+    ADMIN/MANAGER/ANALYST of the tenant may subscribe (Can.READ_TENANT, on the field)."""
+    principal = ctx.require_principal()
     events = pipeline_stream(ctx.services.broker, principal.tenant_id)
     changes = DocumentEvents(
         Prospect,

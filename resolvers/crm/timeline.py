@@ -29,7 +29,7 @@ async def log_activity(
     text: str,
     occurred_at: datetime | None = None,
 ) -> Activity:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require_principal()
     text = _text(text, "text", MAX_TEXT)
     now = ctx.now()
     if occurred_at is not None and occurred_at > now:
@@ -51,7 +51,7 @@ async def log_activity(
 async def create_task(
     ctx: RequestContext, raw_prospect_id: str, title: str, due_date: date, raw_assignee: str
 ) -> ProspectTask:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require_principal()
     title = _text(title, "title", MAX_TITLE)
     if due_date < ctx.now().date():
         raise BadUserInput("The due date is in the past", field="dueDate")
@@ -74,7 +74,7 @@ async def create_task(
 
 async def complete_task(ctx: RequestContext, raw_id: str) -> ProspectTask:
     """Done once: one conditional update, a second completion is CONFLICT."""
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require_principal()
     task = await get_in_tenant(ProspectTask, principal, raw_id, what="Task")
     doc = await ProspectTask.get_pymongo_collection().find_one_and_update(
         {"_id": task.id, "tenant_id": principal.tenant_id, "done": False},

@@ -21,6 +21,7 @@ from models.documents.records import (
     ReviewStatus,
 )
 from models.errors import BadUserInput, Forbidden, NotFound
+from models.permissions import Can
 from models.users import STAFF_ROLES, TENANT_READERS, KycStatus, Role, User
 from resolvers.audit import trail as audit
 from resolvers.core.context import Principal, RequestContext
@@ -101,9 +102,8 @@ async def _owner_for_upload(
     principal: Principal, raw_owner: str | None, category: DocumentCategory
 ) -> User:
     """Investors upload for themselves (not agreements or statements, which staff issue);
-    ADMIN/MANAGER for any user of the tenant; ANALYST reads only."""
-    if principal.role is Role.ANALYST:
-        raise Forbidden("Your role does not allow this operation")
+    ADMIN/MANAGER for any user of the tenant (an ANALYST, who only reads, got FORBIDDEN
+    from Can.UPLOAD_DOCUMENTS)."""
     if principal.role is Role.INVESTOR:
         if raw_owner is not None and raw_owner != str(principal.user_id):
             raise NotFound("Owner not found")
@@ -118,7 +118,7 @@ async def _owner_for_upload(
 async def upload(
     ctx: RequestContext, file: UploadedFile, category: DocumentCategory, raw_owner: str | None
 ) -> DocumentRecord:
-    principal = ctx.require_role(*STAFF_ROLES, Role.INVESTOR, Role.ANALYST)
+    principal = ctx.require(Can.UPLOAD_DOCUMENTS)
     owner = await _owner_for_upload(principal, raw_owner, category)
     assert owner.id is not None
     inspected = await inspect(file, ctx.services.max_upload_bytes)
@@ -177,7 +177,7 @@ async def _users_in_tenant(principal: Principal, raw_ids: list[str]) -> list[Pyd
 
 
 async def _may_share(ctx: RequestContext, raw_id: str) -> tuple[Principal, DocumentRecord]:
-    principal = ctx.require_role(*STAFF_ROLES, Role.INVESTOR)  # ANALYST only reads
+    principal = ctx.require_principal()
     doc = await get_visible(principal, raw_id)
     if principal.role not in STAFF_ROLES and doc.owner_id != principal.user_id:
         raise Forbidden("Only the owner or ADMIN/MANAGER may change who sees a document")

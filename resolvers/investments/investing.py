@@ -10,7 +10,8 @@ from models.documents.records import DocumentCategory, DocumentRecord
 from models.errors import BadUserInput, Conflict, Forbidden, NotFound
 from models.funds.products import FundInvitation
 from models.investments import Investment
-from models.users import STAFF_ROLES, KycStatus, Role, User
+from models.permissions import Can
+from models.users import KycStatus, Role, User
 from models.webhooks import WebhookEventType
 from resolvers.audit import trail as audit
 from resolvers.core.context import Principal, RequestContext
@@ -79,7 +80,7 @@ async def investor_for(principal: Principal, raw_id: str) -> User:
 
 
 async def create_investment(ctx: RequestContext, new: NewInvestment) -> Investment:
-    principal = ctx.require_role(*STAFF_ROLES, Role.INVESTOR)
+    principal = ctx.require(Can.CREATE_INVESTMENTS)
     key = clean_idempotency_key(new.idempotency_key)
     same_request = {
         "investor_id": new.investor_id,

@@ -19,9 +19,9 @@ from models.investments import (
     redemption_problem,
 )
 from models.money import amount_problem
+from models.permissions import Can
 from models.portfolios.ledger import TransactionType
 from models.portfolios.records import Transaction
-from models.users import STAFF_ROLES, Role
 from models.webhooks import WebhookEventType
 from resolvers.audit import trail as audit
 from resolvers.core.atomic import in_transaction
@@ -47,7 +47,7 @@ async def outstanding_for(investment: Investment) -> list[Redemption]:
 async def request_redemption(
     ctx: RequestContext, raw_investment_id: str, amount: Decimal, kind: str
 ) -> Redemption:
-    principal = ctx.require_role(*STAFF_ROLES, Role.INVESTOR)
+    principal = ctx.require(Can.REQUEST_REDEMPTIONS)
     investment = await get_investment(ctx, raw_investment_id, field="investmentId")
     try:
         redemption_kind = RedemptionKind(kind.strip().upper())
@@ -181,7 +181,7 @@ async def _transition_releasing(
 
 
 async def approve(ctx: RequestContext, raw_id: str) -> Redemption:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require_principal()
     redemption = await _visible_redemption(ctx, principal, raw_id)
     approved = await _transition(
         ctx,
@@ -199,7 +199,7 @@ async def approve(ctx: RequestContext, raw_id: str) -> Redemption:
 
 
 async def reject(ctx: RequestContext, raw_id: str, reason: str) -> Redemption:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require_principal()
     reason = reason.strip()
     if not reason or len(reason) > 2000:
         raise BadUserInput("A rejection needs a reason (at most 2000 characters)", field="reason")
@@ -230,7 +230,7 @@ async def cancel(ctx: RequestContext, raw_id: str) -> Redemption:
 async def complete(ctx: RequestContext, raw_id: str) -> Redemption:
     """APPROVED → COMPLETED; records the withdrawal on the investment and in the ledger of
     its portfolio (an investment-linked entry: the fund pays out, portfolio cash is untouched)."""
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require_principal()
     redemption = await _visible_redemption(ctx, principal, raw_id)
     investment = await Investment.get(redemption.investment_id)
     assert investment is not None

@@ -25,14 +25,13 @@ from models.messaging import (
     Conversation,
     Message,
 )
+from models.permissions import Can
 from models.users import STAFF_ROLES, Role, User
 from resolvers.core.context import Principal, RequestContext
 from resolvers.core.pagination import NEWEST_FIRST, Page, Sort, page_of
 from resolvers.core.post_commit import after_commit
 from resolvers.core.scope import parse_id, tenant_filter
 from subscriptions.messaging import publish_message
-
-WRITERS = (*STAFF_ROLES, Role.INVESTOR)
 
 
 def _clean_subject(subject: str | None) -> str | None:
@@ -97,7 +96,7 @@ async def _participants(principal: Principal, raw_ids: list[str]) -> list[User]:
 async def start(
     ctx: RequestContext, participant_ids: list[str], subject: str | None
 ) -> Conversation:
-    principal = ctx.require_role(*WRITERS)
+    principal = ctx.require(Can.CONVERSE)
     subject = _clean_subject(subject)
     others = await _participants(principal, participant_ids)
     conversation_id = PydanticObjectId(ObjectId())
@@ -145,7 +144,7 @@ async def send(
     ctx: RequestContext, raw_id: str, body: str, client_message_id: str | None = None
 ) -> Message:
     """Store the message (once per clientMessageId), then publish it."""
-    principal = ctx.require_role(*WRITERS)
+    principal = ctx.require(Can.CONVERSE)
     conversation = await get(ctx, raw_id, field="conversationId")
     assert conversation.id is not None
     body, client_id = _clean_body(body), _clean_client_id(client_message_id)
@@ -188,7 +187,7 @@ async def send(
 
 async def mark_read(ctx: RequestContext, raw_id: str) -> Conversation:
     """Everything sent so far counts as read by the caller. The marker only moves forward."""
-    principal = ctx.require_role(*WRITERS)
+    principal = ctx.require(Can.CONVERSE)
     conversation = await get(ctx, raw_id, field="conversationId")
     if conversation.last_message_id is None:
         return conversation

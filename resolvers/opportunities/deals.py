@@ -15,7 +15,8 @@ from models.errors import BadUserInput, Conflict, NotFound
 from models.investments import Investment
 from models.money import amount_problem
 from models.opportunities import Interest, Opportunity, OpportunityStatus
-from models.users import STAFF_ROLES, TENANT_READERS, KycStatus, Role
+from models.permissions import Can
+from models.users import TENANT_READERS, KycStatus
 from models.webhooks import WebhookEventType
 from resolvers.audit import trail as audit
 from resolvers.core.context import Principal, RequestContext
@@ -79,7 +80,7 @@ def _apply(opportunity: Opportunity, fields: OpportunityFields, now: datetime) -
 
 
 async def create(ctx: RequestContext, fields: OpportunityFields) -> Opportunity:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require(Can.MANAGE_OPPORTUNITIES)
     assert fields.target_raise is not None and fields.minimum_investment is not None
     opportunity = Opportunity(
         tenant_id=principal.tenant_id,
@@ -110,7 +111,6 @@ async def get(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Opportu
 
 
 async def update(ctx: RequestContext, raw_id: str, fields: OpportunityFields) -> Opportunity:
-    ctx.require_role(*STAFF_ROLES)
     opportunity = await get(ctx, raw_id)
     if opportunity.status is not OpportunityStatus.DRAFT:
         money = (fields.target_raise, fields.minimum_investment)
@@ -131,7 +131,7 @@ async def update(ctx: RequestContext, raw_id: str, fields: OpportunityFields) ->
 async def _move(
     ctx: RequestContext, raw_id: str, source: OpportunityStatus, target: OpportunityStatus
 ) -> Opportunity:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require(Can.MANAGE_OPPORTUNITIES)
     opportunity = await get(ctx, raw_id)
     doc = await Opportunity.get_pymongo_collection().find_one_and_update(
         {"_id": opportunity.id, "tenant_id": principal.tenant_id, "status": source.value},
@@ -184,7 +184,7 @@ async def page(
 
 
 async def express_interest(ctx: RequestContext, raw_id: str) -> Interest:
-    principal = ctx.require_role(Role.INVESTOR)
+    principal = ctx.require(Can.INVEST_IN_OPPORTUNITIES)
     opportunity = await get(ctx, raw_id, field="opportunityId")
     if opportunity.status is not OpportunityStatus.OPEN:
         raise Conflict(f"The opportunity is {opportunity.status.value}")
@@ -201,7 +201,7 @@ async def express_interest(ctx: RequestContext, raw_id: str) -> Interest:
 
 async def invest(ctx: RequestContext, raw_id: str, amount: Decimal, key: str) -> Investment:
     """INVESTOR with APPROVED KYC; reserves capacity with one conditional update."""
-    principal = ctx.require_role(Role.INVESTOR)
+    principal = ctx.require(Can.INVEST_IN_OPPORTUNITIES)
     key = clean_idempotency_key(key)
     same_request = {"opportunity_id": raw_id, "amount": amount}
     replay = await find_replay(principal, key, **same_request)

@@ -12,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models.errors import BadUserInput, Conflict, Forbidden, NotFound
 from models.money import amount_problem, decimal_places
+from models.permissions import Can
 from models.portfolios.ledger import (
     TRADES,
     Entry,
@@ -132,7 +133,7 @@ def _entry(new: NewTransaction) -> Entry:
 async def record_transaction(ctx: RequestContext, new: NewTransaction) -> Transaction:
     """ADMIN/MANAGER. Appends to the ledger and updates the snapshot in one DB transaction;
     the same idempotency key returns the first transaction."""
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require(Can.RECORD_TRANSACTIONS)
     key = clean_idempotency_key(new.idempotency_key)
     portfolio = await get_portfolio(ctx, new.portfolio_id, field="portfolioId")
     entry = _entry(new)

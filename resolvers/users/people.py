@@ -10,11 +10,11 @@ from pymongo.errors import DuplicateKeyError
 
 from models.errors import BadUserInput, Conflict, Forbidden, NotFound
 from models.identity import TokenPurpose
+from models.permissions import Can
 from models.users import (
     CURRENCY_PATTERN,
     MAX_NAME_LENGTH,
     PHONE_PATTERN,
-    STAFF_ROLES,
     TENANT_READERS,
     KycStatus,
     Role,
@@ -79,7 +79,7 @@ async def get_user(ctx: RequestContext, raw_id: str) -> User:
 async def list_users(
     ctx: RequestContext, first: int | None, after: str | None, role: Role | None, search: str | None
 ) -> Page[User]:
-    principal = ctx.require_role(*TENANT_READERS)
+    principal = ctx.require_principal()
     criteria = tenant_filter(principal)
     if role is not None:
         criteria["role"] = role.value
@@ -97,7 +97,7 @@ async def create_user(ctx: RequestContext, new: NewUser) -> User:
     """ADMIN creates any role; MANAGER creates investors. Without a password, the user
     gets a single-use invitation through the outbox (no password is ever invented). An
     investor is written in one transaction with their default portfolio."""
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require(Can.CREATE_USERS)
     if principal.role is Role.MANAGER and new.role is not Role.INVESTOR:
         raise Forbidden("Managers may only create investors")
     email, full_name = clean_email(new.email), clean_full_name(new.full_name)
@@ -174,7 +174,7 @@ async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:
 async def review_kyc(
     ctx: RequestContext, raw_user_id: str, status: KycStatus, reason: str | None
 ) -> User:
-    principal = ctx.require_role(*STAFF_ROLES)
+    principal = ctx.require(Can.REVIEW_KYC)
     user = await get_in_tenant(User, principal, raw_user_id, field="userId", what="User")
     if user.id == principal.user_id:
         raise Forbidden("You cannot review your own KYC")

@@ -12,7 +12,6 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models.errors import BadUserInput, Conflict, NotFound
-from models.users import Role
 from models.webhooks import (
     SUBSCRIBABLE_EVENTS,
     DeliveryStatus,
@@ -79,7 +78,7 @@ def _sealed(services: Services, tenant_id: ObjectId, endpoint_id: ObjectId) -> t
 async def create(ctx: RequestContext, fields: WebhookFields) -> tuple[WebhookEndpoint, str]:
     """The endpoint and its signing secret, which is shown this once only. Registering a
     URL the tenant already registered is CONFLICT (the secret is never shown again)."""
-    principal = ctx.require_role(Role.ADMIN)
+    principal = ctx.require_principal()
     url = check_url(fields.url or "", ctx.services.webhooks)
     types = _clean_event_types(fields.event_types or [])
     description = _clean_description(fields.description or "")
@@ -111,12 +110,12 @@ async def create(ctx: RequestContext, fields: WebhookFields) -> tuple[WebhookEnd
 
 
 async def list_endpoints(ctx: RequestContext) -> list[WebhookEndpoint]:
-    principal = ctx.require_role(Role.ADMIN)
+    principal = ctx.require_principal()
     return await WebhookEndpoint.find(tenant_filter(principal)).sort("_id").to_list()
 
 
 async def update(ctx: RequestContext, raw_id: str, fields: WebhookFields) -> WebhookEndpoint:
-    principal = ctx.require_role(Role.ADMIN)
+    principal = ctx.require_principal()
     endpoint = await get_in_tenant(WebhookEndpoint, principal, raw_id, what="Webhook")
     changes: dict[str, Any] = {"updated_at": ctx.now()}
     if fields.url is not None:
@@ -148,7 +147,7 @@ async def update(ctx: RequestContext, raw_id: str, fields: WebhookFields) -> Web
 
 async def delete(ctx: RequestContext, raw_id: str) -> bool:
     """Removes the endpoint and its delivery log (the audit trail keeps the record)."""
-    principal = ctx.require_role(Role.ADMIN)
+    principal = ctx.require_principal()
     endpoint_id = parse_id(raw_id)
     removed = await WebhookEndpoint.get_pymongo_collection().delete_one(
         tenant_filter(principal, _id=endpoint_id)
@@ -165,7 +164,7 @@ async def delete(ctx: RequestContext, raw_id: str) -> bool:
 async def rotate_secret(ctx: RequestContext, raw_id: str) -> tuple[WebhookEndpoint, str]:
     """A new signing secret, shown this once; the old one stops signing immediately
     (deliveries still waiting for a retry are signed with the new one)."""
-    principal = ctx.require_role(Role.ADMIN)
+    principal = ctx.require_principal()
     endpoint = await get_in_tenant(WebhookEndpoint, principal, raw_id, what="Webhook")
     assert endpoint.id is not None
     secret, box = _sealed(ctx.services, principal.tenant_id, endpoint.id)
@@ -191,7 +190,7 @@ async def rotate_secret(ctx: RequestContext, raw_id: str) -> tuple[WebhookEndpoi
 
 async def send_test(ctx: RequestContext, raw_id: str) -> WebhookDelivery:
     """Queues a TEST event for this endpoint only, whatever types it subscribes to."""
-    principal = ctx.require_role(Role.ADMIN)
+    principal = ctx.require_principal()
     endpoint = await get_in_tenant(WebhookEndpoint, principal, raw_id, what="Webhook")
     if not endpoint.enabled:
         raise Conflict("The webhook is disabled; enable it first")
@@ -205,7 +204,7 @@ async def deliveries(
     ctx: RequestContext, raw_id: str, first: int | None, after: str | None
 ) -> Page[WebhookDelivery]:
     """The endpoint's delivery log, oldest first (keyset pages like every list)."""
-    principal = ctx.require_role(Role.ADMIN)
+    principal = ctx.require_principal()
     endpoint = await get_in_tenant(
         WebhookEndpoint, principal, raw_id, field="webhookId", what="Webhook"
     )

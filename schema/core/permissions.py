@@ -1,12 +1,15 @@
 """Strawberry permission classes. They raise the contract's coded errors directly, so the
-client sees UNAUTHENTICATED (with the reason) or FORBIDDEN."""
+client sees UNAUTHENTICATED (with the reason) or FORBIDDEN. Role rules are the ones named
+in models.permissions (``Allowed(Can.MANAGE_EVENTS)``)."""
 
+from functools import cache
 from typing import Any
 
 from strawberry.permission import BasePermission
 
 from models.errors import Forbidden, Unauthenticated
-from models.users import STAFF_ROLES, TENANT_READERS, Role
+from models.permissions import Rule
+from models.users import Role
 from resolvers.core.context import RequestContext
 
 
@@ -20,31 +23,22 @@ class IsAuthenticated(BasePermission):
         return True
 
 
-class _RolePermission(IsAuthenticated):
-    roles: frozenset[Role] = frozenset()
+class _RulePermission(IsAuthenticated):
+    rule: Rule
 
     def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         super().has_permission(source, info, **kwargs)
-        principal = info.context.principal
-        if principal.role not in self.roles:
-            raise Forbidden("Your role does not allow this operation")
+        if not self.rule.allows(info.context.principal.role):
+            raise Forbidden(self.rule.message)
         return True
 
 
-class IsAdmin(_RolePermission):
-    roles = frozenset({Role.ADMIN})
-
-
-class IsStaff(_RolePermission):
-    """ADMIN or MANAGER: may change tenant data."""
-
-    roles = STAFF_ROLES
-
-
-class CanReadTenant(_RolePermission):
-    """ADMIN, MANAGER or ANALYST: may read across the tenant."""
-
-    roles = TENANT_READERS
+@cache
+def Allowed(rule: Rule) -> type[BasePermission]:  # a class factory, named like the classes
+    """The permission class of ``rule`` (Strawberry takes classes): signed in, and a role
+    that has the capability. One class per rule."""
+    name = "Can" + rule.name.title().replace("_", "")  # Can.READ_TENANT: CanReadTenant
+    return type(name, (_RulePermission,), {"rule": rule, "__module__": __name__})
 
 
 class SeesPrivateUserFields(BasePermission):
@@ -63,10 +57,3 @@ class SeesPrivateUserFields(BasePermission):
 
     def on_unauthorized(self) -> None:
         raise Forbidden(self.message)
-
-
-class CanChangeSharing(_RolePermission):
-    """ADMIN or MANAGER, or an INVESTOR for what they own: not ANALYST, who only reads
-    (even a document of their own)."""
-
-    roles = STAFF_ROLES | {Role.INVESTOR}

@@ -4,9 +4,10 @@ from decimal import Decimal
 
 import strawberry
 
+from models.permissions import Can
 from resolvers.mt5 import accounts as use_cases
 from schema.core.context import Info
-from schema.core.permissions import IsAdmin
+from schema.core.permissions import Allowed
 
 
 @strawberry.type
@@ -24,7 +25,7 @@ class Mt5Account:
 @strawberry.type
 class Mt5Mutations:
     @strawberry.mutation(
-        permission_classes=[IsAdmin],
+        permission_classes=[Allowed(Can.MAP_MT5_ACCOUNTS)],
         description="Map an account to a fund (and a portfolio); audited",
     )
     async def map_mt5_account(

@@ -88,3 +88,20 @@ def test_additions_are_not_breaking():
 def test_schema_check_command(capsys):
     assert cli.main(["schema-check"]) == 0
     assert "no breaking change" in capsys.readouterr().out
+
+
+def test_every_domain_of_the_schema_is_registered_once():
+    """A module's Domain (its root classes) reaches the schema only through DOMAINS."""
+    import importlib
+    import pkgutil
+
+    import schema
+    from schema.core.domains import Domain
+
+    declared = set()
+    for module in pkgutil.walk_packages(schema.__path__, "schema."):
+        found = importlib.import_module(module.name)
+        declared |= {id(v) for v in vars(found).values() if isinstance(v, Domain)}
+    registered = [id(domain) for domain in schema.DOMAINS]
+    assert len(registered) == len(set(registered))
+    assert declared == set(registered)

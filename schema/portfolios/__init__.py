@@ -1,0 +1,5 @@
+"""Portfolios: ledger, holdings, valuation, returns and monthly statements."""
+
+from schema.portfolios.operations import DOMAIN
+
+__all__ = ["DOMAIN"]
