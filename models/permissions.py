@@ -1,11 +1,11 @@
 """Who may do what, by role: each rule named once, as a capability (``Can.MANAGE_EVENTS``).
 
-A field guarded by a rule says so once, in the schema: ``Allowed(Can.MANAGE_EVENTS)``
-(schema.core.permissions), and its use case does not check it again. A use case checks a
-rule itself, with ``ctx.require(Can.MANAGE_EVENTS)``, when other callers reach it too (the
-demo seeding, the CLI, REST routes) or when its field is open to every signed-in user and
-the use case holds the rule. Rules on a particular object (the owner, a participant,
-"managers only for investors") stay in the use case that loads the object."""
+The schema derives a field's permission class from the rule
+(``schema.core.permissions.Allowed``), so a refused caller learns it before anything is
+resolved; the use case checks the same rule with ``RequestContext.require``, so it holds
+for every caller (the CLI, REST routes, the demo seeding, a field added later). Rules on a
+particular object (the owner, a participant, "managers only for investors") stay in the use
+case that loads the object."""
 
 from dataclasses import dataclass, field
 

@@ -10,6 +10,7 @@ from bson import Decimal128
 from models.investments import Investment
 from models.money import round_half_up
 from models.opportunities import Opportunity, OpportunityStatus
+from models.permissions import Can
 from models.portfolios.ledger import TransactionType
 from models.portfolios.records import Portfolio, Transaction
 from resolvers.core.context import RequestContext
@@ -42,7 +43,7 @@ class FundAum:
 
 
 async def aum_by_fund(ctx: RequestContext) -> list[FundAum]:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.READ_TENANT)
     rows = await _aggregate(
         Investment,
         [
@@ -72,7 +73,7 @@ class MonthlyFlow:
 
 
 async def net_flows_by_month(ctx: RequestContext, start: date, end: date) -> list[MonthlyFlow]:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.READ_TENANT)
     check_period(start, end)
 
     def amount_if(kind: TransactionType) -> dict[str, Any]:
@@ -116,7 +117,7 @@ class PipelineRow:
 
 
 async def opportunity_pipeline(ctx: RequestContext) -> list[PipelineRow]:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.READ_TENANT)
     rows = await _aggregate(
         Opportunity,
         [
@@ -158,7 +159,7 @@ class TopHolding:
 
 
 async def top_holdings(ctx: RequestContext, limit: int) -> list[TopHolding]:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.READ_TENANT)
     limit = max(1, min(limit, MAX_ROWS))
     rows = await _aggregate(
         Portfolio,

@@ -9,6 +9,7 @@ from beanie import PydanticObjectId
 
 from models.audit import AuditEntry
 from models.errors import BadUserInput
+from models.permissions import Can
 from resolvers.core.context import RequestContext
 from resolvers.core.pagination import NEWEST_FIRST, Page, page_of
 from resolvers.core.scope import parse_id, tenant_filter
@@ -77,7 +78,7 @@ async def page(
 ) -> Page[AuditEntry]:
     """ADMIN only; the caller's tenant; newest first. Reading is the only access path:
     no operation updates or deletes an entry."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.READ_AUDIT_LOG)
     criteria = tenant_filter(principal)
     if filters.action is not None:
         action = filters.action.strip()

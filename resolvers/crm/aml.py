@@ -5,6 +5,7 @@ from pymongo import ReturnDocument
 
 from models.crm import AmlCheck, AmlResult, Prospect
 from models.errors import BadUserInput, Conflict
+from models.permissions import Can
 from resolvers.audit import trail as audit
 from resolvers.core.context import RequestContext
 from resolvers.crm.pipeline import automatic_check, get
@@ -28,6 +29,7 @@ async def _append(ctx: RequestContext, prospect: Prospect, check: AmlCheck) -> P
 
 async def screen(ctx: RequestContext, raw_id: str) -> Prospect:
     """Re-run the automatic screen; CONFLICT when no sanctions list is configured."""
+    ctx.require(Can.MANAGE_PROSPECTS)
     prospect = await get(ctx, raw_id)
     check = automatic_check(ctx, prospect.full_name)
     if check is None:
@@ -52,7 +54,7 @@ async def record_check(
     ctx: RequestContext, raw_id: str, result: AmlResult, note: str | None
 ) -> Prospect:
     """A person's result; APPROVED and REJECTED are decisions and need a note."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.MANAGE_PROSPECTS)
     cleaned = (note or "").strip() or None
     if cleaned is not None and len(cleaned) > MAX_NOTE:
         raise BadUserInput(f"Note is limited to {MAX_NOTE} characters", field="note")

@@ -127,7 +127,7 @@ async def _announce(ctx: RequestContext, prospect: Prospect) -> None:
 
 async def get(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Prospect:
     """ADMIN/MANAGER/ANALYST of the tenant; investors are FORBIDDEN."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.READ_TENANT)
     return await get_in_tenant(Prospect, principal, raw_id, field=field, what="Prospect")
 
 
@@ -138,7 +138,7 @@ async def page(
     stage: ProspectStage | None,
     owner_id: str | None = None,
 ) -> Page[Prospect]:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.READ_TENANT)
     criteria = tenant_filter(principal)
     if stage is not None:
         criteria["stage"] = stage.value
@@ -184,7 +184,7 @@ def _decimal(value: Any) -> Decimal:
 
 async def pipeline(ctx: RequestContext) -> list[PipelineRow]:
     """Count and summed expected amount per stage, every stage present (one aggregation)."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.READ_TENANT)
     cursor = await Prospect.get_pymongo_collection().aggregate(
         [
             {"$match": {"tenant_id": principal.tenant_id}},
@@ -227,7 +227,7 @@ def _conversion_problem(prospect: Prospect) -> str | None:
 async def convert(ctx: RequestContext, raw_id: str) -> User:
     """WON + AML CLEAR/APPROVED → an INVESTOR invited through the outbox, exactly once: the
     prospect is claimed with one conditional update before the user is created."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.MANAGE_PROSPECTS)
     prospect = await get(ctx, raw_id)
     problem = _conversion_problem(prospect)
     if problem:
@@ -271,8 +271,8 @@ async def convert(ctx: RequestContext, raw_id: str) -> User:
 async def pipeline_changes(ctx: RequestContext) -> AsyncIterator[Prospect]:
     """The tenant's prospects as they are created or move, in their current state (each
     state once; after a gap, those changed meanwhile: resolvers.core.current_state_streams). Only
-    ADMIN/MANAGER/ANALYST of the tenant may subscribe (Can.READ_TENANT, on the field)."""
-    principal = ctx.require_principal()
+    ADMIN/MANAGER/ANALYST of the tenant may subscribe; checked before streaming."""
+    principal = ctx.require(Can.READ_TENANT)
     events = pipeline_stream(ctx.services.broker, principal.tenant_id)
     changes = DocumentEvents(
         Prospect,

@@ -6,6 +6,7 @@ from pymongo import ReturnDocument
 
 from models.crm import Activity, ActivityKind, ProspectTask
 from models.errors import BadUserInput, Conflict
+from models.permissions import Can
 from models.users import STAFF_ROLES, User
 from resolvers.core.context import RequestContext
 from resolvers.core.scope import get_in_tenant
@@ -29,7 +30,7 @@ async def log_activity(
     text: str,
     occurred_at: datetime | None = None,
 ) -> Activity:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.MANAGE_PROSPECTS)
     text = _text(text, "text", MAX_TEXT)
     now = ctx.now()
     if occurred_at is not None and occurred_at > now:
@@ -51,7 +52,7 @@ async def log_activity(
 async def create_task(
     ctx: RequestContext, raw_prospect_id: str, title: str, due_date: date, raw_assignee: str
 ) -> ProspectTask:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.MANAGE_PROSPECTS)
     title = _text(title, "title", MAX_TITLE)
     if due_date < ctx.now().date():
         raise BadUserInput("The due date is in the past", field="dueDate")
@@ -74,7 +75,7 @@ async def create_task(
 
 async def complete_task(ctx: RequestContext, raw_id: str) -> ProspectTask:
     """Done once: one conditional update, a second completion is CONFLICT."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.MANAGE_PROSPECTS)
     task = await get_in_tenant(ProspectTask, principal, raw_id, what="Task")
     doc = await ProspectTask.get_pymongo_collection().find_one_and_update(
         {"_id": task.id, "tenant_id": principal.tenant_id, "done": False},

@@ -177,7 +177,7 @@ async def _users_in_tenant(principal: Principal, raw_ids: list[str]) -> list[Pyd
 
 
 async def _may_share(ctx: RequestContext, raw_id: str) -> tuple[Principal, DocumentRecord]:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.SHARE_DOCUMENTS)
     doc = await get_visible(principal, raw_id)
     if principal.role not in STAFF_ROLES and doc.owner_id != principal.user_id:
         raise Forbidden("Only the owner or ADMIN/MANAGER may change who sees a document")

@@ -10,6 +10,7 @@ from models.documents.records import (
     kyc_status_from_reviews,
 )
 from models.errors import BadUserInput, Conflict, Forbidden
+from models.permissions import Can
 from models.users import User
 from resolvers.audit import trail as audit
 from resolvers.core.context import RequestContext
@@ -24,7 +25,7 @@ async def review(
 ) -> DocumentRecord:
     """One decision per document (PENDING → APPROVED | REJECTED); a resubmission is a new
     upload."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.REVIEW_KYC)
     doc = await get_visible(principal, raw_id)
     if doc.category not in KYC_CATEGORIES:
         raise BadUserInput("Only KYC_ID and PROOF_OF_ADDRESS documents are reviewed", field="id")

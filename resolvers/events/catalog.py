@@ -140,7 +140,7 @@ async def get(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Event:
 
 
 async def update(ctx: RequestContext, raw_id: str, fields: EventFields) -> Event:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.MANAGE_EVENTS)
     event = await get(ctx, raw_id)
     if event.status is EventStatus.CANCELLED:
         raise Conflict("A cancelled event cannot be edited")
@@ -200,7 +200,7 @@ async def publish(ctx: RequestContext, raw_id: str) -> Event:
 async def cancel(ctx: RequestContext, raw_id: str) -> Event:
     """Cancels the event and every REGISTERED or WAITLISTED registration with it (reason
     EVENT_CANCELLED); check-ins stay as the record of who came."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.MANAGE_EVENTS)
     event = await get(ctx, raw_id)
     now = ctx.now()
     collection = Event.get_pymongo_collection()

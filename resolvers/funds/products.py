@@ -12,6 +12,7 @@ from models.errors import BadUserInput, Conflict
 from models.funds.payouts import Schedule, schedule
 from models.funds.products import FundInvitation, FundProduct, default_products
 from models.money import amount_problem, decimal_places
+from models.permissions import Can
 from models.users import Role, User
 from resolvers.audit import trail as audit
 from resolvers.core.context import RequestContext
@@ -63,7 +64,7 @@ class FundChanges:
 
 async def update_fund(ctx: RequestContext, code: str, changes: FundChanges) -> FundProduct:
     """ADMIN only; terms of existing investments are frozen, so edits apply to new ones."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.CHANGE_FUNDS)
     fund = await get_fund(principal.tenant_id, code, field="code")
     read = fund.model_dump()
     before = fund.model_dump(
@@ -103,7 +104,7 @@ async def update_fund(ctx: RequestContext, code: str, changes: FundChanges) -> F
 
 
 async def invite_to_fund(ctx: RequestContext, raw_investor_id: str, code: str) -> FundInvitation:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.INVITE_TO_FUNDS)
     investor = await get_in_tenant(
         User, principal, raw_investor_id, field="investorId", what="Investor"
     )

@@ -6,6 +6,7 @@ from beanie import PydanticObjectId
 
 from models.errors import BadUserInput, Conflict, Forbidden, Unauthenticated
 from models.identity import ServiceToken
+from models.permissions import Can
 from resolvers.audit import trail as audit
 from resolvers.core.context import RequestContext
 from resolvers.core.scope import get_in_tenant, tenant_filter
@@ -28,7 +29,7 @@ class ServiceCaller:
 
 async def create(ctx: RequestContext, name: str, scopes: list[str]) -> tuple[ServiceToken, str]:
     """Returns the stored token and its secret, shown to the caller this once only."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.MANAGE_SERVICE_TOKENS)
     name = name.strip()
     if not name or len(name) > MAX_TOKEN_NAME:
         raise BadUserInput(f"Name must be 1-{MAX_TOKEN_NAME} characters", field="name")
@@ -58,12 +59,12 @@ async def create(ctx: RequestContext, name: str, scopes: list[str]) -> tuple[Ser
 
 
 async def list_tokens(ctx: RequestContext) -> list[ServiceToken]:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.MANAGE_SERVICE_TOKENS)
     return await ServiceToken.find(tenant_filter(principal, revoked_at=None)).sort("_id").to_list()
 
 
 async def revoke(ctx: RequestContext, raw_id: str) -> bool:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.MANAGE_SERVICE_TOKENS)
     token = await get_in_tenant(ServiceToken, principal, raw_id, what="Service token")
     if not await set_fields(token, {"revoked_at": ctx.now()}, expect={"revoked_at": None}):
         raise Conflict("Service token is already revoked")

@@ -181,7 +181,7 @@ async def _transition_releasing(
 
 
 async def approve(ctx: RequestContext, raw_id: str) -> Redemption:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.SETTLE_REDEMPTIONS)
     redemption = await _visible_redemption(ctx, principal, raw_id)
     approved = await _transition(
         ctx,
@@ -199,7 +199,7 @@ async def approve(ctx: RequestContext, raw_id: str) -> Redemption:
 
 
 async def reject(ctx: RequestContext, raw_id: str, reason: str) -> Redemption:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.SETTLE_REDEMPTIONS)
     reason = reason.strip()
     if not reason or len(reason) > 2000:
         raise BadUserInput("A rejection needs a reason (at most 2000 characters)", field="reason")
@@ -230,7 +230,7 @@ async def cancel(ctx: RequestContext, raw_id: str) -> Redemption:
 async def complete(ctx: RequestContext, raw_id: str) -> Redemption:
     """APPROVED → COMPLETED; records the withdrawal on the investment and in the ledger of
     its portfolio (an investment-linked entry: the fund pays out, portfolio cash is untouched)."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.SETTLE_REDEMPTIONS)
     redemption = await _visible_redemption(ctx, principal, raw_id)
     investment = await Investment.get(redemption.investment_id)
     assert investment is not None

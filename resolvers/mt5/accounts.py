@@ -17,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from models.errors import BadUserInput, NotFound
 from models.money import MAX_AMOUNT, amount_problem
 from models.mt5 import Mt5Account, Mt5Deal
+from models.permissions import Can
 from resolvers.audit import trail as audit
 from resolvers.core.context import RequestContext, Services
 from resolvers.core.post_commit import revalue_after_commit
@@ -95,7 +96,7 @@ async def map_account(
     initial_allocation: Decimal,
     raw_portfolio_id: str | None,
 ) -> Mt5Account:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.MAP_MT5_ACCOUNTS)
     account = await Mt5Account.find_one(
         {"tenant_id": principal.tenant_id, "login": login, "server": server.strip()}
     )

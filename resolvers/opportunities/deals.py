@@ -111,6 +111,7 @@ async def get(ctx: RequestContext, raw_id: str, *, field: str = "id") -> Opportu
 
 
 async def update(ctx: RequestContext, raw_id: str, fields: OpportunityFields) -> Opportunity:
+    ctx.require(Can.MANAGE_OPPORTUNITIES)
     opportunity = await get(ctx, raw_id)
     if opportunity.status is not OpportunityStatus.DRAFT:
         money = (fields.target_raise, fields.minimum_investment)

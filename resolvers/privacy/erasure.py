@@ -17,6 +17,7 @@ from pymongo import ReturnDocument
 
 from models.audit import AuditEntry
 from models.errors import BadUserInput, Conflict
+from models.permissions import Can
 from models.privacy import ERASURE_LEASE, MAX_CONFIRM, new_pseudonym
 from models.users import ErasureState, Role, User, normalize_email, search_terms
 from resolvers.audit import trail as audit
@@ -128,7 +129,7 @@ async def _release(run: Erasure, *, undo: bool) -> None:
 
 
 async def erase_user(ctx: RequestContext, raw_user_id: str, confirm: str) -> User:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.ERASE_USERS)
     user = await get_in_tenant(User, principal, raw_user_id, field="userId", what="User")
     if user.id == principal.user_id:
         raise Conflict("You cannot erase yourself; another ADMIN can")

@@ -79,7 +79,7 @@ async def get_user(ctx: RequestContext, raw_id: str) -> User:
 async def list_users(
     ctx: RequestContext, first: int | None, after: str | None, role: Role | None, search: str | None
 ) -> Page[User]:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.READ_TENANT)
     criteria = tenant_filter(principal)
     if role is not None:
         criteria["role"] = role.value

@@ -12,6 +12,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models.errors import BadUserInput, Conflict, NotFound
+from models.permissions import Can
 from models.webhooks import (
     SUBSCRIBABLE_EVENTS,
     DeliveryStatus,
@@ -78,7 +79,7 @@ def _sealed(services: Services, tenant_id: ObjectId, endpoint_id: ObjectId) -> t
 async def create(ctx: RequestContext, fields: WebhookFields) -> tuple[WebhookEndpoint, str]:
     """The endpoint and its signing secret, which is shown this once only. Registering a
     URL the tenant already registered is CONFLICT (the secret is never shown again)."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.ADMINISTER_WEBHOOKS)
     url = check_url(fields.url or "", ctx.services.webhooks)
     types = _clean_event_types(fields.event_types or [])
     description = _clean_description(fields.description or "")
@@ -110,12 +111,12 @@ async def create(ctx: RequestContext, fields: WebhookFields) -> tuple[WebhookEnd
 
 
 async def list_endpoints(ctx: RequestContext) -> list[WebhookEndpoint]:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.ADMINISTER_WEBHOOKS)
     return await WebhookEndpoint.find(tenant_filter(principal)).sort("_id").to_list()
 
 
 async def update(ctx: RequestContext, raw_id: str, fields: WebhookFields) -> WebhookEndpoint:
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.ADMINISTER_WEBHOOKS)
     endpoint = await get_in_tenant(WebhookEndpoint, principal, raw_id, what="Webhook")
     changes: dict[str, Any] = {"updated_at": ctx.now()}
     if fields.url is not None:
@@ -147,7 +148,7 @@ async def update(ctx: RequestContext, raw_id: str, fields: WebhookFields) -> Web
 
 async def delete(ctx: RequestContext, raw_id: str) -> bool:
     """Removes the endpoint and its delivery log (the audit trail keeps the record)."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.ADMINISTER_WEBHOOKS)
     endpoint_id = parse_id(raw_id)
     removed = await WebhookEndpoint.get_pymongo_collection().delete_one(
         tenant_filter(principal, _id=endpoint_id)
@@ -164,7 +165,7 @@ async def delete(ctx: RequestContext, raw_id: str) -> bool:
 async def rotate_secret(ctx: RequestContext, raw_id: str) -> tuple[WebhookEndpoint, str]:
     """A new signing secret, shown this once; the old one stops signing immediately
     (deliveries still waiting for a retry are signed with the new one)."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.ADMINISTER_WEBHOOKS)
     endpoint = await get_in_tenant(WebhookEndpoint, principal, raw_id, what="Webhook")
     assert endpoint.id is not None
     secret, box = _sealed(ctx.services, principal.tenant_id, endpoint.id)
@@ -190,7 +191,7 @@ async def rotate_secret(ctx: RequestContext, raw_id: str) -> tuple[WebhookEndpoi
 
 async def send_test(ctx: RequestContext, raw_id: str) -> WebhookDelivery:
     """Queues a TEST event for this endpoint only, whatever types it subscribes to."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.ADMINISTER_WEBHOOKS)
     endpoint = await get_in_tenant(WebhookEndpoint, principal, raw_id, what="Webhook")
     if not endpoint.enabled:
         raise Conflict("The webhook is disabled; enable it first")
@@ -204,7 +205,7 @@ async def deliveries(
     ctx: RequestContext, raw_id: str, first: int | None, after: str | None
 ) -> Page[WebhookDelivery]:
     """The endpoint's delivery log, oldest first (keyset pages like every list)."""
-    principal = ctx.require_principal()
+    principal = ctx.require(Can.ADMINISTER_WEBHOOKS)
     endpoint = await get_in_tenant(
         WebhookEndpoint, principal, raw_id, field="webhookId", what="Webhook"
     )
