@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route
 
 from app.metrics import METHODS
 from tests.mt5.test_ingest import post, tick
-from tests.transport.test_websocket import transport
+from tests.support.ws import transport
 
 
 async def scrape(api, token: str | None = None) -> dict[tuple[str, tuple], float]:

@@ -10,8 +10,7 @@ from gql.transport.exceptions import TransportQueryError
 
 from tests.crm.support import MOVE, create_prospect
 from tests.crm.test_timeline import LOG
-from tests.support.ws import streaming
-from tests.transport.test_websocket import transport
+from tests.support.ws import streaming, transport
 
 CHANGES = gql("subscription { pipelineChanged { id fullName stage owner { email } } }")
 

@@ -20,7 +20,7 @@ from tests.faults.stack import (
     until,
 )
 from tests.mt5.test_scale_out import UPDATES, admin_with_portfolio
-from tests.transport.test_websocket import transport
+from tests.support.ws import transport
 
 UNAVAILABLE = "The database is unavailable; retry shortly"
 PORTFOLIO = "query($p: ID!) { portfolio(id: $p) { cash } }"

@@ -22,7 +22,7 @@ from gql import Client, gql
 from tests.faults.stack import KillableRedis
 from tests.mt5.test_ingest import now_ms
 from tests.mt5.test_scale_out import ApiProcess, admin_with_portfolio, gql_post, serve_env
-from tests.transport.test_websocket import transport
+from tests.support.ws import transport
 
 SYMBOLS = ("XAUUSD", "XAGUSD")
 TICKS = 'subscription { ticks(symbols: ["XAUUSD", "XAGUSD"]) { symbol bid } }'

@@ -16,8 +16,7 @@ from tests.messaging.test_messaging import (
     conversation_between,
     send,
 )
-from tests.support.ws import streaming
-from tests.transport.test_websocket import transport
+from tests.support.ws import streaming, transport
 
 CATCH_UP = gql("""subscription($c: ID!, $after: String) {
   messageReceived(conversationId: $c, after: $after) { id body sender { id } } }""")

@@ -10,7 +10,7 @@ import time
 import pytest
 from gql import Client, gql
 
-from tests.transport.test_websocket import transport
+from tests.support.ws import transport
 
 LATEST = "query($s: [String!]!) { latestTicks(symbols: $s) { symbol bid ask time flags } }"
 

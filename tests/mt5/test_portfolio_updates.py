@@ -12,7 +12,7 @@ from gql.transport.exceptions import TransportQueryError
 
 from tests.mt5.test_ingest import post, tick
 from tests.portfolios.test_ledger import default_portfolio_id, record
-from tests.transport.test_websocket import transport
+from tests.support.ws import transport
 
 UPDATES = gql("""subscription($id: ID!) { portfolioUpdated(portfolioId: $id) {
   portfolioId asOf totalValue marketValue cash reason } }""")

@@ -19,7 +19,7 @@ from gql import Client, gql
 from app.embedded import free_port
 from tests.mt5.test_ingest import tick
 from tests.support.api import LOGIN
-from tests.transport.test_websocket import transport
+from tests.support.ws import transport
 
 ADMIN_PASSWORD = "scale out admin passphrase"
 

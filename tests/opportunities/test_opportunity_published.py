@@ -7,7 +7,7 @@ import contextlib
 from gql import Client, gql
 
 from tests.opportunities.test_opportunities import PUBLISH, create
-from tests.transport.test_websocket import transport
+from tests.support.ws import transport
 
 PUBLISHED = gql("subscription { opportunityPublished { id name status } }")
 

@@ -18,7 +18,7 @@ from tests.mt5.test_ingest import post, tick
 from tests.mt5.test_portfolio_updates import collect
 from tests.portfolios.test_ledger import record
 from tests.support.domain import set_price
-from tests.transport.test_websocket import transport
+from tests.support.ws import transport
 
 
 @pytest.mark.parametrize(
