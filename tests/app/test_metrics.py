@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from starlette.routing import Mount, Route
 
 from app.metrics import METHODS
-from tests.mt5.test_ingest import post, tick
+from tests.support.mt5 import post, tick
 from tests.support.ws import transport
 
 

@@ -10,8 +10,8 @@ import pytest
 from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 
-from tests.mt5.test_ingest import post, tick
 from tests.portfolios.test_ledger import default_portfolio_id, record
+from tests.support.mt5 import post, tick
 from tests.support.ws import transport
 
 UPDATES = gql("""subscription($id: ID!) { portfolioUpdated(portfolioId: $id) {

@@ -17,8 +17,8 @@ import pytest
 from gql import Client, gql
 
 from app.embedded import free_port
-from tests.mt5.test_ingest import tick
 from tests.support.api import LOGIN
+from tests.support.mt5 import tick
 from tests.support.ws import transport
 
 ADMIN_PASSWORD = "scale out admin passphrase"

@@ -13,8 +13,8 @@ import pytest
 import websockets
 
 from tests.app.test_metrics import scrape, value
-from tests.mt5.test_ingest import post
 from tests.security.test_rate_limits import tight  # noqa: F401 (fixture)
+from tests.support.mt5 import post
 from tests.support.ws import PROTOCOL
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"

@@ -8,7 +8,7 @@ import time
 import pytest
 from gql import Client, gql
 
-from tests.mt5.test_ingest import post, tick
+from tests.support.mt5 import post, tick
 from tests.support.ws import transport
 
 
