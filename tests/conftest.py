@@ -30,6 +30,9 @@ from tests.support.domain import insert_user
 from tests.support.packaging import InstalledWheel, build_wheel, install_wheel
 from tests.support.servers import RedisProcess, live_server, mongo_process
 
+# fixtures that live beside their helpers in tests/support/, for every test folder
+pytest_plugins = ["tests.support.api_process"]
+
 PASSWORD = "correct horse battery staple"
 SANCTIONS_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sanctions-sample.csv"
 KEEP_COLLECTIONS = {"signing_keys"}

@@ -18,7 +18,7 @@ import httpx
 from pymongo import MongoClient
 
 from app.embedded import EmbeddedMongo, free_port
-from tests.mt5.test_scale_out import ApiProcess, serve_env
+from tests.support.api_process import ApiProcess, serve_env
 from tests.support.servers import RedisProcess
 
 # a request during an outage fails after about this (FIDUS_MONGO_TIMEOUT_MS)

@@ -19,7 +19,7 @@ from tests.faults.stack import (
     keep_depositing,
     until,
 )
-from tests.mt5.test_scale_out import UPDATES, admin_with_portfolio
+from tests.support.api_process import UPDATES, admin_with_portfolio
 from tests.support.ws import transport
 
 UNAVAILABLE = "The database is unavailable; retry shortly"

@@ -13,7 +13,7 @@ from gql import Client, gql
 
 from tests.faults.stack import Ledger, Stack, until
 from tests.faults.test_mongo_restart import assert_ledger_is_exact
-from tests.mt5.test_scale_out import UPDATES, admin_with_portfolio, gql_post
+from tests.support.api_process import UPDATES, admin_with_portfolio, gql_post
 from tests.support.mt5 import tick
 from tests.support.ws import transport
 

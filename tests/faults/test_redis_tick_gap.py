@@ -20,7 +20,7 @@ import pytest
 from gql import Client, gql
 
 from tests.faults.stack import KillableRedis
-from tests.mt5.test_scale_out import ApiProcess, admin_with_portfolio, gql_post, serve_env
+from tests.support.api_process import ApiProcess, admin_with_portfolio, gql_post, serve_env
 from tests.support.mt5 import now_ms
 from tests.support.ws import transport
 
