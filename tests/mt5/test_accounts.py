@@ -2,9 +2,9 @@
 to UNLIMITED, and the profit share in the investor's portfolio value."""
 
 from models.mt5 import Mt5Account, Mt5Deal
-from tests.portfolios.test_ledger import PORTFOLIO, default_portfolio_id
 from tests.support.domain import invest_in_fund, make_ready
 from tests.support.mt5 import MAP, post_snapshot, snapshot
+from tests.support.portfolios import PORTFOLIO, default_portfolio_id
 
 
 async def test_snapshots_upsert_accounts_and_deals_once(api, ingest_token):

@@ -11,9 +11,9 @@ from bson.decimal128 import Decimal128
 
 from models.mt5 import Mt5Account, Mt5Deal
 from resolvers.mt5.snapshots import MAX_DEALS, MAX_POSITIONS
-from tests.portfolios.test_ledger import PORTFOLIO, default_portfolio_id
 from tests.support.domain import invest_in_fund, make_ready, tenant_of
 from tests.support.mt5 import MAP, post_snapshot, snapshot
+from tests.support.portfolios import PORTFOLIO, default_portfolio_id
 
 NaN = float("nan")
 GOOD_POSITION = snapshot()["positions"][0]

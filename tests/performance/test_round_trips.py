@@ -9,8 +9,8 @@ from beanie import PydanticObjectId
 from models.opportunities import Interest, Opportunity, OpportunityStatus
 from models.portfolios.records import Portfolio, StoredPosition
 from models.users import User
-from tests.portfolios.test_ledger import default_portfolio_id
 from tests.support.domain import invest_in_fund, make_ready, set_price
+from tests.support.portfolios import default_portfolio_id
 
 PORTFOLIO = """query($id: ID!) { portfolio(id: $id) { cash marketValue totalValue owner { email }
   holdings { symbol quantity lastPrice marketValue } investments { fundCode currentValue investor { email } } } }"""

@@ -12,7 +12,7 @@ from models.users import Role, User, search_terms
 from resolvers.portfolios.defaults import backfill_default_portfolios
 from tests.crm.support import CONVERT
 from tests.crm.test_conversion import won
-from tests.portfolios.test_ledger import MINE
+from tests.support.portfolios import MINE
 from tests.users.test_users import CREATE_USER
 
 

@@ -17,10 +17,10 @@ from models.documents.records import DocumentCategory
 from models.mt5 import Mt5Account
 from models.users import KycStatus, Role, User, search_terms
 from tests.conftest import World
-from tests.portfolios.test_ledger import default_portfolio_id
 from tests.support.api import Api
 from tests.support.documents import make_document
 from tests.support.domain import insert_user, invest_in_fund, make_ready
+from tests.support.portfolios import default_portfolio_id
 
 ROLES = ("admin", "manager", "analyst", "investor")
 ALL = frozenset(ROLES)

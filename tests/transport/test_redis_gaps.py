@@ -31,7 +31,7 @@ from tests.messaging.test_message_catch_up import CATCH_UP, newest_cursor
 from tests.messaging.test_messaging import conversation_between, send
 from tests.opportunities.test_opportunities import PUBLISH, create
 from tests.opportunities.test_opportunity_published import PUBLISHED
-from tests.portfolios.test_ledger import default_portfolio_id, record
+from tests.support.portfolios import default_portfolio_id, record
 from tests.support.servers import live_server
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.ws import Socket, streaming
