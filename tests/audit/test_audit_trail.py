@@ -13,19 +13,21 @@ from models.base import utc_now
 from models.identity import OutboxMessage
 from models.users import User
 from tests.conftest import PASSWORD
-from tests.identity.test_mfa_and_throttling import CONFIRM, DISABLE, ENROLL
-from tests.identity.test_passwords_and_invitations import (
+from tests.security.test_role_matrix import _redemption
+from tests.support.api import LOGIN
+from tests.support.identity import (
     ACCEPT,
     CHANGE,
+    CONFIRM,
     CREATE_USER,
+    DISABLE,
+    ENROLL,
     NEW_PASSWORD,
     REQUEST_RESET,
     RESET,
     outbox,
     token_in,
 )
-from tests.security.test_role_matrix import _redemption
-from tests.support.api import LOGIN
 
 AGENT = "audit-test/1.0"
 

@@ -10,7 +10,7 @@ from models.crm import AmlResult, Prospect, ProspectStage
 from models.identity import ActionToken, OutboxMessage
 from models.users import User
 from tests.crm.support import CONVERT, ONE, create_prospect, put_in_state
-from tests.identity.test_passwords_and_invitations import ACCEPT, NEW_PASSWORD, token_in
+from tests.support.identity import ACCEPT, NEW_PASSWORD, token_in
 
 
 async def won(api, world, aml: AmlResult | None = AmlResult.CLEAR, **fields) -> dict:

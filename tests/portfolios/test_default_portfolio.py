@@ -13,7 +13,7 @@ from resolvers.portfolios.defaults import backfill_default_portfolios
 from tests.crm.support import CONVERT
 from tests.crm.test_conversion import won
 from tests.support.portfolios import MINE
-from tests.users.test_users import CREATE_USER
+from tests.support.users import CREATE_USER
 
 
 async def portfolios_of(user_id: str) -> list[Portfolio]:

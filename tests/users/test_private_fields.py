@@ -2,7 +2,7 @@
 sender): id, name, role and email; never phone, KYC, MFA, currency or sign-up date."""
 
 from tests.messaging.test_messaging import conversation_between, send
-from tests.users.test_users import PROFILE
+from tests.support.users import PROFILE
 
 PUBLIC = "id fullName role email"
 PARTICIPANTS = """query($id: ID!) { conversation(id: $id) { participants { %s } } }"""
