@@ -1,7 +1,7 @@
 """What an investor sees of other users (their advisor in a conversation, a message's
 sender): id, name, role and email; never phone, KYC, MFA, currency or sign-up date."""
 
-from tests.messaging.test_messaging import conversation_between, send
+from tests.support.messaging import conversation_between, send
 from tests.support.users import PROFILE
 
 PUBLIC = "id fullName role email"
