@@ -27,9 +27,8 @@ from subscriptions.redis_backend import redis_client
 from subscriptions.sessions import SESSIONS_TOPIC
 from tests.crm.support import MOVE, create_prospect
 from tests.crm.test_pipeline_changed import CHANGES
-from tests.opportunities.test_opportunities import PUBLISH, create
-from tests.opportunities.test_opportunity_published import PUBLISHED
 from tests.support.messaging import CATCH_UP, conversation_between, newest_cursor, send
+from tests.support.opportunities import PUBLISH, PUBLISHED, create
 from tests.support.portfolios import default_portfolio_id, record
 from tests.support.servers import live_server
 from tests.support.tcp_proxy import TcpProxy
