@@ -13,7 +13,6 @@ from models.base import utc_now
 from models.identity import OutboxMessage
 from models.users import User
 from tests.conftest import PASSWORD
-from tests.security.test_role_matrix import _redemption
 from tests.support.api import LOGIN
 from tests.support.identity import (
     ACCEPT,
@@ -28,6 +27,7 @@ from tests.support.identity import (
     outbox,
     token_in,
 )
+from tests.support.investments import requested_redemption
 
 AGENT = "audit-test/1.0"
 
@@ -230,7 +230,7 @@ async def test_password_change_reset_and_invitation(api, world):
 async def test_decisions_of_earlier_issues_are_recorded(api, world):
     admin = world("acme", "admin")
     tenant = await tenant_of(admin)
-    redemption = (await _redemption(api, world, "acme"))["id"]
+    redemption = await requested_redemption(api, world, "acme")
     headers = client_headers()
     rejected = await api.gql(
         'mutation($id: ID!) { rejectRedemption(id: $id, reason: "no") { id } }',

@@ -83,3 +83,8 @@ mutation Login($tenant: String!, $email: String!, $password: String!, $otp: Stri
   }
 }
 """
+
+
+def errors_of(body: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(code, field) of each error in a GraphQL response body."""
+    return [(e["extensions"]["code"], e["extensions"].get("field")) for e in body.get("errors", [])]
