@@ -25,8 +25,7 @@ from schema import build_schema
 from subscriptions.broker import Broker
 from subscriptions.redis_backend import redis_client
 from subscriptions.sessions import SESSIONS_TOPIC
-from tests.crm.support import MOVE, create_prospect
-from tests.crm.test_pipeline_changed import CHANGES
+from tests.crm.support import CHANGES, MOVE, create_prospect
 from tests.support.messaging import CATCH_UP, conversation_between, newest_cursor, send
 from tests.support.opportunities import PUBLISH, PUBLISHED, create
 from tests.support.portfolios import default_portfolio_id, record
