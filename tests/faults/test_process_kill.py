@@ -13,8 +13,7 @@ from typing import Any
 
 from pymongo import MongoClient
 
-from tests.faults.stack import Ledger, Stack, until
-from tests.faults.test_mongo_restart import assert_ledger_is_exact
+from tests.faults.stack import Ledger, Stack, assert_ledger_is_exact, until
 from tests.support.api_process import ApiProcess, admin_with_portfolio
 
 # after the kill, a write to the portfolio succeeds again within this (issue: 10 s)

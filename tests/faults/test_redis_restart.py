@@ -11,8 +11,7 @@ from decimal import Decimal
 
 from gql import Client, gql
 
-from tests.faults.stack import Ledger, Stack, until
-from tests.faults.test_mongo_restart import assert_ledger_is_exact
+from tests.faults.stack import Ledger, Stack, assert_ledger_is_exact, until
 from tests.support.api_process import UPDATES, admin_with_portfolio, gql_post
 from tests.support.mt5 import tick
 from tests.support.ws import transport

@@ -15,6 +15,7 @@ from tests.support.messaging import (
     send,
     start,
 )
+from tests.support.round_trips import commands_for
 
 READ = "mutation($c: ID!) { markConversationRead(conversationId: $c) { id unreadCount } }"
 ONE = "query($id: ID!) { conversation(id: $id) { id unreadCount } }"
@@ -229,8 +230,6 @@ LIST_ALL = """{ conversations(first: 50) { edges { node { id subject unreadCount
 
 
 async def test_conversation_page_round_trips_do_not_grow(api, world, command_counter):
-    from tests.performance.test_round_trips import commands_for
-
     manager, investor = world("acme", "manager"), world("acme", "investor")
 
     async def grow_to(count: int) -> None:

@@ -11,8 +11,7 @@ from models.documents.records import DocumentCategory
 from models.users import User
 from resolvers.webhooks.secrets import verify
 from tests.crm.support import CONVERT, create_prospect, put_in_state
-from tests.documents.test_signing import SIGN
-from tests.support.documents import make_document
+from tests.support.documents import SIGN, make_document
 from tests.support.domain import invest_in_fund, make_ready, tenant_of
 from tests.support.investments import matured_investment, request_interest
 from tests.webhooks.conftest import register, settled
