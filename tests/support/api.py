@@ -1,4 +1,5 @@
-"""A thin GraphQL-over-HTTP client for tests (real HTTP through httpx)."""
+"""A thin GraphQL-over-HTTP client for tests (real HTTP through httpx), and what its answers
+must look like: error codes and fields, request errors without Python text."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
