@@ -31,6 +31,9 @@ from tests.support.domain import insert_user
 from tests.support.packaging import InstalledWheel, build_wheel, install_wheel
 from tests.support.servers import RedisProcess, live_server, mongo_process
 
+# fixtures that live beside their helpers in tests/support/, for every test folder
+pytest_plugins = ["tests.support.api_process", "tests.support.rate_limits"]
+
 PASSWORD = "correct horse battery staple"
 SANCTIONS_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sanctions-sample.csv"
 KEEP_COLLECTIONS = {"signing_keys"}
@@ -74,7 +77,7 @@ def make_settings(mongo_url: str, redis_url: str | None, **overrides: object) ->
         "graphiql": True,
         "max_subscriptions_per_connection": 3,
         # the suite signs in and writes from one address far faster than people do;
-        # tests/security/test_rate_limits.py tightens these for itself
+        # the `tight` fixture (tests/support/rate_limits.py) tightens these for a test
         "mutations_per_minute_per_user": 100_000,
         "mutations_per_minute_per_address": 100_000,
         "sign_ins_per_minute_per_address": 100_000,

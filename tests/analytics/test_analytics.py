@@ -1,9 +1,9 @@
 """Analytics pipelines: AUM by fund, net flows by month, opportunity pipeline, top
 holdings — tenant-scoped, for ADMIN/MANAGER/ANALYST only."""
 
-from tests.opportunities.test_opportunities import INVEST, open_deal
-from tests.portfolios.test_ledger import default_portfolio_id, record
 from tests.support.domain import invest_in_fund, make_ready
+from tests.support.opportunities import INVEST, open_deal
+from tests.support.portfolios import default_portfolio_id, record
 
 ANALYTICS = """query($f: Date!, $t: Date!) { analytics {
   aumByFund { fundCode investments principal }

@@ -21,9 +21,9 @@ from app.logs import JsonFormatter, TextFormatter, formatter_for, request_id_var
 from app.settings import Settings
 from schema.core.observability import operation_name_var
 from tests.conftest import INGEST_TOKEN_MUTATION
-from tests.mt5.test_ingest import tick
-from tests.mt5.test_scale_out import ADMIN_PASSWORD, ApiProcess, gql_post, serve_env
 from tests.support.api import LOGIN
+from tests.support.api_process import ADMIN_PASSWORD, ApiProcess, gql_post, serve_env
+from tests.support.mt5 import tick
 
 
 def test_json_log_lines_carry_request_and_operation() -> None:

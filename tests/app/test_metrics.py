@@ -9,30 +9,14 @@ from collections.abc import Iterator
 from gql import Client, gql
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 from pydantic import SecretStr
 from starlette.routing import Mount, Route
 
 from app.metrics import METHODS
-from tests.mt5.test_ingest import post, tick
-from tests.transport.test_websocket import transport
-
-
-async def scrape(api, token: str | None = None) -> dict[tuple[str, tuple], float]:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = await api.client.get(f"{api.base_url}/metrics", headers=headers)
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def value(samples, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+from tests.support.metrics import scrape, value
+from tests.support.mt5 import post, tick
+from tests.support.ws import transport
 
 
 async def test_operations_ticks_and_subscriptions_are_counted(api, world, base_url, ingest_token):

@@ -8,7 +8,7 @@ from graphql import get_named_type
 from models.audit import AuditEntry
 from models.base import utc_now
 from schema import build_schema
-from tests.audit.test_audit_trail import tenant_of
+from tests.support.domain import tenant_id_of
 
 AUDIT_LOG = """query($first: Int, $after: String, $action: String, $actor: ID, $target: ID,
   $since: DateTime) {
@@ -48,7 +48,7 @@ async def test_the_log_is_tenant_scoped_newest_first_and_pages(api, world):
             token=admin.token,
         )
     nodes = await every_entry(api, admin, first=4)
-    acme = await AuditEntry.find({"tenant_id": await tenant_of(admin)}).count()
+    acme = await AuditEntry.find({"tenant_id": await tenant_id_of(admin)}).count()
     assert len(nodes) == acme and len({n["id"] for n in nodes}) == acme
     assert [n["id"] for n in nodes] == sorted((n["id"] for n in nodes), reverse=True)
     assert nodes[0]["action"] == "kyc.review"

@@ -11,33 +11,29 @@ from beanie import PydanticObjectId
 from models.audit import AuditEntry
 from models.base import utc_now
 from models.identity import OutboxMessage
-from models.users import User
 from tests.conftest import PASSWORD
-from tests.identity.test_mfa_and_throttling import CONFIRM, DISABLE, ENROLL
-from tests.identity.test_passwords_and_invitations import (
+from tests.support.api import LOGIN
+from tests.support.domain import tenant_id_of
+from tests.support.identity import (
     ACCEPT,
     CHANGE,
+    CONFIRM,
     CREATE_USER,
+    DISABLE,
+    ENROLL,
     NEW_PASSWORD,
     REQUEST_RESET,
     RESET,
     outbox,
     token_in,
 )
-from tests.security.test_role_matrix import _redemption
-from tests.support.api import LOGIN
+from tests.support.investments import requested_redemption
 
 AGENT = "audit-test/1.0"
 
 
 def client_headers() -> dict[str, str]:
     return {"user-agent": AGENT, "x-request-id": f"req-{uuid.uuid4().hex[:12]}"}
-
-
-async def tenant_of(member) -> PydanticObjectId:
-    user = await User.get(PydanticObjectId(member.id))
-    assert user is not None
-    return user.tenant_id
 
 
 async def the_entry(action: str, **criteria) -> AuditEntry:
@@ -76,7 +72,7 @@ async def login(api, member, password=PASSWORD, tenant=None, otp=None, headers=N
 
 async def test_successful_and_failed_logins(api, world):
     member = world("acme", "investor")
-    tenant = await tenant_of(member)
+    tenant = await tenant_id_of(member)
     headers = client_headers()
     (await login(api, member, headers=headers)).ok()
     entry = await the_entry("auth.login", actor_id=PydanticObjectId(member.id))
@@ -115,7 +111,7 @@ async def test_a_wrong_one_time_code_is_a_failed_login(api, world, runtime, monk
     (await api.gql(CONFIRM, {"c": code}, token=member.token)).ok()
     enabled = await the_entry("mfa.enable")
     await assert_full_entry(
-        enabled, tenant=await tenant_of(member), actor=member.id, target=member.id
+        enabled, tenant=await tenant_id_of(member), actor=member.id, target=member.id
     )
     assert (await login(api, member, otp="000000")).code == "UNAUTHENTICATED"
     failed = await the_entry("auth.login_failed")
@@ -126,13 +122,13 @@ async def test_a_wrong_one_time_code_is_a_failed_login(api, world, runtime, monk
     (await api.gql(DISABLE, {"c": later}, token=member.token)).ok()
     disabled = await the_entry("mfa.disable")
     await assert_full_entry(
-        disabled, tenant=await tenant_of(member), actor=member.id, target=member.id
+        disabled, tenant=await tenant_id_of(member), actor=member.id, target=member.id
     )
 
 
 async def test_logout_and_session_revocation(api, world):
     member = world("acme", "analyst")
-    tenant = await tenant_of(member)
+    tenant = await tenant_id_of(member)
     second = await api.login(member.tenant, member.email, PASSWORD)
     session_id = second["refreshToken"].split(".")[0]
     revoke = "mutation($id: ID!) { revokeSession(id: $id) }"
@@ -165,14 +161,14 @@ async def test_refresh_token_reuse_is_recorded(api, world):
     assert (await api.gql(rotate, {"r": member.refresh})).code == "UNAUTHENTICATED"
     entry = await the_entry("auth.refresh_reuse")
     await assert_full_entry(
-        entry, tenant=await tenant_of(member), actor=None, target=member.refresh.split(".")[0]
+        entry, tenant=await tenant_id_of(member), actor=None, target=member.refresh.split(".")[0]
     )
     assert entry.detail["user"] == member.id
 
 
 async def test_password_change_reset_and_invitation(api, world):
     member = world("acme", "investor")
-    tenant = await tenant_of(member)
+    tenant = await tenant_id_of(member)
     wrong = await api.gql(CHANGE, {"c": "not my password", "n": NEW_PASSWORD}, token=member.token)
     assert wrong.code == "UNAUTHENTICATED"
     await assert_full_entry(
@@ -227,8 +223,8 @@ async def test_password_change_reset_and_invitation(api, world):
 
 async def test_decisions_of_earlier_issues_are_recorded(api, world):
     admin = world("acme", "admin")
-    tenant = await tenant_of(admin)
-    redemption = (await _redemption(api, world, "acme"))["id"]
+    tenant = await tenant_id_of(admin)
+    redemption = await requested_redemption(api, world, "acme")
     headers = client_headers()
     rejected = await api.gql(
         'mutation($id: ID!) { rejectRedemption(id: $id, reason: "no") { id } }',

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from tests.mt5.test_scale_out import ApiProcess, serve_env
 from tests.support.api import Api
+from tests.support.api_process import ApiProcess, serve_env
 from tests.support.packaging import InstalledWheel
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import pytest
 
 from tests.clients.conftest import NodeScript
 from tests.conftest import PASSWORD
-from tests.mt5.test_ingest import post, tick
+from tests.support.mt5 import post, tick
 
 
 @pytest.mark.timeout(90)

@@ -10,7 +10,7 @@ import pytest
 
 from app import graphiql
 from tests.clients.conftest import ARTIFACTS, NodeScript
-from tests.mt5.test_ingest import post, tick
+from tests.support.mt5 import post, tick
 
 HTML = {"accept": "text/html"}
 

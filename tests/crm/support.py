@@ -1,10 +1,12 @@
-"""Shared CRM test helpers: GraphQL documents and shortcuts that create prospects through
-the API or put one in a given state directly in the database (real documents)."""
+"""Shared CRM test helpers: GraphQL documents (the ``pipelineChanged`` subscription among
+them) and shortcuts that create prospects through the API or put one in a given state
+directly in the database (real documents)."""
 
 import uuid
 from typing import Any
 
 from beanie import PydanticObjectId
+from gql import gql
 
 from models.crm import AmlResult, Prospect, ProspectStage
 from tests.support.api import Api
@@ -22,6 +24,9 @@ AML = f"""mutation($id: ID!, $r: AmlResult!, $n: String) {{
 SCREEN = f"mutation($id: ID!) {{ screenProspect(id: $id) {{ {FIELDS} }} }}"
 CONVERT = "mutation($id: ID!) { convertProspect(id: $id) { id email fullName role kycStatus } }"
 PIPELINE = "{ pipeline { stage count expectedAmount } }"
+LOG = """mutation($i: LogActivityInput!) { logActivity(input: $i) {
+  id kind text occurredAt author { email } } }"""
+CHANGES = gql("subscription { pipelineChanged { id fullName stage owner { email } } }")
 
 
 def unique_email(prefix: str = "p") -> str:
@@ -45,3 +50,10 @@ async def put_in_state(
         {"_id": PydanticObjectId(prospect_id)},
         {"$set": {"stage": stage.value, "aml_result": aml.value if aml else None}},
     )
+
+
+async def won(api: Api, world: Any, aml: AmlResult | None = AmlResult.CLEAR, **fields: Any) -> dict:
+    """A prospect of acme's manager put straight in WON (with this AML result)."""
+    prospect = await create_prospect(api, world("acme", "manager"), "Grace Hopper", **fields)
+    await put_in_state(prospect["id"], ProspectStage.WON, aml)
+    return prospect

@@ -9,14 +9,8 @@ from models.audit import AuditEntry
 from models.crm import AmlResult, Prospect, ProspectStage
 from models.identity import ActionToken, OutboxMessage
 from models.users import User
-from tests.crm.support import CONVERT, ONE, create_prospect, put_in_state
-from tests.identity.test_passwords_and_invitations import ACCEPT, NEW_PASSWORD, token_in
-
-
-async def won(api, world, aml: AmlResult | None = AmlResult.CLEAR, **fields) -> dict:
-    prospect = await create_prospect(api, world("acme", "manager"), "Grace Hopper", **fields)
-    await put_in_state(prospect["id"], ProspectStage.WON, aml)
-    return prospect
+from tests.crm.support import CONVERT, ONE, create_prospect, put_in_state, won
+from tests.support.identity import ACCEPT, NEW_PASSWORD, token_in
 
 
 @pytest.mark.parametrize(

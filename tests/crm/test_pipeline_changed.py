@@ -8,12 +8,8 @@ import pytest
 from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 
-from tests.crm.support import MOVE, create_prospect
-from tests.crm.test_timeline import LOG
-from tests.support.ws import streaming
-from tests.transport.test_websocket import transport
-
-CHANGES = gql("subscription { pipelineChanged { id fullName stage owner { email } } }")
+from tests.crm.support import CHANGES, LOG, MOVE, create_prospect
+from tests.support.ws import streaming, transport
 
 
 def listening(base_url: str, token: str):

@@ -7,10 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.crm import Activity, ProspectTask
-from tests.crm.support import create_prospect
+from tests.crm.support import LOG, create_prospect
 
-LOG = """mutation($i: LogActivityInput!) { logActivity(input: $i) {
-  id kind text occurredAt author { email } } }"""
 TASK = """mutation($i: CreateTaskInput!) { createTask(input: $i) {
   id prospectId title dueDate done doneAt assignee { email } } }"""
 COMPLETE = "mutation($id: ID!) { completeTask(id: $id) { id done doneAt } }"

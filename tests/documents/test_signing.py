@@ -9,12 +9,9 @@ from beanie import PydanticObjectId
 from models.audit import AuditEntry
 from models.documents.records import DocumentCategory, DocumentRecord
 from resolvers.documents import files as document_files
-from tests.support.documents import PDF_BYTES, make_document, upload
+from tests.support.documents import PDF_BYTES, SIGN, make_document, upload
 from tests.support.domain import invest_in_fund, make_ready
 
-SIGN = """mutation($id: ID!, $name: String!, $consent: Boolean!) {
-  signDocument(id: $id, input: {fullName: $name, consent: $consent}) {
-    id sha256 signatures { signer { id } signedAt documentSha256 fullName } } }"""
 VERIFY = """query($id: ID!) { verifyDocument(id: $id) {
   valid contentIntact signaturesIntact computedSha256 document { sha256 } } }"""
 SHARE = "mutation($id: ID!, $u: [ID!]!) { shareDocument(id: $id, userIds: $u) { id } }"

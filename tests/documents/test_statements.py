@@ -2,7 +2,7 @@
 documents of the portfolio's investor, downloadable and verifiable like any document."""
 
 from models.audit import AuditEntry
-from tests.portfolios.test_ledger import default_portfolio_id, record
+from tests.support.portfolios import default_portfolio_id, record
 
 GENERATE = """mutation($p: ID!, $m: String!) { generateStatement(portfolioId: $p, month: $m) {
   id category contentType size sha256 filename downloadUrl owner { id } } }"""

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bson import ObjectId
 from pymongo import MongoClient
 
 from app.embedded import EmbeddedMongo, free_port
-from tests.mt5.test_scale_out import ApiProcess, serve_env
+from tests.support.api_process import ApiProcess, serve_env
 from tests.support.servers import RedisProcess
 
 # a request during an outage fails after about this (FIDUS_MONGO_TIMEOUT_MS)
@@ -182,6 +183,21 @@ class Ledger:
     @property
     def total(self) -> Decimal:
         return sum(self.amounts.values(), Decimal(0))
+
+
+def assert_ledger_is_exact(stack: Stack, ledger: Ledger, portfolio: str) -> None:
+    """What the database holds matches ``ledger``: one entry per idempotency key with its
+    amount, the portfolio's cash their sum and its version their count."""
+    db = stack.database()
+    entries = list(db.transactions.find({"portfolio_id": ObjectId(portfolio)}))
+    keys = [entry["idempotency_key"] for entry in entries]
+    assert len(keys) == len(set(keys)), "an idempotency key was written twice"
+    assert set(keys) == set(ledger.amounts), "a deposit is missing or unknown"
+    assert {e["idempotency_key"]: e["amount"].to_decimal() for e in entries} == ledger.amounts
+    snapshot = db.portfolios.find_one({"_id": ObjectId(portfolio)})
+    assert snapshot["cash"].to_decimal() == ledger.total
+    assert snapshot["version"] == len(entries)
+    db.client.close()
 
 
 async def keep_depositing(

@@ -16,29 +16,15 @@ from tests.faults.stack import (
     MONGO_TIMEOUT_MS,
     Ledger,
     Stack,
+    assert_ledger_is_exact,
     keep_depositing,
     until,
 )
-from tests.mt5.test_scale_out import UPDATES, admin_with_portfolio
-from tests.transport.test_websocket import transport
+from tests.support.api_process import UPDATES, admin_with_portfolio
+from tests.support.ws import transport
 
 UNAVAILABLE = "The database is unavailable; retry shortly"
 PORTFOLIO = "query($p: ID!) { portfolio(id: $p) { cash } }"
-
-
-def assert_ledger_is_exact(stack: Stack, ledger: Ledger, portfolio: str) -> None:
-    db = stack.database()
-    from bson import ObjectId
-
-    entries = list(db.transactions.find({"portfolio_id": ObjectId(portfolio)}))
-    keys = [entry["idempotency_key"] for entry in entries]
-    assert len(keys) == len(set(keys)), "an idempotency key was written twice"
-    assert set(keys) == set(ledger.amounts), "a deposit is missing or unknown"
-    assert {e["idempotency_key"]: e["amount"].to_decimal() for e in entries} == ledger.amounts
-    snapshot = db.portfolios.find_one({"_id": ObjectId(portfolio)})
-    assert snapshot["cash"].to_decimal() == ledger.total
-    assert snapshot["version"] == len(entries)
-    db.client.close()
 
 
 async def test_a_killed_database_fails_requests_clearly_and_loses_nothing(stack: Stack):

@@ -29,9 +29,15 @@ from resolvers.core.background import Background
 from resolvers.core.post_commit import after_commit
 from subscriptions.broker import Broker
 from subscriptions.portfolios import ValuationMark, mark_portfolio
-from tests.faults.stack import KillableRedis, Ledger, Stack, until, update_with_cash
-from tests.faults.test_mongo_restart import assert_ledger_is_exact
-from tests.mt5.test_scale_out import UPDATES, admin_with_portfolio
+from tests.faults.stack import (
+    KillableRedis,
+    Ledger,
+    Stack,
+    assert_ledger_is_exact,
+    until,
+    update_with_cash,
+)
+from tests.support.api_process import UPDATES, admin_with_portfolio
 from tests.support.ws import streaming
 
 

@@ -13,9 +13,8 @@ from typing import Any
 
 from pymongo import MongoClient
 
-from tests.faults.stack import Ledger, Stack, until
-from tests.faults.test_mongo_restart import assert_ledger_is_exact
-from tests.mt5.test_scale_out import ApiProcess, admin_with_portfolio
+from tests.faults.stack import Ledger, Stack, assert_ledger_is_exact, until
+from tests.support.api_process import ApiProcess, admin_with_portfolio
 
 # after the kill, a write to the portfolio succeeds again within this (issue: 10 s)
 RECOVERY_SECONDS = 10.0

@@ -11,11 +11,10 @@ from decimal import Decimal
 
 from gql import Client, gql
 
-from tests.faults.stack import Ledger, Stack, until
-from tests.faults.test_mongo_restart import assert_ledger_is_exact
-from tests.mt5.test_ingest import tick
-from tests.mt5.test_scale_out import UPDATES, admin_with_portfolio, gql_post
-from tests.transport.test_websocket import transport
+from tests.faults.stack import Ledger, Stack, assert_ledger_is_exact, until
+from tests.support.api_process import UPDATES, admin_with_portfolio, gql_post
+from tests.support.mt5 import tick
+from tests.support.ws import transport
 
 UNAVAILABLE = "The message broker is unavailable; retry shortly"
 LATEST = 'query { latestTicks(symbols: ["XAUUSD"]) { bid } }'

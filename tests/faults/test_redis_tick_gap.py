@@ -20,9 +20,9 @@ import pytest
 from gql import Client, gql
 
 from tests.faults.stack import KillableRedis
-from tests.mt5.test_ingest import now_ms
-from tests.mt5.test_scale_out import ApiProcess, admin_with_portfolio, gql_post, serve_env
-from tests.transport.test_websocket import transport
+from tests.support.api_process import ApiProcess, admin_with_portfolio, gql_post, serve_env
+from tests.support.mt5 import now_ms
+from tests.support.ws import transport
 
 SYMBOLS = ("XAUUSD", "XAGUSD")
 TICKS = 'subscription { ticks(symbols: ["XAUUSD", "XAGUSD"]) { symbol bid } }'

@@ -14,7 +14,7 @@ from redis import asyncio as aioredis
 
 from resolvers.portfolios.valuation_worker import LOCK_KEY
 from tests.faults.stack import DEPOSIT, Ledger, Stack, fault_stack, until, update_with_cash
-from tests.mt5.test_scale_out import UPDATES, ApiProcess, admin_with_portfolio, gql_post
+from tests.support.api_process import UPDATES, ApiProcess, admin_with_portfolio, gql_post
 from tests.support.ws import streaming
 
 LEASE_MS = 3000

@@ -18,7 +18,7 @@ from hypothesis_graphql import Mode, from_schema, mutations, nodes
 from models.errors import ERROR_CODES
 from schema import build_schema
 from tests.fuzz.strategies import FUZZ, JSON, LEAKS
-from tests.mt5.test_ingest import post
+from tests.support.mt5 import post
 
 SDL = build_schema().as_str()
 CUSTOM_SCALARS = {

@@ -9,10 +9,7 @@ import pytest
 from models.base import utc_now
 from tests.conftest import PASSWORD
 from tests.support.api import LOGIN
-
-ENROLL = "mutation { enrollMfa { secret otpauthUri } }"
-CONFIRM = "mutation($c: String!) { confirmMfa(code: $c) }"
-DISABLE = "mutation($c: String!) { disableMfa(code: $c) }"
+from tests.support.identity import CONFIRM, DISABLE, ENROLL
 
 
 @pytest.fixture

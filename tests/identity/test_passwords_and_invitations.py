@@ -1,7 +1,6 @@
 """Password change and reset (single use, expiring, through the outbox), invitations."""
 
 import asyncio
-import re
 from datetime import timedelta
 
 from models.audit import AuditEntry
@@ -10,28 +9,16 @@ from resolvers.core.context import RequestContext
 from resolvers.identity.passwords import request_password_reset
 from tests.conftest import PASSWORD
 from tests.support.api import LOGIN
-
-REQUEST_RESET = "mutation($t: String!, $e: String!) { requestPasswordReset(tenant: $t, email: $e) }"
-RESET = "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }"
-CHANGE = (
-    "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }"
+from tests.support.identity import (
+    ACCEPT,
+    CHANGE,
+    CREATE_USER,
+    NEW_PASSWORD,
+    REQUEST_RESET,
+    RESET,
+    outbox,
+    token_in,
 )
-ACCEPT = """mutation($t: String!, $p: String!) { acceptInvitation(token: $t, password: $p) {
-  accessToken refreshToken user { email role } } }"""
-CREATE_USER = (
-    """mutation($i: CreateUserInput!) { createUser(input: $i) { id email role kycStatus } }"""
-)
-NEW_PASSWORD = "a brand new passphrase"
-
-
-def token_in(message: OutboxMessage) -> str:
-    match = re.search(r"([A-Za-z0-9_-]{40,})$", message.body)
-    assert match, message.body
-    return match.group(1)
-
-
-async def outbox(to: str, kind: str) -> list[OutboxMessage]:
-    return await OutboxMessage.find({"to": to, "kind": kind}).sort("_id").to_list()
 
 
 async def test_reset_flow_is_single_use_and_revokes_sessions(api, world):

@@ -10,9 +10,9 @@ from beanie import PydanticObjectId
 
 from models.audit import AuditEntry
 from models.investments import Investment
-from tests.investments.test_funds_and_investments import errors_of
-from tests.investments.test_redemptions import request
+from tests.support.api import errors_of
 from tests.support.domain import invest_in_fund, make_ready
+from tests.support.investments import request
 
 
 class Clock:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from models.audit import AuditEntry
 from models.investments import Investment
+from tests.support.api import errors_of
 from tests.support.domain import invest_in_fund, make_ready
 
 FUNDS = """{ funds { code name minimumInvestment monthlyRate payoutFrequencyMonths
@@ -17,10 +18,6 @@ SIMULATE = """query($f: String!, $a: Decimal!, $d: Date!) {
 INVESTMENT = """query($id: ID!) { investment(id: $id) { id status amount
   accruedInterest(asOf: "2025-04-30") schedule { date amount kind } currentValue
   investor { email } } }"""
-
-
-def errors_of(body):
-    return [(e["extensions"]["code"], e["extensions"].get("field")) for e in body.get("errors", [])]
 
 
 async def test_every_tenant_gets_the_four_products(api, world):

@@ -7,17 +7,13 @@ import pytest
 
 from models.investments import Investment
 from models.portfolios.records import Transaction
-from tests.support.domain import invest_in_fund, make_ready
+from tests.support.domain import make_ready
+from tests.support.investments import APPROVE, COMPLETE, fund_investment, request
 
-REQUEST = """mutation($i: ID!, $a: Decimal!, $k: String!) {
-  requestRedemption(input: {investmentId: $i, amount: $a, kind: $k}) {
-    id amount kind status reason investment { id } } }"""
-APPROVE = "mutation($id: ID!) { approveRedemption(id: $id) { id status } }"
 REJECT = (
     "mutation($id: ID!, $r: String!) { rejectRedemption(id: $id, reason: $r) { id status reason } }"
 )
 CANCEL = "mutation($id: ID!) { cancelRedemption(id: $id) { id status } }"
-COMPLETE = "mutation($id: ID!) { completeRedemption(id: $id) { id status } }"
 TODAY = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
@@ -32,19 +28,6 @@ async def investor(world):
     member = world("acme", "investor")
     await make_ready(member)
     return member
-
-
-async def fund_investment(
-    api, world, investor, fund="CORE", amount="10000.00", deposit="2026-03-01"
-):
-    body = await invest_in_fund(
-        api, world("acme", "manager"), investor, fund=fund, amount=amount, deposit=deposit
-    )
-    return body["data"]["createInvestment"]["id"]
-
-
-async def request(api, member, investment_id, amount, kind="INTEREST"):
-    return await api.gql(REQUEST, {"i": investment_id, "a": amount, "k": kind}, token=member.token)
 
 
 async def test_nothing_during_incubation(api, world, investor, today):

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.investments.test_redemptions import APPROVE, COMPLETE, fund_investment, request
-from tests.opportunities.test_opportunities import INVEST, open_deal
 from tests.support.domain import make_ready
+from tests.support.investments import APPROVE, COMPLETE, fund_investment, request
+from tests.support.opportunities import INVEST, open_deal
 
 STATUS = "query($id: ID!) { investment(id: $id) { status } }"
 ENUM_TYPES = """{

@@ -5,27 +5,19 @@ someone keeps sending; bad or foreign cursors are BAD_USER_INPUT before anything
 import asyncio
 
 import pytest
-from gql import Client, gql
+from gql import Client
 from gql.transport.exceptions import TransportQueryError
 
 from resolvers.messaging import stream as message_stream
-from tests.messaging.test_messaging import (
+from tests.support.messaging import (
+    CATCH_UP,
     CONVERSATIONS,
-    MESSAGES,
     all_messages,
     conversation_between,
+    newest_cursor,
     send,
 )
-from tests.support.ws import streaming
-from tests.transport.test_websocket import transport
-
-CATCH_UP = gql("""subscription($c: ID!, $after: String) {
-  messageReceived(conversationId: $c, after: $after) { id body sender { id } } }""")
-
-
-async def newest_cursor(api, who, conversation) -> str:
-    page = (await api.gql(MESSAGES, {"c": conversation, "first": 1}, token=who.token)).ok()
-    return page["messages"]["edges"][0]["cursor"]
+from tests.support.ws import streaming, transport
 
 
 async def sent_ids(api, who, conversation, bodies) -> list[str]:

@@ -8,8 +8,8 @@ import pytest
 from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 
-from tests.messaging.test_messaging import conversation_between, send
-from tests.transport.test_websocket import transport
+from tests.support.messaging import conversation_between, send
+from tests.support.ws import transport
 
 RECEIVED = gql("""subscription($c: ID!) { messageReceived(conversationId: $c) {
   id conversationId body sentAt sender { id fullName } } }""")

@@ -7,48 +7,18 @@ import uuid
 from beanie import PydanticObjectId
 
 from models.messaging import MAX_BODY, MAX_SUBJECT, Conversation, Message
+from tests.support.messaging import (
+    CONVERSATIONS,
+    MESSAGES,
+    all_messages,
+    conversation_between,
+    send,
+    start,
+)
+from tests.support.round_trips import commands_for
 
-START = """mutation($p: [ID!]!, $s: String) { startConversation(participantIds: $p, subject: $s) {
-  id subject participants { id role } unreadCount lastMessage { id } } }"""
-SEND = """mutation($c: ID!, $b: String!, $k: String) {
-  sendMessage(conversationId: $c, body: $b, clientMessageId: $k) {
-    id conversationId body sentAt clientMessageId sender { id } } }"""
-MESSAGES = """query($c: ID!, $first: Int, $after: String) {
-  messages(conversationId: $c, first: $first, after: $after) {
-    edges { cursor node { id body sender { id } } } pageInfo { hasNextPage endCursor } } }"""
-CONVERSATIONS = """query($first: Int, $after: String) { conversations(first: $first, after: $after) {
-  edges { node { id subject unreadCount lastMessage { body } participants { id } } }
-  pageInfo { hasNextPage endCursor } } }"""
 READ = "mutation($c: ID!) { markConversationRead(conversationId: $c) { id unreadCount } }"
 ONE = "query($id: ID!) { conversation(id: $id) { id unreadCount } }"
-
-
-async def start(api, who, participants, subject=None):
-    return await api.gql(START, {"p": participants, "s": subject}, token=who.token)
-
-
-async def conversation_between(api, world, tenant="acme", subject="Hello"):
-    investor, manager = world(tenant, "investor"), world(tenant, "manager")
-    result = await start(api, investor, [manager.id], subject)
-    return result.ok()["startConversation"]["id"]
-
-
-async def send(api, who, conversation, body, key=None):
-    return await api.gql(SEND, {"c": conversation, "b": body, "k": key}, token=who.token)
-
-
-async def all_messages(api, who, conversation, first=100):
-    ids, after = [], None
-    while True:
-        page = (
-            await api.gql(
-                MESSAGES, {"c": conversation, "first": first, "after": after}, token=who.token
-            )
-        ).ok()["messages"]
-        ids += [edge["node"]["id"] for edge in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            return ids
-        after = page["pageInfo"]["endCursor"]
 
 
 async def test_an_investor_starts_a_conversation_with_staff(api, world):
@@ -260,8 +230,6 @@ LIST_ALL = """{ conversations(first: 50) { edges { node { id subject unreadCount
 
 
 async def test_conversation_page_round_trips_do_not_grow(api, world, command_counter):
-    from tests.performance.test_round_trips import commands_for
-
     manager, investor = world("acme", "manager"), world("acme", "investor")
 
     async def grow_to(count: int) -> None:

@@ -1,81 +1,23 @@
 """POST /mt5/accounts snapshots, deals idempotent by ticket, the ADMIN mapping of an account
 to UNLIMITED, and the profit share in the investor's portfolio value."""
 
-import time
-
 from models.mt5 import Mt5Account, Mt5Deal
-from tests.portfolios.test_ledger import PORTFOLIO, default_portfolio_id
 from tests.support.domain import invest_in_fund, make_ready
-
-MAP = """mutation($l: Int!, $s: String!, $f: String!, $a: Decimal!, $p: ID) {
-  mapMt5Account(login: $l, server: $s, fundCode: $f, initialAllocation: $a, portfolioId: $p) {
-    login fundCode initialAllocation equity } }"""
-
-
-def snapshot(equity="1100000.00", deals=None, time_msc=None):
-    return {
-        "login": 886528,
-        "server": "Broker-Live",
-        "currency": "USD",
-        "leverage": 100,
-        "balance": "1000000.00",
-        "equity": equity,
-        "margin": "2500.00",
-        "margin_free": "98734.56",
-        "margin_level": "4049.38",
-        "profit": "100000.00",
-        "time_msc": time_msc or int(time.time() * 1000),
-        "positions": [
-            {
-                "ticket": 1,
-                "symbol": "XAUUSD",
-                "type": "BUY",
-                "volume": "1.00",
-                "price_open": "2001.10",
-                "price_current": "2013.45",
-                "profit": "1234.56",
-                "swap": "0.00",
-                "time_msc": 1763790000000,
-            }
-        ],
-        "deals": deals
-        if deals is not None
-        else [
-            {
-                "ticket": 7,
-                "order": 6,
-                "position_id": 1,
-                "time_msc": 1763790000000,
-                "type": "BUY",
-                "entry": "IN",
-                "symbol": "XAUUSD",
-                "volume": "1.00",
-                "price": "2001.10",
-                "profit": "0.00",
-                "commission": "-3.50",
-                "swap": "0.00",
-            }
-        ],
-    }
-
-
-async def send(api, token, body):
-    return await api.client.post(
-        f"{api.base_url}/mt5/accounts", json=body, headers={"authorization": f"Bearer {token}"}
-    )
+from tests.support.mt5 import MAP, post_snapshot, snapshot
+from tests.support.portfolios import PORTFOLIO, default_portfolio_id
 
 
 async def test_snapshots_upsert_accounts_and_deals_once(api, ingest_token):
-    first = await send(api, ingest_token, snapshot())
+    first = await post_snapshot(api, ingest_token, snapshot())
     assert first.status_code == 200, first.text
     assert first.json()["deals"] == {"new": 1, "known": 0, "rejected": []}
     assert first.json()["positions"] == {"accepted": 1, "rejected": []}
-    again = await send(api, ingest_token, snapshot(equity="1200000.00"))
+    again = await post_snapshot(api, ingest_token, snapshot(equity="1200000.00"))
     assert again.json()["deals"] == {"new": 0, "known": 1, "rejected": []}
     assert await Mt5Account.find({}).count() == 1
     assert await Mt5Deal.find({}).count() == 1
     assert str((await Mt5Account.find_one({})).equity) == "1200000.00"
-    older = await send(api, ingest_token, snapshot(equity="1.00", time_msc=1000))
+    older = await post_snapshot(api, ingest_token, snapshot(equity="1.00", time_msc=1000))
     assert older.status_code == 200
     assert str((await Mt5Account.find_one({})).equity) == "1200000.00"  # not overwritten
 
@@ -89,11 +31,11 @@ async def test_malformed_snapshots_are_rejected_whole(api, ingest_token):
         ["not", "an", "object"],
     ]
     for body in cases:
-        response = await send(api, ingest_token, body)
+        response = await post_snapshot(api, ingest_token, body)
         assert response.status_code == 400, body
         assert response.json()["code"] == "BAD_USER_INPUT"
     assert await Mt5Account.find({}).count() == 0
-    assert (await send(api, "fst_bogus", snapshot())).status_code == 401
+    assert (await post_snapshot(api, "fst_bogus", snapshot())).status_code == 401
 
 
 async def test_unlimited_value_takes_the_profit_share(api, world, ingest_token):
@@ -108,7 +50,7 @@ async def test_unlimited_value_takes_the_profit_share(api, world, ingest_token):
         deposit="2025-01-10",
     )
     pid = await default_portfolio_id(api, investor)
-    await send(api, ingest_token, snapshot(equity="1100000.00"))
+    await post_snapshot(api, ingest_token, snapshot(equity="1100000.00"))
     not_seen = await api.gql(
         MAP, {"l": 1, "s": "Nope", "f": "UNLIMITED", "a": "1"}, token=admin.token
     )
@@ -129,6 +71,6 @@ async def test_unlimited_value_takes_the_profit_share(api, world, ingest_token):
     view = (await api.gql(PORTFOLIO, {"id": pid}, token=investor.token)).ok()["portfolio"]
     # profit 100,000 → half to investors; the only UNLIMITED investor takes all of that half
     assert view["investments"][0]["currentValue"] == "300000.00"
-    await send(api, ingest_token, snapshot(equity="900000.00"))
+    await post_snapshot(api, ingest_token, snapshot(equity="900000.00"))
     view = (await api.gql(PORTFOLIO, {"id": pid}, token=investor.token)).ok()["portfolio"]
     assert view["investments"][0]["currentValue"] == "150000.00"  # losses are borne in full

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from models.mt5 import Mt5Account, Mt5Deal
-from tests.mt5.test_feeds import latest
+from tests.support.mt5 import latest
 
 STANDIN = str(Path(__file__).parent / "standin")
 

@@ -6,11 +6,12 @@ import re
 import signal
 import sys
 
+from tests.support.mt5 import latest
+
 SUMMARY = re.compile(
     r"Simulated (.+): (\d+) sent, (\d+) accepted, (\d+) rejected in [\d.]+ s "
     r"\([\d.]+ ticks/s\)( \(interrupted\))?"
 )
-LATEST = "query($s: [String!]!) { latestTicks(symbols: $s) { symbol bid ask last } }"
 
 TERMINAL = (
     "<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\n"
@@ -36,11 +37,6 @@ async def fidus(*argv: str) -> tuple[int, str]:
     )
     output, _ = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, output.decode(errors="replace")
-
-
-async def latest(api, world, symbols):
-    result = await api.gql(LATEST, {"s": symbols}, token=world("acme", "investor").token)
-    return {t["symbol"]: t for t in result.ok()["latestTicks"]}
 
 
 async def test_replay_terminal_export_in_utf16(api, world, base_url, ingest_token, tmp_path):

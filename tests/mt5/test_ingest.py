@@ -5,40 +5,14 @@ import asyncio
 import contextlib
 import json
 import math
-import time
 
 import pytest
 from gql import Client, gql
 
-from tests.transport.test_websocket import transport
+from tests.support.mt5 import post, tick
+from tests.support.ws import transport
 
 LATEST = "query($s: [String!]!) { latestTicks(symbols: $s) { symbol bid ask time flags } }"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def tick(symbol="XAUUSD", offset_ms=0, bid=2001.1, ask=2001.4, **extra):
-    return {
-        "symbol": symbol,
-        "time_msc": now_ms() + offset_ms,
-        "bid": bid,
-        "ask": ask,
-        "last": 0,
-        "volume": 0,
-        "volume_real": 0,
-        "flags": 6,
-        **extra,
-    }
-
-
-async def post(api, token, body, raw: bytes | None = None):
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    if raw is not None:
-        headers["content-type"] = "application/json"
-        return await api.client.post(f"{api.base_url}/mt5/ticks", content=raw, headers=headers)
-    return await api.client.post(f"{api.base_url}/mt5/ticks", json=body, headers=headers)
 
 
 async def test_good_ticks_are_accepted_and_become_latest_prices(api, world, ingest_token):

@@ -7,15 +7,12 @@ import time
 from decimal import Decimal
 
 import pytest
-from gql import Client, gql
+from gql import Client
 from gql.transport.exceptions import TransportQueryError
 
-from tests.mt5.test_ingest import post, tick
-from tests.portfolios.test_ledger import default_portfolio_id, record
-from tests.transport.test_websocket import transport
-
-UPDATES = gql("""subscription($id: ID!) { portfolioUpdated(portfolioId: $id) {
-  portfolioId asOf totalValue marketValue cash reason } }""")
+from tests.support.mt5 import post, tick
+from tests.support.portfolios import PORTFOLIO_UPDATED, collect, default_portfolio_id, record
+from tests.support.ws import transport
 
 
 async def holding_portfolio(api, world):
@@ -24,11 +21,6 @@ async def holding_portfolio(api, world):
     await record(api, manager, pid, "DEPOSIT", "d", amount="10000.00")
     await record(api, manager, pid, "BUY", "b", symbol="XAUUSD", quantity="2", price="2000.00")
     return pid, investor
-
-
-async def collect(session, pid, received: asyncio.Queue):
-    async for result in session.subscribe(UPDATES, variable_values={"id": pid}):
-        await received.put(result["portfolioUpdated"])
 
 
 async def test_a_tick_revalues_the_owners_portfolio(api, world, base_url, ingest_token):
@@ -84,6 +76,6 @@ async def test_another_investor_cannot_subscribe(base_url, api, world):
     pid = await default_portfolio_id(api, world("acme", "investor"))
     async with Client(transport=transport(base_url, world("acme", "investor2").token)) as session:
         with pytest.raises(TransportQueryError) as refused:
-            async for _ in session.subscribe(UPDATES, variable_values={"id": pid}):
+            async for _ in session.subscribe(PORTFOLIO_UPDATED, variable_values={"id": pid}):
                 raise AssertionError("streamed to a stranger")
     assert refused.value.errors[0]["extensions"]["code"] == "NOT_FOUND"

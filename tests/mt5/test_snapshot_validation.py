@@ -11,9 +11,9 @@ from bson.decimal128 import Decimal128
 
 from models.mt5 import Mt5Account, Mt5Deal
 from resolvers.mt5.snapshots import MAX_DEALS, MAX_POSITIONS
-from tests.mt5.test_accounts import MAP, send, snapshot
-from tests.portfolios.test_ledger import PORTFOLIO, default_portfolio_id
 from tests.support.domain import invest_in_fund, make_ready, tenant_of
+from tests.support.mt5 import MAP, post_snapshot, snapshot
+from tests.support.portfolios import PORTFOLIO, default_portfolio_id
 
 NaN = float("nan")
 GOOD_POSITION = snapshot()["positions"][0]
@@ -133,7 +133,9 @@ async def test_a_stored_edge_value_cannot_break_portfolio_valuation(api, world, 
         api, world("acme", "manager"), investor, fund="UNLIMITED", amount="250000.00"
     )
     pid = await default_portfolio_id(api, investor)
-    assert (await send(api, ingest_token, snapshot(equity="1100000.00"))).status_code == 200
+    assert (
+        await post_snapshot(api, ingest_token, snapshot(equity="1100000.00"))
+    ).status_code == 200
     mapped = await api.gql(
         MAP,
         {"l": 886528, "s": "Broker-Live", "f": "UNLIMITED", "a": "1000000.00", "p": pid},

@@ -9,10 +9,8 @@ from models.opportunities import Opportunity
 from models.users import KycStatus
 from subscriptions.opportunities import opportunities_topic
 from tests.support.domain import crowd, make_ready, tenant_of
+from tests.support.opportunities import CREATE, INVEST, PUBLISH, create, open_deal
 
-CREATE = """mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) {
-  id name status targetRaise minimumInvestment raisedAmount sector } }"""
-PUBLISH = "mutation($id: ID!) { publishOpportunity(id: $id) { id status } }"
 CLOSE = "mutation($id: ID!) { closeOpportunity(id: $id) { id status } }"
 UPDATE = """mutation($id: ID!, $i: UpdateOpportunityInput!) { updateOpportunity(id: $id, input: $i) {
   id name targetRaise } }"""
@@ -21,27 +19,6 @@ LIST = """query($s: OpportunityStatus, $sector: String, $after: String) {
     edges { node { id name status } } pageInfo { hasNextPage endCursor } } }"""
 ONE = "query($id: ID!) { opportunity(id: $id) { id status raisedAmount interests { investor { email } } } }"
 INTEREST = "mutation($id: ID!) { expressInterest(opportunityId: $id) { id opportunity { id } investor { email } } }"
-INVEST = """mutation($id: ID!, $a: Decimal!, $k: String!) {
-  invest(input: {opportunityId: $id, amount: $a, idempotencyKey: $k}) {
-    id amount status opportunity { id raisedAmount } } }"""
-
-
-async def create(api, member, name="Solar Farm", target="100000.00", minimum="1000.00", **extra):
-    payload = {
-        "name": name,
-        "description": "A deal",
-        "targetRaise": target,
-        "minimumInvestment": minimum,
-        **extra,
-    }
-    result = await api.gql(CREATE, {"i": payload}, token=member.token)
-    return result.ok()["createOpportunity"]
-
-
-async def open_deal(api, world, **kwargs):
-    deal = await create(api, world("acme", "manager"), **kwargs)
-    await api.gql(PUBLISH, {"id": deal["id"]}, token=world("acme", "manager").token)
-    return deal
 
 
 async def test_drafts_are_staff_only_and_publishing_announces(api, world, runtime):

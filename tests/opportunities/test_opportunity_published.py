@@ -4,12 +4,10 @@ is published, in its current state; another tenant's subscribers see nothing of 
 import asyncio
 import contextlib
 
-from gql import Client, gql
+from gql import Client
 
-from tests.opportunities.test_opportunities import PUBLISH, create
-from tests.transport.test_websocket import transport
-
-PUBLISHED = gql("subscription { opportunityPublished { id name status } }")
+from tests.support.opportunities import PUBLISH, PUBLISHED, create
+from tests.support.ws import transport
 
 
 async def consume(session, received: asyncio.Queue) -> None:

@@ -1,7 +1,6 @@
 """DB round trips per request do not grow with list size (DataLoaders, $in batches),
 counted with PyMongo command monitoring on the server's own client."""
 
-import asyncio
 from decimal import Decimal
 
 from beanie import PydanticObjectId
@@ -9,25 +8,14 @@ from beanie import PydanticObjectId
 from models.opportunities import Interest, Opportunity, OpportunityStatus
 from models.portfolios.records import Portfolio, StoredPosition
 from models.users import User
-from tests.portfolios.test_ledger import default_portfolio_id
 from tests.support.domain import invest_in_fund, make_ready, set_price
+from tests.support.portfolios import default_portfolio_id
+from tests.support.round_trips import commands_for
 
 PORTFOLIO = """query($id: ID!) { portfolio(id: $id) { cash marketValue totalValue owner { email }
   holdings { symbol quantity lastPrice marketValue } investments { fundCode currentValue investor { email } } } }"""
 OPPORTUNITIES = """{ opportunities(first: 50) { edges { node { id name raisedAmount
   interests { createdAt investor { email } opportunity { name } } } } } }"""
-
-
-async def commands_for(api, command_counter, query, variables, token) -> list[str]:
-    await asyncio.sleep(0.6)  # let the valuation worker finish revaluing after the set-up writes
-    command_counter.commands.clear()
-    command_counter.recording = True
-    try:
-        result = await api.gql(query, variables, token=token)
-    finally:
-        command_counter.recording = False
-    assert not result.errors, result.errors
-    return list(command_counter.commands)
 
 
 async def portfolio_with(api, world, runtime, holdings: int) -> str:

@@ -10,10 +10,9 @@ from beanie import PydanticObjectId
 from models.portfolios.records import Portfolio
 from models.users import Role, User, search_terms
 from resolvers.portfolios.defaults import backfill_default_portfolios
-from tests.crm.support import CONVERT
-from tests.crm.test_conversion import won
-from tests.portfolios.test_ledger import MINE
-from tests.users.test_users import CREATE_USER
+from tests.crm.support import CONVERT, won
+from tests.support.portfolios import MINE
+from tests.support.users import CREATE_USER
 
 
 async def portfolios_of(user_id: str) -> list[Portfolio]:

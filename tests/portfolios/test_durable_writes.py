@@ -1,7 +1,7 @@
 """Money moves with durable acknowledgement: the ledger's transaction commits with write
 concern majority + journal, and the ledger entry is written inside that transaction."""
 
-from tests.portfolios.test_ledger import default_portfolio_id, record
+from tests.support.portfolios import default_portfolio_id, record
 
 
 async def test_a_ledger_write_commits_with_majority_and_journal(api, world, command_counter):

@@ -14,11 +14,10 @@ from models.instruments import conversion_symbols, pair_of, quote_currency
 from models.portfolios.records import Portfolio, StoredPosition
 from resolvers.portfolios.valuation import symbols_to_price, value_holdings
 from subscriptions.payloads import TickPayload
-from tests.mt5.test_ingest import post, tick
-from tests.mt5.test_portfolio_updates import collect
-from tests.portfolios.test_ledger import record
 from tests.support.domain import set_price
-from tests.transport.test_websocket import transport
+from tests.support.mt5 import post, tick
+from tests.support.portfolios import collect, record
+from tests.support.ws import transport
 
 
 @pytest.mark.parametrize(

@@ -6,23 +6,7 @@ import asyncio
 
 from models.portfolios.records import Portfolio, Transaction
 from tests.support.domain import invest_in_fund, make_ready, set_price
-
-MINE = "{ myPortfolios { id name baseCurrency cash } }"
-RECORD = """mutation($i: RecordTransactionInput!) { recordTransaction(input: $i) {
-  id type symbol quantity price amount occurredAt } }"""
-PORTFOLIO = """query($id: ID!) { portfolio(id: $id) { id name cash marketValue totalValue
-  owner { email } holdings { symbol quantity averageCost lastPrice marketValue }
-  investments { id fundCode currentValue }
-  transactions(first: 2) { edges { node { type amount } } pageInfo { hasNextPage endCursor } } } }"""
-
-
-async def default_portfolio_id(api, member) -> str:
-    return (await api.gql(MINE, token=member.token)).ok()["myPortfolios"][0]["id"]
-
-
-async def record(api, staff, portfolio_id, kind, key, **fields):
-    payload = {"portfolioId": portfolio_id, "type": kind, "idempotencyKey": key, **fields}
-    return await api.gql(RECORD, {"i": payload}, token=staff.token)
+from tests.support.portfolios import MINE, PORTFOLIO, default_portfolio_id, record
 
 
 async def test_every_investor_has_a_default_portfolio(api, world):

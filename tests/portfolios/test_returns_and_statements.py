@@ -1,7 +1,7 @@
 """Returns (simple and time-weighted) and monthly statement figures on a hand-computed
 ledger; holdings are marked at the last trade price known at each moment."""
 
-from tests.portfolios.test_ledger import default_portfolio_id, record
+from tests.support.portfolios import default_portfolio_id, record
 
 RETURNS = """query($id: ID!, $f: Date!, $t: Date) { portfolio(id: $id) {
   returns(from: $f, to: $t) { start end openingValue closingValue netFlows simpleReturn

@@ -18,11 +18,11 @@ from resolvers.documents import files as document_files
 from tests.conftest import Member, World
 from tests.crm.support import CONVERT, create_prospect, put_in_state
 from tests.events.support import published_event, register
-from tests.identity.test_passwords_and_invitations import ACCEPT, token_in
-from tests.portfolios.test_ledger import default_portfolio_id, record
 from tests.support.api import Api
 from tests.support.documents import PNG_BYTES, upload
 from tests.support.domain import invest_in_fund, make_ready
+from tests.support.identity import ACCEPT, token_in
+from tests.support.portfolios import default_portfolio_id, record
 
 SUBJECT_NAME = "Zelda Quintessa Marlowe"
 SUBJECT_PASSWORD = "zelda's very own passphrase 42"

@@ -18,8 +18,8 @@ from graphql import (
 
 from schema import build_schema
 from schema.core.dates import EARLIEST, LATEST
-from tests.portfolios.test_ledger import default_portfolio_id
 from tests.support.domain import invest_in_fund, make_ready
+from tests.support.portfolios import default_portfolio_id
 
 SCHEMA = build_schema()._schema
 DATES = {"Date", "DateTime"}

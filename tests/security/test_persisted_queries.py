@@ -19,7 +19,7 @@ from models.base import utc_now
 from models.persisted_queries import PersistedQuery
 from resolvers.core import persisted_queries
 from resolvers.core.persisted_queries import sha256_of
-from tests.transport.test_websocket import transport
+from tests.support.ws import transport
 
 ME = "query Me { me { email } }"
 

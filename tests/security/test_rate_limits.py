@@ -8,29 +8,11 @@ import uuid
 from ipaddress import ip_network
 
 import pytest
-from redis import asyncio as aioredis
 
-from resolvers.core.context import WriteLimits
 from subscriptions.rate_limits import RateLimiter
 from tests.support.api import LOGIN
 
 PROFILE = 'mutation { updateProfile(input: {fullName: "Rate Tester"}) { id } }'
-
-
-@pytest.fixture
-async def tight(runtime, monkeypatch, redis_url, settings):
-    """Small limits for this test, starting from empty windows (the fixtures' own sign-ins
-    and earlier tests' writes are forgotten)."""
-    client = aioredis.from_url(redis_url)
-    keys = [key async for key in client.scan_iter(f"{settings.db_name}:rate:*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
-
-    def set_limits(**limits: int) -> None:
-        monkeypatch.setattr(runtime.services, "write_limits", WriteLimits(**limits))
-
-    return set_limits
 
 
 async def test_mutations_per_user_are_limited_and_queries_are_not(api, world, tight):

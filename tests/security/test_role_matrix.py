@@ -17,10 +17,11 @@ from models.documents.records import DocumentCategory
 from models.mt5 import Mt5Account
 from models.users import KycStatus, Role, User, search_terms
 from tests.conftest import World
-from tests.portfolios.test_ledger import default_portfolio_id
 from tests.support.api import Api
 from tests.support.documents import make_document
-from tests.support.domain import insert_user, invest_in_fund, make_ready
+from tests.support.domain import insert_user, make_ready
+from tests.support.investments import matured_investment, request_interest, requested_redemption
+from tests.support.portfolios import default_portfolio_id
 
 ROLES = ("admin", "manager", "analyst", "investor")
 ALL = frozenset(ROLES)
@@ -76,27 +77,8 @@ async def _new_investor(api: Api, world: World, tenant: str) -> dict[str, Any]:
     return {"id": str(user.id)}
 
 
-async def _matured_investment(api: Api, world: World, tenant: str, owner: str) -> str:
-    member = world(tenant, owner)
-    await make_ready(member)
-    body = await invest_in_fund(
-        api, world(tenant, "admin"), member, deposit="2020-01-15", key=uuid.uuid4().hex
-    )
-    return str(body["data"]["createInvestment"]["id"])
-
-
-async def _request_interest(api: Api, investment: str, token: str) -> str:
-    result = await api.gql(
-        'mutation($i: ID!) { requestRedemption(input: {investmentId: $i, amount: "1.00", '
-        'kind: "INTEREST"}) { id } }',
-        {"i": investment},
-        token=token,
-    )
-    return str(result.ok()["requestRedemption"]["id"])
-
-
 async def _investment(api: Api, world: World, tenant: str) -> dict[str, Any]:
-    return {"id": await _matured_investment(api, world, tenant, "investor2")}
+    return {"id": await matured_investment(api, world, tenant, "investor2")}
 
 
 async def _create_investment(api: Api, world: World, tenant: str) -> dict[str, Any]:
@@ -114,16 +96,7 @@ async def _create_investment(api: Api, world: World, tenant: str) -> dict[str, A
 
 
 async def _redemption(api: Api, world: World, tenant: str, approve: bool = False) -> dict[str, Any]:
-    staff = world(tenant, "admin")
-    investment = await _matured_investment(api, world, tenant, "investor2")
-    redemption = await _request_interest(api, investment, staff.token)
-    if approve:
-        await api.gql(
-            "mutation($id: ID!) { approveRedemption(id: $id) { id } }",
-            {"id": redemption},
-            token=staff.token,
-        )
-    return {"id": redemption}
+    return {"id": await requested_redemption(api, world, tenant, approve)}
 
 
 async def _approved_redemption(api: Api, world: World, tenant: str) -> dict[str, Any]:
@@ -132,8 +105,8 @@ async def _approved_redemption(api: Api, world: World, tenant: str) -> dict[str,
 
 async def _own_redemption(api: Api, world: World, tenant: str) -> dict[str, Any]:
     """Requested by the tenant's `investor` for their own investment."""
-    investment = await _matured_investment(api, world, tenant, "investor")
-    return {"id": await _request_interest(api, investment, world(tenant, "investor").token)}
+    investment = await matured_investment(api, world, tenant, "investor")
+    return {"id": await request_interest(api, investment, world(tenant, "investor").token)}
 
 
 async def _portfolio(api: Api, world: World, tenant: str) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from subscriptions.broker import Broker
 from subscriptions.redis_backend import redis_client
 from subscriptions.sinks import Gap
 from subscriptions.ticks import TickPayload, accept_ticks, tick_stream, tick_topic
-from tests.subscriptions.test_broker import Drain
 from tests.support.servers import RedisProcess
+from tests.support.streams import Drain
 from tests.support.tcp_proxy import TcpProxy
 
 SYMBOLS = ("XAUUSD", "XAGUSD")

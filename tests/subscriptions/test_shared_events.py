@@ -9,8 +9,8 @@ from graphql import parse
 
 from schema.core import shared_events
 from schema.core.shared_events import selection_variables
-from tests.mt5.test_ingest import post, tick
-from tests.transport.test_websocket import transport
+from tests.support.mt5 import post, tick
+from tests.support.ws import transport
 
 PLAIN = "subscription($s: [String!]!) { ticks(symbols: $s) { symbol bid } }"
 WIDER = "subscription($s: [String!]!) { ticks(symbols: $s) { symbol bid ask flags } }"

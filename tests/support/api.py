@@ -1,4 +1,5 @@
-"""A thin GraphQL-over-HTTP client for tests (real HTTP through httpx)."""
+"""A thin GraphQL-over-HTTP client for tests (real HTTP through httpx), and what its answers
+must look like: error codes and fields, request errors without Python text."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -83,3 +84,22 @@ mutation Login($tenant: String!, $email: String!, $password: String!, $otp: Stri
   }
 }
 """
+
+
+def errors_of(body: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(code, field) of each error in a GraphQL response body."""
+    return [(e["extensions"]["code"], e["extensions"].get("field")) for e in body.get("errors", [])]
+
+
+PYTHON_TEXT = ("Traceback", "has no attribute", "got '", "bytes-like", "NoneType", "'int'")
+
+
+def refused(response: httpx.Response, status: int = 400) -> str:
+    """The message of a request error (status, one coded error, no data, no Python text)."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert "data" not in body
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert not any(text in error["message"] for text in PYTHON_TEXT), error["message"]
+    return str(error["message"])

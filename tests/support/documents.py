@@ -21,6 +21,9 @@ DOCUMENT_FIELDS = """id filename contentType size sha256 category downloadUrl re
   reviewReason owner { id kycStatus } signatures { signer { id } signedAt documentSha256 }"""
 UPLOAD = f"""mutation($file: Upload!, $input: UploadDocumentInput!) {{
   uploadDocument(file: $file, input: $input) {{ {DOCUMENT_FIELDS} }} }}"""
+SIGN = """mutation($id: ID!, $name: String!, $consent: Boolean!) {
+  signDocument(id: $id, input: {fullName: $name, consent: $consent}) {
+    id sha256 signatures { signer { id } signedAt documentSha256 fullName } } }"""
 
 
 async def post_upload(

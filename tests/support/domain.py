@@ -57,10 +57,14 @@ async def make_ready(member: Any, *, kyc: bool = True, agreement: bool = True) -
         ).insert()
 
 
-async def tenant_of(member: Any) -> str:
+async def tenant_id_of(member: Any) -> PydanticObjectId:
     user = await User.get(PydanticObjectId(member.id))
     assert user is not None
-    return str(user.tenant_id)
+    return user.tenant_id
+
+
+async def tenant_of(member: Any) -> str:
+    return str(await tenant_id_of(member))
 
 
 async def set_price(runtime: Any, member: Any, symbol: str, bid: float, ask: float) -> None:

@@ -1,5 +1,6 @@
-"""A raw graphql-transport-ws (or legacy graphql-ws) client over the real ``websockets``
-library: frame by frame, so tests see exactly what the server sends and how it closes."""
+"""WebSocket clients for tests: a raw graphql-transport-ws (or legacy graphql-ws) client
+over the real ``websockets`` library, frame by frame, so tests see exactly what the server
+sends and how it closes; and the gql client's transport, for subscriptions as apps run them."""
 
 import asyncio
 import contextlib
@@ -8,10 +9,30 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import websockets
+from gql import Client
+from gql.transport.websockets import WebsocketsTransport
 from websockets.exceptions import ConnectionClosed
 
 PROTOCOL = "graphql-transport-ws"
 LEGACY = "graphql-ws"
+
+
+def ws_url(base_url: str) -> str:
+    return base_url.replace("http://", "ws://") + "/graphql"
+
+
+def transport(base_url: str, token: str | None, legacy: bool = False) -> WebsocketsTransport:
+    """The gql client's WebSocket transport (graphql-transport-ws, or legacy graphql-ws),
+    signed in with ``token`` in ``connection_init``."""
+    payload = {"authorization": f"Bearer {token}"} if token else {}
+    subprotocols = [
+        WebsocketsTransport.APOLLO_SUBPROTOCOL
+        if legacy
+        else WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
+    ]
+    return WebsocketsTransport(
+        url=ws_url(base_url), init_payload=payload, subprotocols=subprotocols, connect_timeout=5
+    )
 
 
 class Socket:
@@ -32,9 +53,8 @@ class Socket:
     ) -> "Socket":
         """Connected and acknowledged (AssertionError with the close code otherwise);
         ``headers`` go on the HTTP upgrade request."""
-        url = base_url.replace("http://", "ws://") + "/graphql"
         connection = await websockets.connect(
-            url, subprotocols=[subprotocol], max_size=None, additional_headers=headers
+            ws_url(base_url), subprotocols=[subprotocol], max_size=None, additional_headers=headers
         )
         socket = cls(connection)
         payload = {"authorization": f"Bearer {token}"} if token else {}
@@ -104,10 +124,6 @@ async def streaming(
 ) -> AsyncIterator[asyncio.Queue[Any]]:
     """A running subscription through the gql client; yields the queue its events (the
     root field's value) arrive on."""
-    from gql import Client
-
-    from tests.transport.test_websocket import transport
-
     received: asyncio.Queue[Any] = asyncio.Queue()
     async with Client(transport=transport(base_url, token)) as session:
 

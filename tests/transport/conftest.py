@@ -1,4 +1,4 @@
-"""Fixtures shared with other test folders, and the pinned Node project of this folder."""
+"""The pinned Node project of this folder."""
 
 import json
 import shutil
@@ -7,9 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.mt5.test_scale_out import two_processes
-
-__all__ = ["node_project", "two_processes"]
 NODE_DIR = Path(__file__).parent / "node"
 
 

@@ -16,8 +16,8 @@ from bson import ObjectId
 from app.auth import AccessTokens
 from models.users import User
 from tests.conftest import PASSWORD
-from tests.mt5.test_scale_out import ADMIN_PASSWORD
 from tests.support.api import LOGIN
+from tests.support.api_process import ADMIN_PASSWORD
 from tests.support.ws import Socket
 
 ME = "query { me { id email } }"

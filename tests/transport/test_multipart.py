@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.api import refused
 from tests.support.documents import PDF_BYTES, PREFLIGHT, UPLOAD, stored_documents
-from tests.transport.test_http_conformance import refused
 
 VARIABLES: dict[str, Any] = {"file": None, "input": {"category": "OTHER"}}
 OPERATIONS = {"query": UPLOAD, "variables": VARIABLES}

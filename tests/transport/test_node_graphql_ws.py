@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mt5.test_ingest import post, tick
-from tests.portfolios.test_ledger import default_portfolio_id, record
+from tests.support.mt5 import post, tick
+from tests.support.portfolios import default_portfolio_id, record
 
 
 @pytest.fixture(scope="session")

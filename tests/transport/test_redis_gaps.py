@@ -25,13 +25,10 @@ from schema import build_schema
 from subscriptions.broker import Broker
 from subscriptions.redis_backend import redis_client
 from subscriptions.sessions import SESSIONS_TOPIC
-from tests.crm.support import MOVE, create_prospect
-from tests.crm.test_pipeline_changed import CHANGES
-from tests.messaging.test_message_catch_up import CATCH_UP, newest_cursor
-from tests.messaging.test_messaging import conversation_between, send
-from tests.opportunities.test_opportunities import PUBLISH, create
-from tests.opportunities.test_opportunity_published import PUBLISHED
-from tests.portfolios.test_ledger import default_portfolio_id, record
+from tests.crm.support import CHANGES, MOVE, create_prospect
+from tests.support.messaging import CATCH_UP, conversation_between, newest_cursor, send
+from tests.support.opportunities import PUBLISH, PUBLISHED, create
+from tests.support.portfolios import default_portfolio_id, record
 from tests.support.servers import live_server
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.ws import Socket, streaming

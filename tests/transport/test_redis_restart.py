@@ -8,8 +8,8 @@ import time
 import pytest
 from gql import Client, gql
 
-from tests.mt5.test_ingest import post, tick
-from tests.transport.test_websocket import transport
+from tests.support.mt5 import post, tick
+from tests.support.ws import transport
 
 
 async def test_subscribers_resume_after_a_redis_restart(

@@ -10,28 +10,12 @@ import pytest
 import websockets
 from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
-from gql.transport.websockets import WebsocketsTransport
 
 from subscriptions.broker import Broker
 from subscriptions.ticks import TickPayload, publish_tick
+from tests.support.ws import transport, ws_url
 
 TICKS = gql("subscription($s: [String!]!) { ticks(symbols: $s) { symbol bid ask time flags } }")
-
-
-def ws_url(base_url: str) -> str:
-    return base_url.replace("http://", "ws://") + "/graphql"
-
-
-def transport(base_url: str, token: str | None, legacy: bool = False) -> WebsocketsTransport:
-    payload = {"authorization": f"Bearer {token}"} if token else {}
-    subprotocols = [
-        WebsocketsTransport.APOLLO_SUBPROTOCOL
-        if legacy
-        else WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
-    ]
-    return WebsocketsTransport(
-        url=ws_url(base_url), init_payload=payload, subprotocols=subprotocols, connect_timeout=5
-    )
 
 
 @pytest.fixture

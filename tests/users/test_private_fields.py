@@ -1,8 +1,8 @@
 """What an investor sees of other users (their advisor in a conversation, a message's
 sender): id, name, role and email; never phone, KYC, MFA, currency or sign-up date."""
 
-from tests.messaging.test_messaging import conversation_between, send
-from tests.users.test_users import PROFILE
+from tests.support.messaging import conversation_between, send
+from tests.support.users import PROFILE
 
 PUBLIC = "id fullName role email"
 PARTICIPANTS = """query($id: ID!) { conversation(id: $id) { participants { %s } } }"""

@@ -7,7 +7,7 @@ import asyncio
 
 from models.users import User
 from tests.conftest import PASSWORD
-from tests.users.test_users import KYC, PROFILE
+from tests.support.users import KYC, PROFILE
 
 CHANGE_PASSWORD = """mutation($c: String!, $n: String!) {
   changePassword(currentPassword: $c, newPassword: $n) }"""

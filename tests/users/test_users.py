@@ -4,15 +4,11 @@ import asyncio
 
 from models.audit import AuditEntry
 from models.users import User
+from tests.support.users import CREATE_USER, KYC, PROFILE
 
 USERS = """query($first: Int, $after: String, $role: Role, $search: String) {
   users(first: $first, after: $after, role: $role, search: $search) {
     edges { cursor node { email role } } pageInfo { hasNextPage endCursor } } }"""
-CREATE_USER = "mutation($i: CreateUserInput!) { createUser(input: $i) { id email fullName role } }"
-PROFILE = """mutation($i: UpdateProfileInput!) { updateProfile(input: $i) {
-  fullName phone baseCurrency } }"""
-KYC = """mutation($u: ID!, $s: KycStatus!, $r: String) {
-  reviewKyc(userId: $u, status: $s, reason: $r) { id kycStatus } }"""
 
 
 async def test_users_pages_through_the_tenant_in_creation_order(api, world):

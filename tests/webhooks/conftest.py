@@ -110,6 +110,7 @@ async def eventually(check: Callable[[], Awaitable[Any]], within: float = 20.0) 
 
 CREATE = """mutation($i: CreateWebhookInput!) { createWebhook(input: $i) {
   id url eventTypes description enabled secret } }"""
+SEND_TEST = "mutation($id: ID!) { sendTestWebhook(id: $id) { id eventType status attemptCount } }"
 DELIVERIES = """query($id: ID!, $first: Int, $after: String) {
   webhookDeliveries(webhookId: $id, first: $first, after: $after) {
     edges { cursor node { id eventId eventType status attemptCount lastStatusCode lastError
@@ -150,3 +151,11 @@ async def settled(api: Api, admin: Any, webhook_id: str, count: int = 1) -> list
 
     found: list[dict[str, Any]] = await eventually(check)
     return found
+
+
+async def send_test(api: Api, admin: Any, webhook_id: str) -> dict[str, Any]:
+    """sendTestWebhook as ``admin``: the test delivery."""
+    sent: dict[str, Any] = (await api.gql(SEND_TEST, {"id": webhook_id}, token=admin.token)).ok()[
+        "sendTestWebhook"
+    ]
+    return sent

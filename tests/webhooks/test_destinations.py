@@ -9,8 +9,7 @@ import re
 from app.embedded import free_port
 from models.webhooks import WebhookEndpoint
 from resolvers.webhooks.targets import DESTINATION_NOT_ALLOWED
-from tests.webhooks.conftest import CREATE, register, settled
-from tests.webhooks.test_dispatch import send_test
+from tests.webhooks.conftest import CREATE, register, send_test, settled
 
 NON_CANONICAL = [
     "https://2130706433/hook",  # 127.0.0.1 as one decimal number

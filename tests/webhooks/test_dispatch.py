@@ -20,17 +20,20 @@ from resolvers.webhooks.dispatcher import Dispatcher
 from resolvers.webhooks.endpoints import WAKE_TOPIC, emit_for_tenant
 from resolvers.webhooks.secrets import verify
 from tests.support.domain import invest_in_fund, make_ready, tenant_of
-from tests.webhooks.conftest import CREATE, delivery_log, eventually, register, settled
+from tests.webhooks.conftest import (
+    CREATE,
+    SEND_TEST,
+    delivery_log,
+    eventually,
+    register,
+    send_test,
+    settled,
+)
 
-SEND_TEST = "mutation($id: ID!) { sendTestWebhook(id: $id) { id eventType status attemptCount } }"
 UPDATE = """mutation($id: ID!, $i: UpdateWebhookInput!) { updateWebhook(id: $id, input: $i) {
   id url eventTypes description enabled disabledReason } }"""
 ROTATE = "mutation($id: ID!) { rotateWebhookSecret(id: $id) { id secret secretRotatedAt } }"
 LIST = "{ webhooks { id enabled disabledReason secret } }"
-
-
-async def send_test(api, admin, webhook_id):
-    return (await api.gql(SEND_TEST, {"id": webhook_id}, token=admin.token)).ok()["sendTestWebhook"]
 
 
 def attempt_records(caplog, delivery_id):

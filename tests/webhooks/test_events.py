@@ -11,10 +11,9 @@ from models.documents.records import DocumentCategory
 from models.users import User
 from resolvers.webhooks.secrets import verify
 from tests.crm.support import CONVERT, create_prospect, put_in_state
-from tests.documents.test_signing import SIGN
-from tests.security.test_role_matrix import _matured_investment, _request_interest
-from tests.support.documents import make_document
+from tests.support.documents import SIGN, make_document
 from tests.support.domain import invest_in_fund, make_ready, tenant_of
+from tests.support.investments import matured_investment, request_interest
 from tests.webhooks.conftest import register, settled
 
 APPROVE = "mutation($id: ID!) { approveRedemption(id: $id) { id } }"
@@ -104,11 +103,11 @@ async def test_investing_in_an_opportunity_is_an_investment_created(api, world, 
 
 async def test_redemption_decisions_are_delivered(api, world, hooks, receiver):
     admin = world("acme", "admin")
-    investment = await _matured_investment(api, world, "acme", "investor2")
+    investment = await matured_investment(api, world, "acme", "investor2")
     webhook = await register(api, admin, receiver, types=("REDEMPTION_DECIDED",))
-    approved = await _request_interest(api, investment, admin.token)
+    approved = await request_interest(api, investment, admin.token)
     (await api.gql(APPROVE, {"id": approved}, token=world("acme", "manager").token)).ok()
-    rejected = await _request_interest(api, investment, admin.token)
+    rejected = await request_interest(api, investment, admin.token)
     (await api.gql(REJECT, {"id": rejected}, token=admin.token)).ok()
 
     log = await settled(api, admin, webhook["id"], 2)
