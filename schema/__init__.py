@@ -44,16 +44,14 @@ from schema.core.suggestions import without_suggestions
 # One line per domain (its module's DOMAIN). The order is the order of each root type's
 # fields in schema.graphql; identity and MT5 come in two parts to keep it.
 DOMAINS: tuple[Domain, ...] = (
-    identity.MUTATIONS,
+    identity.DOMAIN,
     users.DOMAIN,
-    identity.QUERIES,
     funds.DOMAIN,
     investments.DOMAIN,
-    mt5.TICK_STREAM,
+    mt5.DOMAIN,
     portfolios.DOMAIN,
     opportunities.DOMAIN,
     analytics.DOMAIN,
-    mt5.DOMAIN,
     events.DOMAIN,
     messaging.DOMAIN,
     audit.DOMAIN,

@@ -158,7 +158,4 @@ class IdentityMutations:
         return await service_tokens.revoke(info.context, id)
 
 
-# Two parts: in schema.graphql, Mutation lists these fields before the users' and Query
-# lists them after (schema/__init__.py's DOMAINS keeps both orders).
-MUTATIONS = Domain(mutations=IdentityMutations)
-QUERIES = Domain(queries=IdentityQueries)
+DOMAIN = Domain(queries=IdentityQueries, mutations=IdentityMutations)
