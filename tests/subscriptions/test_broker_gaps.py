@@ -36,48 +36,74 @@ def via(proxy: TcpProxy) -> str:
     return f"redis://127.0.0.1:{proxy.port}/0"
 
 
-async def test_ticks_accepted_while_a_subscriber_was_cut_off_are_filled_in(
-    own_redis: RedisProcess, proxy: TcpProxy
-):
-    subscriber, publisher = Broker(via(proxy), "gaps"), Broker(own_redis.url, "gaps")
-    await subscriber.connect()
-    await publisher.connect()
-    numbers = itertools.count(1)
-    stream = Drain(tick_stream(subscriber, "t1", list(SYMBOLS)))
+class CutOff:
+    """A subscriber reaching Redis through the proxy, a publisher reaching it directly, and
+    the subscriber's tick stream of ``SYMBOLS``."""
 
-    async def accept(symbol: str) -> TickPayload:
-        n = next(numbers)
+    def __init__(self, own_redis: RedisProcess, proxy: TcpProxy) -> None:
+        self.subscriber = Broker(via(proxy), "gaps")
+        self.publisher = Broker(own_redis.url, "gaps")
+        self.numbers = itertools.count(1)
+        self.stream: Drain | None = None
+
+    async def accept(self, symbol: str) -> TickPayload:
+        """A new tick of ``symbol``, accepted (logged, cached, published) by the publisher."""
+        n = next(self.numbers)
         tick = TickPayload(symbol, int(time.time() * 1000) + n, bid=float(n), ask=1e6)
-        assert await accept_ticks(publisher, "t1", [tick]) == [True]
+        assert await accept_ticks(self.publisher, "t1", [tick]) == [True]
         return tick
 
+    async def received_until(self, last: TickPayload) -> list[TickPayload]:
+        assert self.stream is not None
+        received: list[TickPayload] = []
+        while last not in received:
+            received.append(await asyncio.wait_for(self.stream.queue.get(), 10))
+        return received
+
+
+@pytest.fixture
+async def cut_off(own_redis: RedisProcess, proxy: TcpProxy) -> AsyncIterator[CutOff]:
+    """Both brokers connected and the subscription live (it has received a tick)."""
+    brokers = CutOff(own_redis, proxy)
+    await brokers.subscriber.connect()
+    await brokers.publisher.connect()
+    brokers.stream = stream = Drain(tick_stream(brokers.subscriber, "t1", list(SYMBOLS)))
     try:
         while stream.queue.empty():  # until the subscription is live
-            await accept(SYMBOLS[0])
+            await brokers.accept(SYMBOLS[0])
             await asyncio.sleep(0.1)
-        sent: list[TickPayload] = []
-        for _ in range(2):
-            proxy.cut()
-            for _ in range(5):  # published while the subscriber has no connection
-                sent += [await accept(symbol) for symbol in SYMBOLS]
-            proxy.restore()
-            for _ in range(5):  # live again, or still re-subscribing
-                sent += [await accept(symbol) for symbol in SYMBOLS]
-                await asyncio.sleep(0.05)
-
-        received: list[TickPayload] = []
-        while sent[-1] not in received:
-            received.append(await asyncio.wait_for(stream.queue.get(), 10))
-        await asyncio.sleep(0.3)  # a duplicate would arrive now
-        while not stream.queue.empty():
-            received.append(stream.queue.get_nowait())
-        for symbol in SYMBOLS:  # every one once, in order
-            got = [t for t in received if t.symbol == symbol and t.time_msc >= sent[0].time_msc]
-            assert got == [t for t in sent if t.symbol == symbol]
+        yield brokers
     finally:
         await stream.aclose()
-        await subscriber.disconnect()
-        await publisher.disconnect()
+        await brokers.subscriber.disconnect()
+        await brokers.publisher.disconnect()
+
+
+def assert_each_once_in_order(received: list[TickPayload], sent: list[TickPayload]) -> None:
+    for symbol in SYMBOLS:
+        got = [t for t in received if t.symbol == symbol and t.time_msc >= sent[0].time_msc]
+        assert got == [t for t in sent if t.symbol == symbol]
+
+
+async def test_ticks_accepted_while_a_subscriber_was_cut_off_are_filled_in(
+    cut_off: CutOff, proxy: TcpProxy
+):
+    sent: list[TickPayload] = []
+    for _ in range(2):
+        proxy.cut()
+        for _ in range(5):  # published while the subscriber has no connection
+            sent += [await cut_off.accept(symbol) for symbol in SYMBOLS]
+        proxy.restore()
+        for _ in range(5):  # live again, or still re-subscribing
+            sent += [await cut_off.accept(symbol) for symbol in SYMBOLS]
+            await asyncio.sleep(0.05)
+
+    received = await cut_off.received_until(sent[-1])
+    await asyncio.sleep(0.3)  # a duplicate would arrive now
+    assert cut_off.stream is not None
+    while not cut_off.stream.queue.empty():
+        received.append(cut_off.stream.queue.get_nowait())
+    assert_each_once_in_order(received, sent)
 
 
 async def test_listeners_and_hooks_are_told_which_topics_had_a_gap(
@@ -128,99 +154,53 @@ async def test_listeners_and_hooks_are_told_which_topics_had_a_gap(
 
 
 async def test_subscribing_while_the_connection_comes_back_loses_nothing(
-    own_redis: RedisProcess, proxy: TcpProxy
+    cut_off: CutOff, proxy: TcpProxy
 ):
     """New subscriptions made while the listener reconnects (a standby worker taking over
     at a Redis restart, say) must not run a second connection handshake alongside it."""
-    subscriber, publisher = Broker(via(proxy), "gaps"), Broker(own_redis.url, "gaps")
-    await subscriber.connect()
-    await publisher.connect()
-    numbers = itertools.count(1)
-    stream = Drain(tick_stream(subscriber, "t1", [SYMBOLS[0]]))
-
-    async def accept() -> TickPayload:
-        n = next(numbers)
-        tick = TickPayload(SYMBOLS[0], int(time.time() * 1000) + n, bid=float(n), ask=1e6)
-        assert await accept_ticks(publisher, "t1", [tick]) == [True]
-        return tick
 
     async def subscribe_briefly(topic: str, after: float) -> None:
         await asyncio.sleep(after)
-        other = subscriber.listen([topic])
+        other = cut_off.subscriber.listen([topic])
         pending = asyncio.ensure_future(anext(other))
         await asyncio.sleep(0.5)
         pending.cancel()
         await asyncio.gather(pending, return_exceptions=True)  # broker failures included
 
-    try:
-        while stream.queue.empty():  # until the subscription is live
-            await accept()
-            await asyncio.sleep(0.1)
-        sent: list[TickPayload] = []
-        for cycle in range(3):
-            proxy.cut()
-            sent += [await accept() for _ in range(3)]
-            proxy.latency = 0.1  # handshakes take a while: the listener's reconnection and
-            proxy.restore()  # the new subscriptions' meet
-            await asyncio.gather(
-                *(subscribe_briefly(f"other:{cycle}:{n}", n * 0.05) for n in range(10))
-            )
-            proxy.latency = 0
-            sent += [await accept() for _ in range(3)]
-        received: list[TickPayload] = []
-        while sent[-1] not in received:
-            received.append(await asyncio.wait_for(stream.queue.get(), 10))
-        assert [t for t in received if t.time_msc >= sent[0].time_msc] == sent
-    finally:
-        await stream.aclose()
-        await subscriber.disconnect()
-        await publisher.disconnect()
+    sent: list[TickPayload] = []
+    for cycle in range(3):
+        proxy.cut()
+        sent += [await cut_off.accept(SYMBOLS[0]) for _ in range(3)]
+        proxy.latency = 0.1  # handshakes take a while: the listener's reconnection and
+        proxy.restore()  # the new subscriptions' meet
+        await asyncio.gather(
+            *(subscribe_briefly(f"other:{cycle}:{n}", n * 0.05) for n in range(10))
+        )
+        proxy.latency = 0
+        sent += [await cut_off.accept(SYMBOLS[0]) for _ in range(3)]
+    received = await cut_off.received_until(sent[-1])
+    assert [t for t in received if t.time_msc >= sent[0].time_msc] == sent
 
 
 async def test_ticks_acknowledged_before_redis_lost_its_data_are_delivered(
-    own_redis: RedisProcess, proxy: TcpProxy
+    cut_off: CutOff, own_redis: RedisProcess, proxy: TcpProxy
 ):
     """Killed between answering the accept and writing the tick to the subscribers,
     a Redis without persistence comes back with neither; the process that accepted it
     writes it back. Here: the subscriber is cut off, the tick accepted, Redis's data lost
     (FLUSHALL, as a restart without persistence), then the subscriber reconnects."""
-    subscriber, publisher = Broker(via(proxy), "gaps"), Broker(own_redis.url, "gaps")
-    await subscriber.connect()
-    await publisher.connect()
-    numbers = itertools.count(1)
-    stream = Drain(tick_stream(subscriber, "t1", list(SYMBOLS)))
+    proxy.cut()
+    sent = [await cut_off.accept(symbol) for symbol in SYMBOLS for _ in range(2)]
+    flushing = redis_client(own_redis.url)
+    await flushing.flushall()
+    await flushing.aclose()
+    proxy.restore()
+    await asyncio.sleep(0.5)  # the subscriber is back, and found nothing in the log
+    sent += [await cut_off.accept(symbol) for symbol in SYMBOLS]
 
-    async def accept(symbol: str) -> TickPayload:
-        n = next(numbers)
-        tick = TickPayload(symbol, int(time.time() * 1000) + n, bid=float(n), ask=1e6)
-        assert await accept_ticks(publisher, "t1", [tick]) == [True]
-        return tick
-
-    try:
-        while stream.queue.empty():  # until the subscription is live
-            await accept(SYMBOLS[0])
-            await asyncio.sleep(0.1)
-        proxy.cut()
-        sent = [await accept(symbol) for symbol in SYMBOLS for _ in range(2)]
-        flushing = redis_client(own_redis.url)
-        await flushing.flushall()
-        await flushing.aclose()
-        proxy.restore()
-        await asyncio.sleep(0.5)  # the subscriber is back, and found nothing in the log
-        sent += [await accept(symbol) for symbol in SYMBOLS]
-
-        received: list[TickPayload] = []
-        while sent[-1] not in received:
-            received.append(await asyncio.wait_for(stream.queue.get(), 10))
-        for symbol in SYMBOLS:  # every one once, in order
-            got = [t for t in received if t.symbol == symbol and t.time_msc >= sent[0].time_msc]
-            assert got == [t for t in sent if t.symbol == symbol]
-        latest = await publisher.prices.get_many("t1", list(SYMBOLS))
-        assert set(latest.values()) == set(sent[-len(SYMBOLS) :])
-    finally:
-        await stream.aclose()
-        await subscriber.disconnect()
-        await publisher.disconnect()
+    assert_each_once_in_order(await cut_off.received_until(sent[-1]), sent)
+    latest = await cut_off.publisher.prices.get_many("t1", list(SYMBOLS))
+    assert set(latest.values()) == set(sent[-len(SYMBOLS) :])
 
 
 async def test_live_ticks_reach_a_new_subscriber_whatever_the_clock_of_redis(
