@@ -9,7 +9,7 @@ import math
 import pytest
 from gql import Client, gql
 
-from tests.support.mt5 import post, tick
+from tests.support.mt5 import now_ms, post, tick
 from tests.support.ws import transport
 
 LATEST = "query($s: [String!]!) { latestTicks(symbols: $s) { symbol bid ask time flags } }"
@@ -130,9 +130,10 @@ async def test_concurrent_batches_never_leave_an_older_tick_as_the_latest(api, w
     """Staleness is decided atomically with storing: whatever order 20 concurrent
     one-tick batches arrive in, the newest tick ends up as the latest price."""
     order = [7, 3, 19, 0, 12, 5, 16, 1, 9, 14, 2, 18, 6, 11, 4, 17, 8, 13, 10, 15]
+    newest = now_ms()  # one clock reading: tick i is exactly i ms older than the newest
     responses = await asyncio.gather(
         *(
-            post(api, ingest_token, {"ticks": [tick("RACE", offset_ms=-i, bid=100.0 + i)]})
+            post(api, ingest_token, {"ticks": [tick("RACE", time_msc=newest - i, bid=100.0 + i)]})
             for i in order
         )
     )
