@@ -49,6 +49,7 @@ class Served:
             env=served_env(data_dir, self.port, **env),
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the embedded database with it
         )
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -66,10 +67,21 @@ class Served:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            self.process.wait(30)
+    def stop(self, grace: float = 60) -> None:
+        """Ctrl+C, as a user stops it; one that has not ended within ``grace`` seconds is
+        killed with its process group (so no database process outlives the test) and the
+        test fails with its log."""
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+            raise AssertionError(
+                f"still running {grace} s after Ctrl+C:\n{self.output()}"
+            ) from None
 
     def gql(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
