@@ -3,6 +3,7 @@ simulated market feed ingested in-process, so GraphiQL shows ticks and portfolio
 moving at once."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app import mt5_feed
@@ -21,10 +22,11 @@ class DemoOptions:
     seed: int | None = None
 
 
-async def run_demo(options: DemoOptions, runtime: Runtime) -> None:
-    """Seed (idempotent), show how to sign in, then feed ticks until the server stops."""
+async def run_demo(options: DemoOptions, show: Callable[[str], None], runtime: Runtime) -> None:
+    """Seed (idempotent), ``show`` how to sign in (the CLI prints it), then feed ticks until
+    the server stops."""
     demo = await seed_demo(runtime.services, options.tenant)
-    print(instructions(demo, options), flush=True)
+    show(instructions(demo, options))
     market = Market(options.symbols, options.seed, options.prices)
     deliver = mt5_feed.ingest_delivery(runtime.services, demo.tenant_id)
     await mt5_feed.simulate(market.ticks(), deliver, options.rate, None)

@@ -79,7 +79,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if slug != DEMO_TENANT:
             announce(message)
 
-    serve(settings, announce_other, functools.partial(run_demo, options))
+    def show(text: str) -> None:
+        print(text, flush=True)
+
+    serve(settings, announce_other, functools.partial(run_demo, options, show))
     return 0
 
 
