@@ -20,10 +20,9 @@ from resolvers.documents import signing as document_signing
 from resolvers.portfolios import statements
 from schema.core.context import Info
 from schema.core.domains import Domain
-from schema.core.loaders import loaders
 from schema.core.permissions import Allowed, IsAuthenticated
 from schema.core.relay import Connection, to_connection
-from schema.users import User
+from schema.users import User, load_user
 
 DocumentCategory = models.DocumentCategory
 ReviewStatus = models.ReviewStatus
@@ -37,12 +36,6 @@ class DocumentDecision(StrEnum):
     REJECTED = "REJECTED"
 
 
-async def _user(info: Info, user_id: str) -> User:
-    doc = await loaders(info).users.load(user_id)
-    assert doc is not None
-    return User.from_model(doc)
-
-
 @strawberry.type
 class Signature:
     signed_at: datetime
@@ -52,7 +45,7 @@ class Signature:
 
     @strawberry.field
     async def signer(self, info: Info) -> User:
-        return await _user(info, self.signer_id)
+        return await load_user(info, self.signer_id)
 
 
 @strawberry.type
@@ -97,7 +90,7 @@ class Document:
 
     @strawberry.field
     async def owner(self, info: Info) -> User:
-        return await _user(info, self.owner_id)
+        return await load_user(info, self.owner_id)
 
     @strawberry.field(description="Short-lived link for the caller: GET it to download")
     def download_url(self, info: Info) -> str:

@@ -16,14 +16,8 @@ from schema.core.loaders import loaders
 from schema.core.permissions import IsAuthenticated
 from schema.core.relay import Connection, to_connection
 from schema.core.streams import guarded
-from schema.users import User
+from schema.users import User, load_user
 from subscriptions.messaging import MessagePayload
-
-
-async def _user(info: Info, user_id: str) -> User:
-    doc = await loaders(info).users.load(user_id)
-    assert doc is not None
-    return User.from_model(doc)
 
 
 @strawberry.type
@@ -59,7 +53,7 @@ class Message:
 
     @strawberry.field
     async def sender(self, info: Info) -> User:
-        return await _user(info, self.sender_id)
+        return await load_user(info, self.sender_id)
 
 
 @strawberry.type
